@@ -1,0 +1,50 @@
+"""gruforecast: forecast any univariate time series with a GRU, the scikit-learn way.
+
+The names that need PyTorch (``GRUForecaster``, ``GRUNet``) load lazily (PEP 562): a
+process that only windows data, or later only serves an exported model, never imports
+torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .scaling import SeriesScaler
+from .windowing import make_windows
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .estimator import GRUForecaster
+    from .network import GRUNet
+    from .training import History, TrainingDivergedError
+
+__all__ = [
+    "GRUForecaster",
+    "GRUNet",
+    "History",
+    "SeriesScaler",
+    "TrainingDivergedError",
+    "__version__",
+    "make_windows",
+]
+
+# public name -> module that defines it; imported on first access
+_LAZY = {
+    "GRUForecaster": ".estimator",
+    "GRUNet": ".network",
+    "History": ".training",
+    "TrainingDivergedError": ".training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,125 @@
+"""Where a series ends in time, and the index of the values that come after it.
+
+A forecast of a pandas series is a pandas series indexed by the next timestamps (or
+periods, or integers). :class:`TimeIndex` keeps the little it takes to build that index
+(kind, frequency, last label, name) and is small enough to pickle with the estimator
+and to write into ONNX metadata. Only pandas is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TimeIndex", "seasonal_period"]
+
+# Seasonal period implied by a pandas frequency (its base code, without anchor such as
+# "-DEC" or "-SUN"); used to choose a default window.
+_SEASONAL_PERIODS = {
+    "Y": 1, "YS": 1, "A": 1, "AS": 1, "BY": 1, "BYS": 1,
+    "Q": 4, "QS": 4, "QE": 4, "BQ": 4, "BQS": 4, "BQE": 4,
+    "M": 12, "MS": 12, "ME": 12, "BM": 12, "BMS": 12, "BME": 12, "SM": 24, "SMS": 24,
+    "W": 52,
+    "D": 7, "B": 5, "C": 5,
+    "H": 24, "h": 24, "BH": 8, "bh": 8,
+    "T": 60, "min": 60,
+}  # fmt: skip
+
+
+def _base_code(freq: str) -> str:
+    return freq.split("-")[0].lstrip("0123456789")
+
+
+def seasonal_period(freq: str | None) -> int | None:
+    """The number of steps in one season for a frequency string, or None if unknown.
+
+    Multiples (``"2h"``, ``"15min"``) have no conventional season and return None.
+    """
+    if not freq:
+        return None
+    if freq[0].isdigit() and not freq.startswith("1"):
+        return None
+    return _SEASONAL_PERIODS.get(_base_code(freq))
+
+
+@dataclass(frozen=True)
+class TimeIndex:
+    """The end of a series' index and how to continue it.
+
+    Attributes
+    ----------
+    kind : {"datetime", "period", "integer", "other"}
+    last : the last label (Timestamp, Period or int), or None for "other"
+    freq : pandas frequency string for "datetime"/"period" (None if none could be
+        inferred), the integer step as a string for "integer"
+    name : the index's name
+    """
+
+    kind: str
+    last: Any = None
+    freq: str | None = None
+    name: Hashable | None = None
+
+    @classmethod
+    def from_index(cls, index: pd.Index) -> "TimeIndex":
+        """Describe the end of ``index`` (already checked to be sorted and unique)."""
+        name = index.name
+        if isinstance(index, pd.DatetimeIndex):
+            freq = index.freqstr
+            if freq is None and len(index) >= 3:
+                freq = pd.infer_freq(index)
+            return cls("datetime", index[-1], freq, name)
+        if isinstance(index, pd.PeriodIndex):
+            return cls("period", index[-1], index.freqstr, name)
+        if isinstance(index, pd.RangeIndex):
+            return cls("integer", int(index[-1]), str(index.step), name)
+        if pd.api.types.is_integer_dtype(index.dtype) and len(index) >= 1:
+            steps = np.diff(index.to_numpy())
+            regular = len(steps) == 0 or (steps[0] > 0 and (steps == steps[0]).all())
+            step = str(int(steps[0])) if len(steps) else "1"
+            return cls("integer", int(index[-1]), step if regular else None, name)
+        return cls("other", None, None, name)
+
+    def future(self, steps: int) -> pd.Index:
+        """The index of the ``steps`` values after the last label.
+
+        Raises
+        ------
+        ValueError
+            If the index has no regular frequency to continue.
+        """
+        if self.kind == "datetime":
+            if self.freq is None:
+                raise ValueError(
+                    "the series has a DatetimeIndex without a regular frequency "
+                    "(pd.infer_freq found none), so the timestamps of the forecast are "
+                    "unknown; make it regular first (for example series.asfreq('MS')), "
+                    "or pass a NumPy array to get an array back"
+                )
+            offset = pd.tseries.frequencies.to_offset(self.freq)
+            return pd.date_range(
+                start=self.last + offset, periods=steps, freq=offset, name=self.name
+            )
+        if self.kind == "period":
+            return pd.period_range(
+                start=self.last + 1, periods=steps, freq=self.freq, name=self.name
+            )
+        if self.kind == "integer":
+            if self.freq is None:
+                raise ValueError(
+                    "the series has an integer index with uneven steps, so the index of "
+                    "the forecast is unknown; reset it (series.reset_index(drop=True)) "
+                    "or pass a NumPy array"
+                )
+            step = int(self.freq)
+            start = self.last + step
+            return pd.RangeIndex(start, start + step * steps, step, name=self.name)
+        raise ValueError(
+            "the series' index is neither a DatetimeIndex, a PeriodIndex nor an integer "
+            "index, so the index of the forecast is unknown; convert it (for example "
+            "series.index = pd.to_datetime(series.index)) or pass a NumPy array"
+        )

@@ -1,0 +1,338 @@
+"""Turn user input into float arrays, or raise an error that names the problem.
+
+Every public entry point funnels its data through these functions, so that a user who
+passes NaN, text, the wrong shape or a DataFrame with two columns reads which value is
+wrong, where, and what was expected, instead of a traceback from deep inside torch.
+Only NumPy and pandas are imported here.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "SeriesInput",
+    "as_series",
+    "as_targets",
+    "as_windows",
+    "check_int",
+    "check_real",
+]
+
+_EXPECTED_SERIES = (
+    "a 1-D sequence of numbers: a list, a 1-D or (n, 1) NumPy array, "
+    "a pandas Series or a single-column DataFrame"
+)
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """A validated series: its values and, for pandas input, its index and name."""
+
+    values: np.ndarray
+    index: pd.Index | None = None
+    name: Hashable | None = None
+
+    @property
+    def is_pandas(self) -> bool:
+        return self.index is not None
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` or raise a clear ``TypeError``/``ValueError``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral)):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float,
+    high: float = np.inf,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a ``float`` inside the given interval, or raise clearly."""
+    left, right = "[" if low_inclusive else "(", "]" if high_inclusive else ")"
+    interval = f"{left}{low}, {high}{right}" if np.isfinite(high) else f"{left}{low}, inf)"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a number in {interval}, got {value!r} ({type(value).__name__})"
+        )
+    value = float(value)
+    inside = (low < value or (low_inclusive and value == low)) and (
+        value < high or (high_inclusive and value == high)
+    )
+    if not (inside and np.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value}")
+    return value
+
+
+def _describe_position(position: tuple[int, ...], index: pd.Index | None) -> str:
+    if len(position) == 2:
+        return f"row {position[0]}, column {position[1]}"
+    where = f"position {position[0]}"
+    if index is not None and not isinstance(index, pd.RangeIndex):
+        where += f" (index {index[position[0]]})"
+    return where
+
+
+def _first_position(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
+def _check_finite(values: np.ndarray, what: str, index: pd.Index | None = None) -> None:
+    # np.isfinite over the whole array is one vectorised pass; the position is only
+    # searched for when something is wrong.
+    if values.size and not np.isfinite(values).all():
+        nan = np.isnan(values)
+        mask = nan if nan.any() else ~np.isfinite(values)
+        position = _first_position(mask)
+        kind = "NaN (a missing value)" if nan.any() else f"{values[position]}"
+        raise ValueError(
+            f"{what} contains {kind} at {_describe_position(position, index)}; "
+            "expected finite numbers. Fill or drop missing values first "
+            "(for example series.interpolate() or series.dropna())."
+        )
+
+
+def _as_float(
+    raw: np.ndarray, what: str, index: pd.Index | None, dtype: np.dtype | None
+) -> np.ndarray:
+    """Convert a NumPy array of any dtype to floats, refusing what is not numeric."""
+    kind = raw.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{what} has boolean values; expected numbers (int or float)")
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {what} has complex values; expected real numbers")
+    if kind in "mM":
+        raise TypeError(
+            f"{what} has {raw.dtype} values (dates or durations); expected numbers. "
+            "Put timestamps in the index of a pandas Series, not in its values."
+        )
+    if kind in "US":
+        position = (0,) * raw.ndim
+        raise TypeError(
+            f"{what} has text values (first at {_describe_position(position, index)}: "
+            f"{raw[position]!r}); expected numbers. Convert with pd.to_numeric first."
+        )
+    if kind == "O":
+        for flat_position, value in enumerate(raw.flat):
+            if value is None or value is pd.NA or value is pd.NaT:
+                continue  # a missing value: reported by the finiteness check as NaN
+            # Real numbers, and Decimal (a Number that is not Complex) convert exactly
+            is_real = isinstance(value, numbers.Real) or (
+                isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex)
+            )
+            if isinstance(value, (bool, np.bool_)) or not is_real:
+                position = tuple(int(i) for i in np.unravel_index(flat_position, raw.shape))
+                try:
+                    float(value)
+                    reason = f"a {type(value).__name__}, not a number"
+                except (TypeError, ValueError) as error:
+                    reason = str(error)
+                raise TypeError(
+                    f"{what} has a non-numeric value at "
+                    f"{_describe_position(position, index)}: {value!r} ({reason}); "
+                    "expected numbers"
+                )
+        missing = np.frompyfunc(lambda v: v is None or v is pd.NA or v is pd.NaT, 1, 1)
+        raw = np.where(missing(raw).astype(bool), np.nan, raw)
+        return raw.astype(dtype or np.float64)
+    if kind in "iu":
+        return raw.astype(dtype or np.float64)
+    if kind == "f":
+        if dtype is not None:
+            return raw.astype(dtype, copy=False)
+        # keep float32/float64 as they are (no copy); float16 and exotic widths widen
+        if raw.dtype in (np.float32, np.float64):
+            return raw
+        return raw.astype(np.float64)
+    raise TypeError(f"{what} has values of dtype {raw.dtype}; expected numbers")
+
+
+def _refuse_sparse(data: Any, what: str) -> None:
+    if type(data).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{what} is a sparse matrix; sparse input is not supported (a series or its "
+            "windows are dense). Convert it with .toarray() first."
+        )
+
+
+def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
+    # Nullable extension dtypes (Int64, Float64) carry pd.NA: map it to NaN so that the
+    # finiteness check names its position.
+    dtypes = [data.dtype] if isinstance(data, pd.Series) else list(data.dtypes)
+    if all(
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+        for t in dtypes
+    ):
+        return data.to_numpy(dtype=np.float64, na_value=np.nan)
+    return data.to_numpy()
+
+
+def as_series(
+    data: Any, *, what: str = "series", dtype: np.dtype | None = np.float64
+) -> SeriesInput:
+    """Validate a univariate series and return its values (1-D floats) and index.
+
+    Parameters
+    ----------
+    data : list, 1-D or (n, 1) array, pd.Series or single-column pd.DataFrame
+        The series.
+    what : str
+        How the error messages name this input.
+    dtype : NumPy dtype or None
+        The dtype of the returned values; ``None`` keeps float32/float64 input as it is.
+
+    Returns
+    -------
+    SeriesInput
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not array-like or holds values that are not numbers.
+    ValueError
+        If ``data`` has the wrong shape, more than one column, or NaN/inf values.
+    """
+    index = name = None
+    _refuse_sparse(data, what)
+    if data is None or isinstance(data, (str, bytes, dict)):
+        raise TypeError(f"{what} must be {_EXPECTED_SERIES}; got {type(data).__name__}")
+    if isinstance(data, pd.DataFrame):
+        if data.shape[1] != 1:
+            columns = ", ".join(repr(c) for c in data.columns[:5])
+            more = ", ..." if data.shape[1] > 5 else ""
+            raise ValueError(
+                f"{what} is a DataFrame with {data.shape[1]} columns ({columns}{more}); "
+                "expected a single column. Select one, for example df['value']."
+                if data.shape[1]
+                else f"{what} is a DataFrame with no columns; expected a single column"
+            )
+        data = data.iloc[:, 0]
+    if isinstance(data, pd.Series):
+        index, name = data.index, data.name
+        raw = _pandas_to_numpy(data)
+    else:
+        try:
+            raw = np.asarray(data)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"{what} must be {_EXPECTED_SERIES}: {error}") from None
+        if raw.ndim == 0:
+            raise TypeError(
+                f"{what} must be {_EXPECTED_SERIES}; got a single "
+                f"{type(data).__name__} ({data!r})"
+            )
+        if raw.ndim == 2 and raw.shape[1] == 1:
+            raw = raw[:, 0]
+        elif raw.ndim != 1:
+            raise ValueError(
+                f"{what} must be {_EXPECTED_SERIES}; got an array of shape {raw.shape}. "
+                "To fit on windows, pass the targets too: fit(X, y)."
+            )
+    values = _as_float(raw, what, index, dtype)
+    _check_finite(values, what, index)
+    if index is not None:
+        _check_time_index_order(index, what)
+    return SeriesInput(values=values, index=index, name=name)
+
+
+def _check_time_index_order(index: pd.Index, what: str) -> None:
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and len(index) > 1:
+        if not index.is_monotonic_increasing:
+            raise ValueError(
+                f"{what} has a time index that is not sorted; sort it first "
+                "(series.sort_index())"
+            )
+        if not index.is_unique:
+            duplicated = index[index.duplicated()][0]
+            raise ValueError(
+                f"{what} has a duplicated timestamp in its index ({duplicated}); "
+                "each time step must appear once (aggregate duplicates first, for "
+                "example series.groupby(level=0).mean())"
+            )
+
+
+def as_windows(X: Any, *, what: str = "X") -> np.ndarray:
+    """Validate windows: a 2-D array of numbers, one window a row.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not array-like or holds values that are not numbers.
+    ValueError
+        If ``X`` is not 2-D, is empty, or holds NaN/inf.
+    """
+    _refuse_sparse(X, what)
+    if X is None or isinstance(X, (str, bytes, dict)):
+        raise TypeError(
+            f"{what} must be a 2-D array of windows (n_samples, window); "
+            f"got {type(X).__name__}"
+        )
+    if isinstance(X, pd.DataFrame):
+        raw = _pandas_to_numpy(X)
+    else:
+        try:
+            raw = np.asarray(X)
+        except ValueError as error:
+            raise ValueError(
+                f"{what} must be a 2-D array of windows (n_samples, window): {error}"
+            ) from None
+    if raw.ndim != 2:
+        got = "a scalar" if raw.ndim == 0 else f"a {raw.ndim}D array of shape {raw.shape}"
+        raise ValueError(
+            f"Expected 2D array, got {got} instead. Reshape your data: each row of "
+            f"{what} is one window (n_samples, window); use X.reshape(1, -1) for a "
+            "single window. To fit on a series, pass it alone: fit(series)."
+        )
+    if raw.shape[0] == 0:
+        raise ValueError(f"{what} has 0 samples (shape {raw.shape}); at least 1 is required")
+    if raw.shape[1] == 0:
+        raise ValueError(
+            f"{what} has 0 feature(s) (shape={raw.shape}) while a minimum of 1 is "
+            "required: each row must be a window of past values"
+        )
+    values = _as_float(raw, what, None, np.float64)
+    _check_finite(values, what)
+    return values
+
+
+def as_targets(y: Any, *, n_samples: int, horizon: int, what: str = "y") -> np.ndarray:
+    """Validate targets for ``n_samples`` windows and return them as (n_samples, horizon)."""
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        raw = _pandas_to_numpy(y)
+    else:
+        try:
+            raw = np.asarray(y)
+        except ValueError as error:
+            raise ValueError(f"{what} must be an array of numbers: {error}") from None
+    expected = f"({n_samples},)" if horizon == 1 else f"({n_samples}, {horizon})"
+    if raw.ndim == 1 and horizon == 1:
+        raw = raw[:, None]
+    if raw.ndim != 2 or raw.shape[1] != horizon:
+        raise ValueError(
+            f"{what} has shape {raw.shape}, but horizon={horizon} expects {expected}: "
+            "one row of targets per window, one column per step ahead"
+        )
+    if raw.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {what} have different numbers of samples: X has {n_samples} windows "
+            f"but {what} has {raw.shape[0]} rows"
+        )
+    values = _as_float(raw, what, None, np.float64)
+    _check_finite(values, what)
+    return values

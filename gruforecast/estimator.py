@@ -1,0 +1,472 @@
+"""GRUForecaster: the scikit-learn facade over windowing, scaling, GRUNet and training.
+
+The one rule behind the API: **y is None means X is the series.** ``fit(series)``
+windows the series itself; ``fit(X, y)`` is the plain regressor form on windows that
+the caller made. Both are needed: GridSearchCV with ``cv=TimeSeriesSplit`` splits a raw
+series and calls ``fit(X_train)`` and ``score(X_test)``, while ``cross_val_score`` and
+``Pipeline`` pass windows and targets.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._time_index import TimeIndex, seasonal_period
+from ._validation import SeriesInput, as_series, as_targets, as_windows, check_int, check_real
+from .network import GRUNet
+from .scaling import SeriesScaler
+from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
+from .windowing import make_windows, n_windows
+
+__all__ = ["GRUForecaster"]
+
+# window="auto" without a known seasonal period
+DEFAULT_WINDOW = 24
+
+
+class GRUForecaster(RegressorMixin, BaseEstimator):
+    """Forecast a univariate series with a GRU network, the scikit-learn way.
+
+    Parameters
+    ----------
+    window : int or "auto", default="auto"
+        Number of past values the network reads to forecast. ``"auto"``: in the
+        windowed form ``fit(X, y)``, the width of ``X``; in the series form, twice the
+        seasonal period implied by a pandas index's frequency (monthly 24, quarterly 8,
+        weekly 104, daily 14, hourly 48), else 24; in both cases at most a third of
+        the series, so that enough windows remain to train on.
+    horizon : int, default=1
+        Number of values one network call predicts (a direct multi-output head).
+        ``forecast`` goes further by feeding forecasts back, ``horizon`` at a time.
+    hidden_size : int, default=64
+        Size of the GRU's hidden state.
+    num_layers : int, default=2
+        Number of stacked GRU layers.
+    dropout : float, default=0.0
+        Dropout between GRU layers during training, in [0, 1).
+    scaler : {"standard", "minmax"} or None, default="standard"
+        How values are scaled before the network sees them; fitted on the training
+        part only (never on the validation part).
+    epochs : int, default=100
+        Maximum number of passes over the training windows.
+    batch_size : int, default=32
+        Windows per minibatch.
+    lr : float, default=1e-3
+        Adam's learning rate.
+    weight_decay : float, default=0.0
+        Adam's L2 penalty.
+    gradient_clip : float or None, default=1.0
+        Maximum global norm of the gradient; None disables clipping.
+    validation_fraction : float, default=0.1
+        Share of the windows, the *last* ones chronologically, held out for early
+        stopping. 0 trains on all windows for ``epochs`` epochs.
+    patience : int or None, default=10
+        Epochs without a lower validation loss before training stops; the weights of
+        the best epoch are restored. None trains all epochs (and still restores the best).
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU; ``"cpu"``, ``"cuda"`` or
+        ``"cuda:N"`` force one (an unavailable device is an error).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling. With an int, runs on the
+        CPU are bitwise repeatable.
+    verbose : int, default=0
+        1 or more shows a progress bar with the current losses.
+
+    Attributes
+    ----------
+    window_ : int
+        The window used.
+    scaler_ : SeriesScaler
+        The fitted scaler.
+    network_ : GRUNet
+        The trained network, in evaluation mode, on ``device_``.
+    device_ : torch.device
+        Where the network lives.
+    history_ : History
+        One dict per epoch (train and validation loss, seconds, best).
+    n_features_in_ : int
+        Width of the windows ``predict`` takes (equal to ``window_``).
+    last_window_ : ndarray of shape (window_,) or None
+        The end of the fitted series, where ``forecast()`` starts; None after
+        ``fit(X, y)``, where there is no series.
+    time_index_ : TimeIndex or None
+        How the fitted pandas series' index continues; None for non-pandas input.
+
+    Examples
+    --------
+    >>> from gruforecast import GRUForecaster
+    >>> from gruforecast.datasets import load_air_passengers
+    >>> series = load_air_passengers()
+    >>> forecaster = GRUForecaster(epochs=5, random_state=0).fit(series)
+    >>> forecaster.forecast(12).index[0]
+    Timestamp('1961-01-01 00:00:00')
+    """
+
+    def __init__(
+        self,
+        window: int | str = "auto",
+        horizon: int = 1,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        scaler: str | None = "standard",
+        epochs: int = 100,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        gradient_clip: float | None = 1.0,
+        validation_fraction: float = 0.1,
+        patience: int | None = 10,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.window = window
+        self.horizon = horizon
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.scaler = scaler
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.gradient_clip = gradient_clip
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # fit(series) is the series form: y is optional, not missing
+        tags.target_tags.required = False
+        # y may be (n_samples, horizon): one column per step ahead
+        tags.target_tags.multi_output = True
+        return tags
+
+    # ------------------------------------------------------------------ parameters
+
+    def _check_params(self) -> None:
+        """Validate the constructor parameters (sklearn: validation belongs in fit)."""
+        if not (isinstance(self.window, str) and self.window == "auto"):
+            check_int(self.window, "window")
+        check_int(self.horizon, "horizon")
+        check_int(self.hidden_size, "hidden_size")
+        check_int(self.num_layers, "num_layers")
+        check_real(self.dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
+        SeriesScaler.fit(np.zeros(0), self.scaler)  # validates the kind
+        check_int(self.epochs, "epochs")
+        check_int(self.batch_size, "batch_size")
+        check_real(self.lr, "lr", low=0.0, low_inclusive=False)
+        check_real(self.weight_decay, "weight_decay", low=0.0)
+        if self.gradient_clip is not None:
+            check_real(self.gradient_clip, "gradient_clip", low=0.0, low_inclusive=False)
+        check_real(
+            self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+            high_inclusive=False,
+        )
+        if self.patience is not None:
+            check_int(self.patience, "patience")
+        check_int(self.verbose, "verbose", minimum=0)
+
+    def _auto_window(self, length: int, freq: str | None) -> int:
+        period = seasonal_period(freq)
+        preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
+        return max(1, min(preferred, (length - self.horizon) // 3))
+
+    def _min_samples(self) -> int:
+        """Fewest windows that leave one to train on after the validation part."""
+        n_samples = 1
+        while n_samples - math.ceil(self.validation_fraction * n_samples) < 1:
+            n_samples += 1
+        return n_samples
+
+    def _n_train(self, n_samples: int) -> int:
+        """Number of training windows; the rest, the last ones, validate."""
+        return n_samples - math.ceil(self.validation_fraction * n_samples)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X: Any, y: Any = None) -> "GRUForecaster":
+        """Train the network.
+
+        Parameters
+        ----------
+        X : series or array of shape (n_samples, window)
+            With ``y=None``, the series itself (list, 1-D or (n, 1) array, pd.Series
+            with any index, single-column DataFrame), oldest value first. With ``y``,
+            windows of past values, one per row.
+        y : None or array of shape (n_samples,) or (n_samples, horizon)
+            The values that follow each window of ``X``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        TypeError, ValueError
+            For bad parameters or data, with a message naming the problem.
+        """
+        self._check_params()
+        device = resolve_device(self.device)
+        if y is None:
+            inputs, targets, n_train = self._prepare_series(X, device)
+        else:
+            inputs, targets, n_train = self._prepare_windows(X, y, device)
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            network = GRUNet(
+                hidden_size=self.hidden_size,
+                num_layers=self.num_layers,
+                horizon=self.horizon,
+                dropout=self.dropout,
+            ).to(device)
+            trainer = Trainer(
+                network,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                gradient_clip=self.gradient_clip,
+                patience=self.patience,
+                verbose=self.verbose,
+                generator=torch.Generator().manual_seed(seed),
+            )
+            self.history_ = trainer.fit(inputs, targets, n_train)
+        self.network_ = network
+        self.device_ = device
+        self.stop_reason_ = trainer.stop_reason
+        return self
+
+    def _prepare_series(
+        self, X: Any, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        series = as_series(X, what="X (the series)")
+        values, horizon = series.values, self.horizon
+        time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
+        if self.window == "auto":
+            window = self._auto_window(len(values), time_index and time_index.freq)
+        else:
+            window = self.window
+        minimum = window + horizon - 1 + self._min_samples()
+        if len(values) < minimum:
+            raise ValueError(
+                f"X (the series) has {len(values)} values, but window={window}, "
+                f"horizon={horizon} and validation_fraction={self.validation_fraction} "
+                f"need at least {minimum}"
+            )
+        n_train = self._n_train(n_windows(len(values), window, horizon))
+        # Scaling sees only what the training windows cover, inputs and targets: the
+        # validation targets at the end stay unseen, as a test set would.
+        self.scaler_ = SeriesScaler.fit(values[: n_train + window + horizon - 1], self.scaler)
+        scaled = torch.as_tensor(self.scaler_.transform(values, np.float32), device=device)
+        # unfold returns views: the windows never exist as copies, on host or device
+        inputs = scaled[: len(values) - horizon].unfold(0, window, 1)
+        targets = scaled[window:].unfold(0, horizon, 1)
+
+        self.window_ = window
+        self.n_features_in_ = window
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.last_window_ = values[-window:].copy()
+        self.time_index_ = time_index
+        self.series_name_ = series.name
+        return inputs, targets, n_train
+
+    def _prepare_windows(
+        self, X: Any, y: Any, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        windows = as_windows(X)
+        targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
+        if self.window != "auto" and windows.shape[1] != self.window:
+            raise ValueError(
+                f"X has {windows.shape[1]} columns, but window={self.window}: each row of "
+                "X must be one window of that many past values (or use window='auto')"
+            )
+        if len(windows) < self._min_samples():
+            raise ValueError(
+                f"X has {len(windows)} sample{'s' if len(windows) != 1 else ''}, but "
+                f"validation_fraction={self.validation_fraction} needs at least "
+                f"{self._min_samples()}: one or more to train on, the last ones to validate"
+            )
+        n_train = self._n_train(len(windows))
+        # Windows overlap, so their values are the series many times over; scaling
+        # statistics of the training rows are still those of the training period.
+        self.scaler_ = SeriesScaler.fit(
+            np.concatenate([windows[:n_train].ravel(), targets[:n_train].ravel()]),
+            self.scaler,
+        )
+        validate_data(self, X, reset=True, skip_check_array=True)  # n_features_in_, names
+        self.window_ = windows.shape[1]
+        self.last_window_ = None
+        self.time_index_ = None
+        self.series_name_ = None
+        return (
+            torch.as_tensor(self.scaler_.transform(windows, np.float32), device=device),
+            torch.as_tensor(self.scaler_.transform(targets, np.float32), device=device),
+            n_train,
+        )
+
+    # ------------------------------------------------------------------ predict
+
+    def _check_windows(self, X: Any) -> np.ndarray:
+        windows = as_windows(X)
+        if windows.shape[1] != self.window_:
+            raise ValueError(
+                f"X has {windows.shape[1]} features, but GRUForecaster is expecting "
+                f"{self.window_} features as input: each row must be a window of "
+                f"window_={self.window_} consecutive values"
+            )
+        validate_data(self, X, reset=False, skip_check_array=True)  # feature names
+        return windows
+
+    def _predict_scaled(self, scaled: np.ndarray) -> np.ndarray:
+        """Run the network on scaled windows (n, window), chunk by chunk."""
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(scaled), EVALUATION_BATCH_SIZE):
+                chunk = torch.as_tensor(
+                    scaled[start : start + EVALUATION_BATCH_SIZE], device=self.device_
+                )
+                outputs.append(self.network_(chunk).cpu().numpy())
+        return np.concatenate(outputs)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict the values that follow each window.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, window_)
+            Windows of raw (unscaled) values, oldest first; rows are independent.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) if ``horizon == 1`` else (n_samples, horizon)
+        """
+        check_is_fitted(self)
+        windows = self._check_windows(X)
+        scaled = self._predict_scaled(self.scaler_.transform(windows, np.float32))
+        predictions = self.scaler_.inverse_transform(scaled)
+        return predictions[:, 0] if self.horizon == 1 else predictions
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """R^2 of the predictions; with ``y=None``, ``X`` is a series to window first.
+
+        The series form scores every window of ``X`` against the ``horizon`` values that
+        follow it, which is what ``GridSearchCV(..., cv=TimeSeriesSplit()).fit(series)``
+        needs.
+        """
+        check_is_fitted(self)
+        if y is None:
+            X, y = make_windows(
+                as_series(X, what="X (the series)").values, self.window_, self.horizon
+            )
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def forecast(self, steps: int, context: Any = None) -> np.ndarray | pd.Series:
+        """Forecast the ``steps`` values after the fitted series (or after ``context``).
+
+        Beyond ``horizon`` steps, forecasts are fed back as inputs, ``horizon`` values
+        at a time (recursive forecasting).
+
+        Parameters
+        ----------
+        steps : int
+            Number of future values.
+        context : series, optional
+            Another history to continue (at least ``window_`` values; the last
+            ``window_`` are used). Default: the series given to ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (steps,), or pd.Series
+            A pd.Series indexed by the next timestamps, periods or integers when the
+            history (``context``, else the fitted series) was a pandas object, named
+            like it.
+
+        Raises
+        ------
+        ValueError
+            If the forecaster was fitted on windows and no ``context`` is given, if the
+            context is shorter than ``window_``, or if a pandas index cannot be
+            continued (an irregular DatetimeIndex).
+        """
+        check_is_fitted(self)
+        steps = check_int(steps, "steps")
+        if context is None:
+            if self.last_window_ is None:
+                raise ValueError(
+                    "this forecaster was fitted on windows (fit(X, y)), so it has no "
+                    "series to continue; pass the recent history: forecast(steps, "
+                    "context=recent_values)"
+                )
+            history = SeriesInput(self.last_window_, None, self.series_name_)
+            time_index = self.time_index_
+        else:
+            history = as_series(context, what="context")
+            if len(history.values) < self.window_:
+                raise ValueError(
+                    f"context has {len(history.values)} values; at least window_="
+                    f"{self.window_} are needed"
+                )
+            time_index = TimeIndex.from_index(history.index) if history.is_pandas else None
+        future_index = time_index.future(steps) if time_index is not None else None
+
+        buffer = self.scaler_.transform(history.values[-self.window_ :], np.float32)
+        blocks, produced = [], 0
+        while produced < steps:
+            block = self._predict_scaled(buffer[None, -self.window_ :])[0]
+            blocks.append(block)
+            buffer = np.concatenate([buffer[-self.window_ :], block])
+            produced += len(block)
+        values = self.scaler_.inverse_transform(np.concatenate(blocks)[:steps])
+        if future_index is None:
+            return values
+        return pd.Series(values, index=future_index, name=history.name)
+
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The network travels as CPU tensors plus its shape, so a model trained on CUDA
+        # unpickles on a machine without a GPU.
+        state = dict(super().__getstate__())  # a copy: object's own is __dict__ itself
+        network = state.pop("network_", None)
+        if network is not None:
+            state["_network_config"] = {
+                "hidden_size": network.hidden_size,
+                "num_layers": network.num_layers,
+                "horizon": network.horizon,
+                "input_size": network.input_size,
+            }
+            state["_network_weights"] = {
+                name: tensor.detach().cpu() for name, tensor in network.state_dict().items()
+            }
+            state["device_"] = str(self.device_)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        config = state.pop("_network_config", None)
+        weights = state.pop("_network_weights", None)
+        super().__setstate__(state)
+        if config is not None:
+            device = torch.device(state["device_"])
+            if device.type == "cuda" and not torch.cuda.is_available():
+                device = torch.device("cpu")
+            network = GRUNet(**config)
+            network.load_state_dict(weights)
+            self.network_ = network.to(device).eval()
+            self.device_ = device

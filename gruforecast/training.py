@@ -1,0 +1,261 @@
+"""The training loop: Adam on MSE, shuffled minibatches, early stopping on the last part.
+
+The seed tutorial's loop never called ``zero_grad``, ``backward`` or ``step``, so it
+trained nothing. The loop here is small named steps, as in skorch
+(``fit -> fit_loop -> run_single_epoch -> train_step``), and a :class:`History` records
+each epoch.
+
+Data lives on the training device for the whole fit: the caller moves the (scaled)
+series there once, the windows are views of it (``Tensor.unfold``), and each minibatch is
+gathered on the device by an index tensor. The only host/device traffic per epoch is
+one permutation going in and one loss value coming out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["History", "Trainer", "TrainingDivergedError", "resolve_device"]
+
+# Rows per forward pass when evaluating: large enough to be fast, small enough that the
+# GRU's activations for 10^6 windows never sit in memory at once.
+EVALUATION_BATCH_SIZE = 8192
+
+
+class TrainingDivergedError(ValueError):
+    """Training produced a non-finite loss before any epoch finished with a finite one."""
+
+
+def resolve_device(device: Any) -> torch.device:
+    """Turn the ``device`` parameter into a ``torch.device`` that really works here.
+
+    ``"auto"`` picks CUDA when ``torch.cuda.is_available()``, else the CPU. An explicit
+    CUDA request that cannot be honoured is an error, not a silent CPU fallback.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, "
+            f"got {device!r}"
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} asks for CUDA, but torch.cuda.is_available() is False "
+                f"here (torch {torch.__version__}); use device='auto' or 'cpu'"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}, but only {torch.cuda.device_count()} CUDA device(s) "
+                "are visible"
+            )
+    elif resolved.type != "cpu":
+        raise ValueError(f"device must be 'auto', 'cpu' or a CUDA device, got {device!r}")
+    return resolved
+
+
+class History(list):
+    """The training record: one dict per epoch.
+
+    Keys: ``epoch`` (from 1), ``train_loss`` and ``valid_loss`` (mean squared error in
+    the scaled space; ``valid_loss`` is None without a validation part), ``seconds`` and
+    ``best`` (whether this epoch's weights are the ones kept so far).
+    """
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch whose weights the network holds after fit."""
+        best = [row["epoch"] for row in self if row["best"]]
+        return best[-1] if best else None
+
+    def to_frame(self):
+        """The history as a pandas DataFrame indexed by epoch."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self)).set_index("epoch")
+
+
+class Trainer:
+    """Fits a network on windows that already sit on the training device.
+
+    Parameters
+    ----------
+    network : nn.Module
+        Maps (batch, window) inputs to (batch, horizon) outputs.
+    epochs, batch_size, lr, weight_decay, gradient_clip, patience, verbose
+        As documented on :class:`gruforecast.GRUForecaster`.
+    generator : torch.Generator
+        The CPU generator that shuffles minibatches (seeded for repeatable runs).
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        epochs: int,
+        batch_size: int,
+        lr: float,
+        weight_decay: float,
+        gradient_clip: float | None,
+        patience: int | None,
+        verbose: int,
+        generator: torch.Generator,
+    ) -> None:
+        self.network = network
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.gradient_clip = gradient_clip
+        self.patience = patience
+        self.verbose = verbose
+        self.generator = generator
+        self.optimizer = torch.optim.Adam(
+            network.parameters(), lr=lr, weight_decay=weight_decay
+        )
+        self.loss_function = nn.MSELoss()
+        self.history = History()
+        self.stop_reason = "not started"
+        self._best_loss = math.inf
+        self._best_state: dict[str, torch.Tensor] | None = None
+
+    def fit(self, inputs: torch.Tensor, targets: torch.Tensor, n_train: int) -> History:
+        """Train on rows ``[:n_train]``; rows ``[n_train:]`` are the validation part.
+
+        With a validation part, training stops after ``patience`` epochs without a lower
+        validation loss and the best weights are restored. A non-finite loss stops it
+        too (the best finite weights are restored, with a warning). Ctrl-C stops it
+        cleanly: the best weights so far are restored and the history is kept.
+        """
+        try:
+            self.fit_loop(inputs, targets, n_train)
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            warnings.warn(
+                f"training interrupted by the user after {len(self.history)} complete "
+                "epoch(s); the model keeps the best weights so far",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        finally:
+            self._restore_best()
+            self.network.eval()
+        return self.history
+
+    def fit_loop(self, inputs: torch.Tensor, targets: torch.Tensor, n_train: int) -> None:
+        from tqdm.auto import tqdm
+
+        has_validation = n_train < len(inputs)
+        epochs_without_improvement = 0
+        self.stop_reason = "completed"
+        progress = tqdm(
+            range(1, self.epochs + 1), desc="fit", unit="epoch", disable=not self.verbose
+        )
+        with progress:
+            for epoch in progress:
+                started = time.perf_counter()
+                train_loss = self.run_single_epoch(inputs[:n_train], targets[:n_train])
+                valid_loss = (
+                    self.evaluate(inputs[n_train:], targets[n_train:])
+                    if has_validation
+                    else None
+                )
+                monitored = valid_loss if has_validation else train_loss
+                if not (math.isfinite(train_loss) and math.isfinite(monitored)):
+                    self._diverged(epoch, train_loss, valid_loss)
+                    return
+                improved = monitored < self._best_loss
+                if improved:
+                    self._best_loss = monitored
+                    self._best_state = {
+                        name: tensor.detach().clone()
+                        for name, tensor in self.network.state_dict().items()
+                    }
+                    epochs_without_improvement = 0
+                else:
+                    epochs_without_improvement += 1
+                self.history.append(
+                    {
+                        "epoch": epoch,
+                        "train_loss": train_loss,
+                        "valid_loss": valid_loss,
+                        "seconds": time.perf_counter() - started,
+                        "best": improved,
+                    }
+                )
+                postfix = {"train_loss": f"{train_loss:.4g}"}
+                if valid_loss is not None:
+                    postfix["valid_loss"] = f"{valid_loss:.4g}"
+                progress.set_postfix(postfix, refresh=False)
+                if (
+                    has_validation
+                    and self.patience is not None
+                    and epochs_without_improvement >= self.patience
+                ):
+                    self.stop_reason = "early stopping"
+                    return
+
+    def run_single_epoch(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+        """One pass over shuffled minibatches; returns the mean training loss."""
+        self.network.train()
+        n_rows = len(inputs)
+        # shuffled on the CPU generator (repeatable on any device), moved once per epoch
+        order = torch.randperm(n_rows, generator=self.generator).to(inputs.device)
+        total = torch.zeros((), dtype=torch.float64, device=inputs.device)
+        for start in range(0, n_rows, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            loss = self.train_step(inputs[rows], targets[rows])
+            total += loss * len(rows)
+        return float(total) / n_rows  # the one synchronisation of the epoch
+
+    def train_step(self, batch_inputs: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
+        """zero_grad, forward, backward, clip, step: what the seed tutorial left out."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_function(self.network(batch_inputs), batch_targets)
+        loss.backward()
+        if self.gradient_clip is not None:
+            nn.utils.clip_grad_norm_(self.network.parameters(), self.gradient_clip)
+        self.optimizer.step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def evaluate(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+        """Mean squared error over all rows, in evaluation mode (no dropout)."""
+        self.network.eval()
+        total = torch.zeros((), dtype=torch.float64, device=inputs.device)
+        for start in range(0, len(inputs), EVALUATION_BATCH_SIZE):
+            stop = start + EVALUATION_BATCH_SIZE
+            error = self.network(inputs[start:stop]) - targets[start:stop]
+            total += error.double().pow(2).sum()
+        return float(total) / targets.numel()
+
+    def _diverged(self, epoch: int, train_loss: float, valid_loss: float | None) -> None:
+        self.stop_reason = "diverged"
+        losses = f"train loss {train_loss}" + (
+            f", validation loss {valid_loss}" if valid_loss is not None else ""
+        )
+        advice = (
+            "lower lr, set gradient_clip, or check the series for extreme values"
+        )
+        if self._best_state is None:
+            raise TrainingDivergedError(
+                f"training diverged in epoch {epoch} ({losses}) before any epoch ended "
+                f"with a finite loss, so there are no weights to keep; {advice}"
+            )
+        warnings.warn(
+            f"training diverged in epoch {epoch} ({losses}); stopped and restored the "
+            f"weights of epoch {self.history.best_epoch}; {advice}",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+    def _restore_best(self) -> None:
+        if self._best_state is not None:
+            self.network.load_state_dict(self._best_state)
