@@ -20,7 +20,7 @@ __all__ = ["TimeIndex", "seasonal_period"]
 # Seasonal period implied by a pandas frequency (its base code, without anchor such as
 # "-DEC" or "-SUN"); used to choose a default window.
 _SEASONAL_PERIODS = {
-    "Y": 1, "YS": 1, "A": 1, "AS": 1, "BY": 1, "BYS": 1,
+    "Y": 1, "YS": 1, "YE": 1, "A": 1, "AS": 1, "BY": 1, "BYS": 1, "BYE": 1,
     "Q": 4, "QS": 4, "QE": 4, "BQ": 4, "BQS": 4, "BQE": 4,
     "M": 12, "MS": 12, "ME": 12, "BM": 12, "BMS": 12, "BME": 12, "SM": 24, "SMS": 24,
     "W": 52,
@@ -69,9 +69,8 @@ class TimeIndex:
         """Describe the end of ``index`` (already checked to be sorted and unique)."""
         name = index.name
         if isinstance(index, pd.DatetimeIndex):
-            freq = index.freqstr
-            if freq is None and len(index) >= 3:
-                freq = pd.infer_freq(index)
+            # freq="infer" sets the inferred frequency, or None when there is none
+            freq = index.freqstr or pd.DatetimeIndex(index, freq="infer").freqstr
             return cls("datetime", index[-1], freq, name)
         if isinstance(index, pd.PeriodIndex):
             return cls("period", index[-1], index.freqstr, name)

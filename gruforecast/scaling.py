@@ -46,12 +46,13 @@ class SeriesScaler:
         values = np.asarray(values, dtype=np.float64)
         if kind is None or values.size == 0:
             return cls(kind=kind)
-        if kind == "standard":
-            offset = float(values.mean())
-            spread = float(values.std())
-        else:
-            offset = float(values.min())
-            spread = float(values.max()) - offset
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+            if kind == "standard":
+                offset = float(values.mean())
+                spread = float(values.std())
+            else:
+                offset = float(values.min())
+                spread = float(values.max()) - offset
         if not (np.isfinite(offset) and np.isfinite(spread)):
             raise ValueError(
                 f"the series is too large to scale in float64 (|values| up to "

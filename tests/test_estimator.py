@@ -1,0 +1,419 @@
+import pickle
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+
+from conftest import FAST
+from gruforecast import GRUForecaster, TrainingDivergedError, make_windows
+from gruforecast.training import Trainer
+
+
+def fast(**overrides) -> GRUForecaster:
+    return GRUForecaster(**{**FAST, **overrides})
+
+
+# ---------------------------------------------------------------- the two forms of fit
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: list(v),
+        lambda v: np.asarray(v),
+        lambda v: np.asarray(v).reshape(-1, 1),
+        lambda v: np.asarray(v, dtype=np.float32),
+        lambda v: np.round(np.asarray(v) * 100).astype(np.int32),
+        lambda v: pd.Series(v),
+        lambda v: pd.DataFrame({"value": v}),
+    ],
+)
+def test_fit_on_a_series_in_any_form(make, sine):
+    forecaster = fast(window=10).fit(make(sine[:200]))
+    assert forecaster.window_ == 10 and forecaster.n_features_in_ == 10
+    X, _ = make_windows(sine[:30], 10)
+    assert forecaster.predict(X).shape == (20,)
+    assert np.isfinite(forecaster.forecast(5)).all()
+
+
+def test_fit_on_windows_is_the_plain_regressor_form(sine):
+    X, y = make_windows(sine, window=20, horizon=3)
+    forecaster = fast(horizon=3).fit(X, y)
+    assert forecaster.window_ == 20  # window="auto" takes the width of X
+    assert forecaster.predict(X[:7]).shape == (7, 3)
+    assert forecaster.last_window_ is None
+    with pytest.raises(ValueError, match=r"fitted on windows.*context="):
+        forecaster.forecast(3)
+    assert forecaster.forecast(4, context=sine[-50:]).shape == (4,)
+
+
+def test_constructor_stores_parameters_untouched():
+    forecaster = GRUForecaster(window="auto", lr="not validated here", device="nonsense")
+    assert forecaster.lr == "not validated here" and forecaster.device == "nonsense"
+    with pytest.raises(TypeError, match="lr must be a number"):
+        forecaster.fit(np.arange(100.0))
+
+
+def test_auto_window_follows_the_seasonal_period(monthly):
+    assert fast().fit(monthly).window_ == 24  # monthly: two years
+    quarterly = pd.Series(np.arange(80.0), index=pd.period_range("2000Q1", periods=80, freq="Q"))
+    assert fast().fit(quarterly).window_ == 8
+    assert fast().fit(np.arange(300.0)).window_ == 24  # no index: the default
+    assert fast().fit(np.arange(31.0)).window_ == 10  # at most a third of the series
+
+
+def test_predict_rows_are_independent(sine):
+    forecaster = fast(window=20).fit(sine)
+    X, _ = make_windows(sine, 20)
+    full = forecaster.predict(X)
+    # float32 kernels may round differently for another batch size: 1e-5, not bitwise
+    np.testing.assert_allclose(forecaster.predict(X[100:101]), full[100:101], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(forecaster.predict(X[::-1]), full[::-1], rtol=1e-5, atol=1e-6)
+
+
+def test_score_of_a_series_windows_it_first(sine):
+    forecaster = fast(window=20).fit(sine[:800])
+    X, y = make_windows(sine[800:], 20)
+    assert forecaster.score(sine[800:]) == pytest.approx(forecaster.score(X, y))
+
+
+# ---------------------------------------------------------------- forecasting
+
+
+def test_forecast_is_recursive_one_step_prediction(sine):
+    forecaster = fast(window=20).fit(sine)
+    forecast = forecaster.forecast(30)
+    history = list(sine[-20:])
+    for _ in range(30):
+        history.append(forecaster.predict(np.array([history[-20:]]))[0])
+    np.testing.assert_allclose(forecast, history[20:], rtol=1e-5, atol=1e-6)
+
+
+def test_forecast_past_the_horizon_goes_block_by_block(sine):
+    forecaster = fast(window=20, horizon=4).fit(sine)
+    forecast = forecaster.forecast(10)
+    first = forecaster.predict(sine[None, -20:])[0]
+    second = forecaster.predict(np.concatenate([sine[-16:], first])[None, :])[0]
+    third = forecaster.predict(np.concatenate([sine[-12:], first, second])[None, :])[0]
+    np.testing.assert_allclose(forecast, np.concatenate([first, second, third])[:10], rtol=1e-5)
+    np.testing.assert_allclose(forecaster.forecast(3), forecast[:3])
+
+
+def test_forecast_with_context_continues_that_history(monthly):
+    forecaster = fast().fit(monthly[:-24])
+    from_context = forecaster.forecast(6, context=monthly)
+    assert from_context.index[0] == pd.Timestamp("1961-01-01")
+    assert from_context.name == "air_passengers"
+    as_array = forecaster.forecast(6, context=monthly.to_numpy())
+    assert isinstance(as_array, np.ndarray)
+    np.testing.assert_allclose(as_array, from_context.to_numpy())
+    with pytest.raises(ValueError, match="context has 5 values; at least window_=24"):
+        forecaster.forecast(6, context=monthly[:5])
+
+
+@pytest.mark.parametrize(
+    "index, expected",
+    [
+        (pd.date_range("2020-01-01", periods=120, freq="MS"), pd.date_range("2030-01-01", periods=5, freq="MS")),
+        (pd.date_range("2020-01-31", periods=120, freq="ME"), pd.date_range("2030-01-31", periods=5, freq="ME")),
+        (pd.date_range("2020-01-01", periods=120, freq="D"), pd.date_range("2020-04-30", periods=5, freq="D")),
+        (pd.date_range("2020-01-01", periods=120, freq="h", tz="Europe/Paris"),
+         pd.date_range("2020-01-06", periods=5, freq="h", tz="Europe/Paris")),
+        (pd.period_range("2000-01", periods=120, freq="M"), pd.period_range("2010-01", periods=5, freq="M")),
+        (pd.RangeIndex(120), pd.RangeIndex(120, 125)),
+        (pd.RangeIndex(10, 250, 2), pd.RangeIndex(250, 260, 2)),
+        (pd.Index(np.arange(5, 125)), pd.RangeIndex(125, 130)),
+    ],
+    ids=["monthly-start", "monthly-end", "daily", "hourly-tz", "period", "range", "range-step", "integer"],
+)
+def test_forecast_index_continues_the_series(index, expected):
+    series = pd.Series(np.sin(np.arange(120) / 3), index=index, name="load")
+    forecast = fast(window=12).fit(series).forecast(5)
+    assert isinstance(forecast, pd.Series) and forecast.name == "load"
+    pd.testing.assert_index_equal(forecast.index, expected, check_names=False)
+    if isinstance(expected, pd.DatetimeIndex):
+        assert forecast.index.freq == expected.freq
+
+
+def test_frequency_is_inferred_when_not_set():
+    index = pd.DatetimeIndex(pd.date_range("2021-01-01", periods=60, freq="W-MON").to_list())
+    assert index.freq is None
+    forecast = fast(window=8).fit(pd.Series(np.arange(60.0), index=index)).forecast(2)
+    assert list(forecast.index) == [pd.Timestamp("2022-02-28"), pd.Timestamp("2022-03-07")]
+
+
+def test_irregular_index_fits_but_cannot_give_future_timestamps():
+    index = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-05", "2020-01-09"] * 1)
+    index = index.append(pd.date_range("2020-02-01", periods=56, freq="D"))
+    series = pd.Series(np.arange(60.0), index=index)
+    forecaster = fast(window=8).fit(series)  # fitting needs no future index
+    with pytest.raises(ValueError, match="without a regular frequency.*asfreq"):
+        forecaster.forecast(3)
+    assert forecaster.forecast(3, context=series.to_numpy()).shape == (3,)
+
+
+def test_numpy_in_numpy_out(sine):
+    assert isinstance(fast(window=10).fit(sine).forecast(3), np.ndarray)
+
+
+# ---------------------------------------------------------------- training behaviour
+
+
+def test_random_state_makes_cpu_runs_bitwise_repeatable(sine):
+    first = fast(window=20, epochs=2, dropout=0.2, num_layers=2).fit(sine)
+    second = fast(window=20, epochs=2, dropout=0.2, num_layers=2).fit(sine)
+    for a, b in zip(first.network_.state_dict().values(), second.network_.state_dict().values()):
+        assert torch.equal(a, b)
+    assert first.history_ == [{**row, "seconds": a["seconds"]} for row, a in zip(second.history_, first.history_)]
+    other = fast(window=20, epochs=2, random_state=1).fit(sine)
+    assert not np.array_equal(other.forecast(3), first.forecast(3))
+
+
+def test_fit_leaves_the_global_torch_rng_alone(sine):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fast(window=10, epochs=1).fit(sine)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_scaler_is_fitted_on_the_training_part_only():
+    values = np.random.default_rng(0).normal(size=300)
+    forecaster = fast(window=20, validation_fraction=0.2).fit(values)
+    n_train = forecaster._n_train(300 - 20)
+    np.testing.assert_allclose(forecaster.scaler_.offset, values[: n_train + 20].mean())
+    changed = values.copy()
+    changed[n_train + 20 :] += 1000.0  # the validation targets: must not move the scaler
+    assert fast(window=20, validation_fraction=0.2).fit(changed).scaler_ == forecaster.scaler_
+
+
+def test_history_and_early_stopping(sine):
+    forecaster = fast(window=20, epochs=200, patience=2, lr=0.05).fit(sine)
+    frame = forecaster.history_.to_frame()
+    assert list(frame.columns) == ["train_loss", "valid_loss", "seconds", "best"]
+    assert forecaster.stop_reason_ == "early stopping" and len(frame) < 200
+    best = forecaster.history_.best_epoch
+    assert frame.loc[best, "valid_loss"] == frame["valid_loss"].min()
+    assert len(frame) == best + 2  # stopped after `patience` epochs without improvement
+    no_validation = fast(window=20, validation_fraction=0.0).fit(sine)
+    assert all(row["valid_loss"] is None for row in no_validation.history_)
+    assert no_validation.stop_reason_ == "completed"
+
+
+def test_best_weights_are_restored(sine):
+    values = torch.as_tensor(sine, dtype=torch.float32)
+    inputs, targets = values[:-1].unfold(0, 20, 1), values[20:].unfold(0, 1, 1)
+    torch.manual_seed(0)
+    from gruforecast import GRUNet
+
+    trainer = Trainer(
+        GRUNet(8, 1), epochs=15, batch_size=64, lr=0.05, weight_decay=0.0,
+        gradient_clip=1.0, patience=3, verbose=0, generator=torch.Generator().manual_seed(0),
+    )
+    history = trainer.fit(inputs, targets, n_train=800)
+    best = min(row["valid_loss"] for row in history)
+    assert trainer.evaluate(inputs[800:], targets[800:]) == pytest.approx(best, rel=1e-6)
+
+
+def test_verbose_shows_a_progress_bar_with_losses(sine, capsys):
+    fast(window=10, verbose=1).fit(sine)
+    err = capsys.readouterr().err
+    assert "fit" in err and "train_loss" in err and "valid_loss" in err
+    fast(window=10).fit(sine)
+    assert capsys.readouterr().err == ""
+
+
+def test_divergence_before_any_finite_epoch_is_an_error():
+    huge = np.sin(np.arange(200.0)) * 1e25  # squared errors overflow float32 without scaling
+    with pytest.raises(TrainingDivergedError, match="diverged in epoch 1.*lower lr"):
+        fast(window=10, scaler=None).fit(huge)
+
+
+def test_divergence_later_restores_the_best_weights(sine, monkeypatch):
+    original = Trainer.run_single_epoch
+    calls = []
+
+    def poisoned(self, inputs, targets):
+        calls.append(1)
+        return float("nan") if len(calls) == 3 else original(self, inputs, targets)
+
+    monkeypatch.setattr(Trainer, "run_single_epoch", poisoned)
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 3.*restored the weights of epoch"):
+        forecaster = fast(window=10, epochs=10).fit(sine)
+    assert forecaster.stop_reason_ == "diverged" and len(forecaster.history_) == 2
+    assert np.isfinite(forecaster.forecast(5)).all()
+
+
+def test_ctrl_c_keeps_the_best_model_so_far(sine, monkeypatch):
+    original = Trainer.train_step
+    calls = []
+
+    def interrupted(self, inputs, targets):
+        calls.append(1)
+        if len(calls) == 60:  # 28 batches an epoch: in the third
+            raise KeyboardInterrupt
+        return original(self, inputs, targets)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.warns(RuntimeWarning, match="interrupted by the user after 2 complete epoch"):
+        forecaster = fast(window=10, epochs=10, batch_size=32).fit(sine)
+    assert forecaster.stop_reason_ == "interrupted" and len(forecaster.history_) == 2
+    assert np.isfinite(forecaster.forecast(5)).all()
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_not_fitted():
+    forecaster = GRUForecaster()
+    for call in (lambda: forecaster.predict(np.ones((1, 3))), lambda: forecaster.forecast(3),
+                 lambda: forecaster.score(np.arange(10.0))):
+        with pytest.raises(NotFittedError):
+            call()
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (np.r_[np.ones(50), np.nan, np.ones(49)], ValueError, "NaN .*at position 50"),
+        (np.arange(25.0), ValueError, "has 25 values, but window=24, horizon=1 and validation_fraction=0.1 need at least 26"),
+        (pd.DataFrame({"a": np.ones(100), "b": np.ones(100)}), ValueError, "2 columns"),
+        (["x"] * 100, TypeError, "text values"),
+        (np.ones((100, 3)), ValueError, r"shape \(100, 3\).*fit\(X, y\)"),
+    ],
+)
+def test_bad_series(X, error, message):
+    with pytest.raises(error, match=message):
+        GRUForecaster(window=24, epochs=1).fit(X)
+
+
+def test_too_few_windows_names_the_count():
+    with pytest.raises(ValueError, match="X has 1 sample, but validation_fraction=0.1 needs at least 2"):
+        fast().fit(np.ones((1, 5)), [1.0])
+    fast(validation_fraction=0.0).fit(np.ones((1, 5)), [1.0])  # without validation, 1 is enough
+
+
+def test_windows_of_the_wrong_width(sine):
+    forecaster = fast(window=10).fit(sine)
+    with pytest.raises(ValueError, match="X has 9 features, but GRUForecaster is expecting 10"):
+        forecaster.predict(np.ones((2, 9)))
+    with pytest.raises(ValueError, match="Reshape your data"):
+        forecaster.predict(np.ones(10))
+    X, y = make_windows(sine, 12)
+    with pytest.raises(ValueError, match="X has 12 columns, but window=10"):
+        fast(window=10).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        (dict(window=0), ValueError, "window must be an integer >= 1, got 0"),
+        (dict(window="big"), TypeError, "window must be an integer"),
+        (dict(horizon=1.5), TypeError, "horizon must be an integer"),
+        (dict(lr=-1), ValueError, r"lr must be a finite number in \(0.0, inf\)"),
+        (dict(dropout=1.0), ValueError, "dropout must be"),
+        (dict(scaler="robust"), ValueError, "scaler must be one of"),
+        (dict(validation_fraction=1.0), ValueError, "validation_fraction must be"),
+        (dict(batch_size=0), ValueError, "batch_size must be an integer >= 1"),
+        (dict(patience=0), ValueError, "patience must be an integer >= 1"),
+        (dict(device="tpu"), ValueError, "device must be"),
+    ],
+)
+def test_bad_parameters(params, error, message, sine):
+    with pytest.raises(error, match=message):
+        GRUForecaster(**params).fit(sine)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where CUDA is absent")
+def test_explicit_cuda_without_cuda_is_an_error(sine):
+    with pytest.raises(ValueError, match="asks for CUDA, but torch.cuda.is_available\\(\\) is False"):
+        fast(device="cuda").fit(sine)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5])
+def test_bad_steps(steps, sine):
+    with pytest.raises((TypeError, ValueError), match="steps must be an integer >= 1"):
+        fast(window=10).fit(sine).forecast(steps)
+
+
+def test_constant_series_forecasts_its_constant():
+    forecaster = fast(window=10, epochs=20, lr=1e-2).fit(np.full(200, 42.0))
+    np.testing.assert_allclose(forecaster.forecast(5), 42.0, atol=0.5)
+
+
+# ---------------------------------------------------------------- persistence
+
+
+def test_pickle_and_joblib_round_trip_predict_identically(monthly, tmp_path):
+    forecaster = fast().fit(monthly)
+    expected = forecaster.forecast(12)
+    restored = pickle.loads(pickle.dumps(forecaster))
+    pd.testing.assert_series_equal(restored.forecast(12), expected)
+    joblib.dump(forecaster, tmp_path / "model.joblib")
+    pd.testing.assert_series_equal(joblib.load(tmp_path / "model.joblib").forecast(12), expected)
+    assert forecaster.network_ is not None  # pickling did not strip the original
+
+
+def test_a_cuda_model_unpickles_on_a_cpu_only_machine(sine):
+    forecaster = fast(window=10).fit(sine)
+    expected = forecaster.forecast(5)
+    forecaster.device_ = torch.device("cuda")  # as if trained on a GPU
+    state = forecaster.__getstate__()
+    assert all(t.device.type == "cpu" for t in state["_network_weights"].values())
+    payload = pickle.dumps(forecaster)
+    code = (
+        "import pickle, sys, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "f = pickle.loads(sys.stdin.buffer.read())\n"
+        "assert f.device_.type == 'cpu', f.device_\n"
+        "sys.stdout.write(repr(f.forecast(5).tolist()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=payload, capture_output=True,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}, check=True,
+    )
+    np.testing.assert_allclose(eval(result.stdout), expected)
+
+
+# ---------------------------------------------------------------- GPU
+
+
+@pytest.mark.gpu
+def test_trains_and_predicts_on_cuda(sine):
+    forecaster = fast(window=20, device="auto", epochs=5).fit(sine)
+    assert forecaster.device_.type == "cuda"
+    assert next(forecaster.network_.parameters()).device.type == "cuda"
+    cpu = pickle.loads(pickle.dumps(forecaster))
+    cpu.network_.cpu()
+    cpu.device_ = torch.device("cpu")
+    X, _ = make_windows(sine, 20)
+    np.testing.assert_allclose(cpu.predict(X), forecaster.predict(X), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_cuda_model_unpickles_where_cuda_is_hidden(sine):
+    forecaster = fast(window=10, device="cuda").fit(sine)
+    expected = forecaster.forecast(5)
+    code = (
+        "import pickle, sys\n"
+        "f = pickle.loads(sys.stdin.buffer.read())\n"
+        "assert f.device_.type == 'cpu'\n"
+        "sys.stdout.write(repr(f.forecast(5).tolist()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(forecaster), capture_output=True,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}, check=True,
+    )
+    np.testing.assert_allclose(eval(result.stdout), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_warnings_are_not_emitted_on_a_plain_fit(monthly):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast().fit(monthly).forecast(3)

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from gruforecast.scaling import SeriesScaler
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax", None])
+def test_round_trip_and_dict(kind):
+    values = np.random.default_rng(0).normal(5, 3, size=200)
+    scaler = SeriesScaler.fit(values, kind)
+    scaled = scaler.transform(values)
+    np.testing.assert_allclose(scaler.inverse_transform(scaled), values, rtol=1e-12)
+    assert SeriesScaler.from_dict(scaler.to_dict()) == scaler
+
+
+def test_standard_and_minmax_statistics():
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    standard = SeriesScaler.fit(values, "standard")
+    assert standard.offset == 2.5 and standard.scale == pytest.approx(np.std(values))
+    minmax = SeriesScaler.fit(values, "minmax")
+    np.testing.assert_allclose(minmax.transform(values), [0, 1 / 3, 2 / 3, 1])
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax"])
+@pytest.mark.parametrize("level", [0.0, 7.0, -1e12, 3e-9])
+def test_constant_series_does_not_divide_by_zero(kind, level):
+    values = np.full(50, level)
+    scaler = SeriesScaler.fit(values, kind)
+    scaled = scaler.transform(values)
+    assert np.isfinite(scaled).all() and scaler.scale == 1.0
+    np.testing.assert_allclose(scaler.inverse_transform(scaled), values)
+
+
+def test_tiny_magnitudes_still_scale():
+    values = np.sin(np.arange(100)) * 1e-9
+    scaler = SeriesScaler.fit(values, "standard")
+    assert scaler.transform(values).std() == pytest.approx(1.0)
+
+
+def test_transform_dtype():
+    scaler = SeriesScaler.fit(np.arange(10.0))
+    assert scaler.transform(np.arange(3.0), np.float32).dtype == np.float32
+
+
+def test_bad_kind():
+    with pytest.raises(ValueError, match="scaler must be one of 'standard', 'minmax' or None"):
+        SeriesScaler.fit(np.arange(3.0), "robust")
+
+
+def test_overflowing_values_are_refused():
+    with pytest.raises(ValueError, match="too large to scale"):
+        SeriesScaler.fit(np.array([1e308, -1e308, 1e308]), "standard")
