@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from gruforecast import GRUNet
+from reference_gru import grunet_forward
+
+
+@pytest.mark.parametrize("num_layers, horizon", [(1, 1), (2, 12), (3, 4)])
+def test_matches_the_numpy_reference_of_pytorchs_equations(num_layers, horizon):
+    torch.manual_seed(0)
+    network = GRUNet(hidden_size=16, num_layers=num_layers, horizon=horizon).eval()
+    windows = np.random.default_rng(0).normal(size=(7, 30)).astype(np.float32)
+    with torch.no_grad():
+        expected = network(torch.from_numpy(windows)).numpy()
+    state = {k: v.double().numpy() for k, v in network.state_dict().items()}
+    actual = grunet_forward(state, windows, num_layers)
+    assert actual.shape == (7, horizon)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_tutorials_cho_form_is_a_different_function():
+    # Cho et al. apply the reset gate before the recurrent matrix: r * (W_hn h), not
+    # W_hn (r * h). Same weights, other numbers: proof that the docs' warning matters.
+    torch.manual_seed(0)
+    gru = GRUNet(hidden_size=8, num_layers=1).gru
+    state = {k: v.double().numpy() for k, v in gru.state_dict().items()}
+    w_ih, w_hh, b_ih, b_hh = (state[f"{n}_l0"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    x, h = np.array([[0.5]]), np.full((1, 8), 0.3)
+    i_r, _, i_n = np.split(x @ w_ih.T + b_ih, 3, axis=1)
+    h_r, _, h_n = np.split(h @ w_hh.T + b_hh, 3, axis=1)
+    r = 1 / (1 + np.exp(-(i_r + h_r)))
+    pytorch = np.tanh(i_n + r * h_n)
+    cho = np.tanh(i_n + (r * h) @ w_hh[16:].T + b_hh[16:])
+    assert not np.allclose(pytorch, cho)
+
+
+def test_shapes_and_dropout_between_layers():
+    network = GRUNet(hidden_size=4, num_layers=2, horizon=3, dropout=0.3)
+    assert network.gru.dropout == 0.3 and network.gru.batch_first
+    assert GRUNet(hidden_size=4, num_layers=1, dropout=0.3).gru.dropout == 0.0
+    assert network(torch.zeros(5, 10)).shape == (5, 3)
+    assert network(torch.zeros(5, 10, 1)).shape == (5, 3)

@@ -1,0 +1,63 @@
+"""The package's promises that no single module owns: lazy torch, README and CI, examples."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import gruforecast
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_public_names():
+    for name in gruforecast.__all__:
+        assert getattr(gruforecast, name) is not None
+    assert set(gruforecast.__all__) <= set(dir(gruforecast))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        gruforecast.nope  # noqa: B018
+
+
+def test_importing_the_package_does_not_import_torch():
+    code = (
+        "import sys, gruforecast\n"
+        "from gruforecast import make_windows, SeriesScaler\n"
+        "from gruforecast.datasets import load_air_passengers\n"
+        "make_windows(load_air_passengers(), 12)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "gruforecast.GRUForecaster\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_version_matches_the_installed_metadata():
+    from importlib.metadata import version
+
+    assert gruforecast.__version__ == version("gruforecast")
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    test_command = next(c for c in commands if "pytest" in c)
+    assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "script, expected",
+    [("sine_wave.py", r"test MSE: (\S+)"), ("air_passengers.py", r"GRU: MAE\s+(\S+)")],
+)
+def test_examples_run_and_save_their_plot(script, expected, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), "--output", str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )
+    assert float(re.search(expected, result.stdout).group(1)) >= 0
+    (png,) = tmp_path.glob("*.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if script == "sine_wave.py":
+        assert float(re.search(expected, result.stdout).group(1)) < 1e-3

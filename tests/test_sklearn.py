@@ -1,0 +1,75 @@
+"""scikit-learn's own estimator checks, and the tools users put the estimator into."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from conftest import FAST
+from gruforecast import GRUForecaster, make_windows
+
+# Settings that let a small GRU reach R^2 > 0.5 on check_regressors_train's tabular data
+# (10 columns, one informative) in about a second.
+CHECKED = GRUForecaster(hidden_size=16, num_layers=1, epochs=60, lr=1e-2, patience=None, random_state=0)
+
+EXPECTED_FAILED_CHECKS = {
+    "check_regressor_multioutput": (
+        "y must have `horizon` columns; the check fits 5 targets with the default horizon=1"
+    ),
+    "check_methods_subset_invariance": (
+        "float32 GRU kernels round differently for other batch sizes (1e-6 relative, "
+        "not 1e-7); test_predict_rows_are_independent checks rows agree to 1e-5"
+    ),
+}
+
+
+@parametrize_with_checks([CHECKED], expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_grid_search_over_a_raw_series_with_time_series_split(sine):
+    search = GridSearchCV(
+        GRUForecaster(**{**FAST, "window": 20}),
+        {"hidden_size": [4, 8], "lr": [1e-3, 1e-2]},
+        cv=TimeSeriesSplit(3),
+    )
+    search.fit(sine)  # y is None: each training fold is a series
+    assert set(search.best_params_) == {"hidden_size", "lr"}
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.forecast(5).shape == (5,)
+
+
+def test_cross_val_score_on_windows(sine):
+    X, y = make_windows(sine, window=20)
+    scores = cross_val_score(GRUForecaster(**FAST), X, y, cv=TimeSeriesSplit(3))
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("scaler", [StandardScaler(), MinMaxScaler()])
+def test_pipeline_with_a_scaler_in_front(scaler, sine):
+    X, y = make_windows(sine, window=20, horizon=2)
+    pipeline = make_pipeline(scaler, GRUForecaster(**{**FAST, "horizon": 2, "epochs": 10, "lr": 1e-2}))
+    pipeline.fit(X[:800], y[:800])
+    assert pipeline.predict(X[800:]).shape == (len(X) - 800, 2)
+    assert pipeline.score(X[800:], y[800:]) > 0.5
+
+
+def test_clone_keeps_parameters_and_drops_the_fit(sine):
+    forecaster = GRUForecaster(window=12, horizon=3, hidden_size=5, lr=0.02, random_state=4)
+    forecaster.set_params(epochs=2)
+    forecaster.fit(sine)
+    copy = clone(forecaster)
+    assert copy.get_params() == forecaster.get_params()
+    assert not hasattr(copy, "network_")
+
+
+def test_pickle_round_trip_predicts_identically(sine):
+    X, y = make_windows(sine, window=20)
+    forecaster = GRUForecaster(**FAST).fit(X, y)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(forecaster)).predict(X), forecaster.predict(X))
