@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gruforecast import GRUForecaster
-from gruforecast._io import atomic_path
+from gruforecast.plotting import save_figure
 from gruforecast.datasets import load_air_passengers
 
 
@@ -47,10 +47,7 @@ def main(output: Path) -> dict[str, tuple[float, float]]:
     axes.plot(test.index, seasonal_naive.to_numpy(), "x:", label="seasonal naive")
     axes.set(title="AirPassengers: the last 12 months", ylabel="passengers (thousands)")
     axes.legend()
-    path = output / "air_passengers.png"
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
-    print(f"plot saved to {path}")
+    print(f"plot saved to {save_figure(figure, output / 'air_passengers.png')}")
     return results
 
 

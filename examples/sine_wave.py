@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from gruforecast import GRUForecaster, make_windows
-from gruforecast._io import atomic_path
+from gruforecast.plotting import save_figure
 
 
 def main(output: Path) -> float:
@@ -41,10 +41,7 @@ def main(output: Path) -> float:
     axes.plot(steps, predicted, "--", label="predicted")
     axes.set(title=f"GRU on sin(t): test MSE {mse:.1e}", xlabel="time step", ylabel="value")
     axes.legend()
-    path = output / "sine_wave.png"
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
-    print(f"plot saved to {path}")
+    print(f"plot saved to {save_figure(figure, output / 'sine_wave.png')}")
     return mse
 
 

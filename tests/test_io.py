@@ -20,3 +20,14 @@ def test_a_failed_write_leaves_the_old_file_intact(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_save_figure_writes_the_format_of_its_suffix(tmp_path):
+    from matplotlib.figure import Figure
+
+    from gruforecast.plotting import save_figure
+
+    figure = Figure()
+    figure.subplots().plot([1, 2, 3])
+    assert save_figure(figure, tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    assert save_figure(figure, tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
