@@ -3,17 +3,20 @@
 A forecast of a pandas series is a pandas series indexed by the next timestamps (or
 periods, or integers). :class:`TimeIndex` keeps the little it takes to build that index
 (kind, frequency, last label, name) and is small enough to pickle with the estimator
-and to write into ONNX metadata. Only pandas is imported here.
+and to write into ONNX metadata. pandas is imported only when an index is read or
+built, so the ONNX serving path can use this module without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["TimeIndex", "seasonal_period"]
 
@@ -67,6 +70,8 @@ class TimeIndex:
     @classmethod
     def from_index(cls, index: pd.Index) -> "TimeIndex":
         """Describe the end of ``index`` (already checked to be sorted and unique)."""
+        import pandas as pd
+
         name = index.name
         if isinstance(index, pd.DatetimeIndex):
             # freq="infer" sets the inferred frequency, or None when there is none
@@ -83,6 +88,32 @@ class TimeIndex:
             return cls("integer", int(index[-1]), step if regular else None, name)
         return cls("other", None, None, name)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
+        last, tz = self.last, None
+        if self.kind == "datetime":
+            tz = None if last.tz is None else str(last.tz)
+            last = last.isoformat()
+        elif self.kind == "period":
+            last = str(last)
+        name = self.name if isinstance(self.name, (str, int, float, type(None))) else str(self.name)
+        return {"kind": self.kind, "last": last, "freq": self.freq, "tz": tz, "name": name}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TimeIndex":
+        import pandas as pd
+
+        kind, last = data["kind"], data.get("last")
+        if kind == "datetime":
+            last = pd.Timestamp(last)
+            if data.get("tz"):
+                last = last.tz_convert(data["tz"])
+        elif kind == "period":
+            last = pd.Period(last, freq=data["freq"])
+        elif kind not in ("integer", "other"):
+            raise ValueError(f"unknown time index kind {kind!r}")
+        return cls(kind, last, data.get("freq"), data.get("name"))
+
     def future(self, steps: int) -> pd.Index:
         """The index of the ``steps`` values after the last label.
 
@@ -91,6 +122,8 @@ class TimeIndex:
         ValueError
             If the index has no regular frequency to continue.
         """
+        import pandas as pd
+
         if self.kind == "datetime":
             if self.freq is None:
                 raise ValueError(

@@ -3,18 +3,23 @@
 Every public entry point funnels its data through these functions, so that a user who
 passes NaN, text, the wrong shape or a DataFrame with two columns reads which value is
 wrong, where, and what was expected, instead of a traceback from deep inside torch.
-Only NumPy and pandas are imported here.
+Only NumPy is imported here. pandas objects are recognised without importing pandas: an
+object can only be a pandas object if pandas is already loaded, so a serving process that
+passes NumPy arrays never pays for importing it.
 """
 
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "SeriesInput",
@@ -42,6 +47,16 @@ class SeriesInput:
     @property
     def is_pandas(self) -> bool:
         return self.index is not None
+
+
+def _loaded_pandas():
+    """The pandas module if it was imported already, else None."""
+    return sys.modules.get("pandas")
+
+
+def _is_missing(value: Any) -> bool:
+    pd = _loaded_pandas()
+    return value is None or (pd is not None and (value is pd.NA or value is pd.NaT))
 
 
 def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
@@ -85,7 +100,7 @@ def _describe_position(position: tuple[int, ...], index: pd.Index | None) -> str
     if len(position) == 2:
         return f"row {position[0]}, column {position[1]}"
     where = f"position {position[0]}"
-    if index is not None and not isinstance(index, pd.RangeIndex):
+    if index is not None and type(index).__name__ != "RangeIndex":
         where += f" (index {index[position[0]]})"
     return where
 
@@ -131,7 +146,7 @@ def _as_float(
         )
     if kind == "O":
         for flat_position, value in enumerate(raw.flat):
-            if value is None or value is pd.NA or value is pd.NaT:
+            if _is_missing(value):
                 continue  # a missing value: reported by the finiteness check as NaN
             # Real numbers, and Decimal (a Number that is not Complex) convert exactly
             is_real = isinstance(value, numbers.Real) or (
@@ -149,7 +164,7 @@ def _as_float(
                     f"{_describe_position(position, index)}: {value!r} ({reason}); "
                     "expected numbers"
                 )
-        missing = np.frompyfunc(lambda v: v is None or v is pd.NA or v is pd.NaT, 1, 1)
+        missing = np.frompyfunc(_is_missing, 1, 1)
         raw = np.where(missing(raw).astype(bool), np.nan, raw)
         return raw.astype(dtype or np.float64)
     if kind in "iu":
@@ -173,6 +188,8 @@ def _refuse_sparse(data: Any, what: str) -> None:
 
 
 def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
+    import pandas as pd
+
     # Nullable extension dtypes (Int64, Float64) carry pd.NA: map it to NaN so that the
     # finiteness check names its position.
     dtypes = [data.dtype] if isinstance(data, pd.Series) else list(data.dtypes)
@@ -210,10 +227,11 @@ def as_series(
         If ``data`` has the wrong shape, more than one column, or NaN/inf values.
     """
     index = name = None
+    pd = _loaded_pandas()
     _refuse_sparse(data, what)
     if data is None or isinstance(data, (str, bytes, dict)):
         raise TypeError(f"{what} must be {_EXPECTED_SERIES}; got {type(data).__name__}")
-    if isinstance(data, pd.DataFrame):
+    if pd is not None and isinstance(data, pd.DataFrame):
         if data.shape[1] != 1:
             columns = ", ".join(repr(c) for c in data.columns[:5])
             more = ", ..." if data.shape[1] > 5 else ""
@@ -224,7 +242,7 @@ def as_series(
                 else f"{what} is a DataFrame with no columns; expected a single column"
             )
         data = data.iloc[:, 0]
-    if isinstance(data, pd.Series):
+    if pd is not None and isinstance(data, pd.Series):
         index, name = data.index, data.name
         raw = _pandas_to_numpy(data)
     else:
@@ -252,6 +270,8 @@ def as_series(
 
 
 def _check_time_index_order(index: pd.Index, what: str) -> None:
+    import pandas as pd
+
     if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and len(index) > 1:
         if not index.is_monotonic_increasing:
             raise ValueError(
@@ -267,8 +287,13 @@ def _check_time_index_order(index: pd.Index, what: str) -> None:
             )
 
 
-def as_windows(X: Any, *, what: str = "X") -> np.ndarray:
+def as_windows(
+    X: Any, *, what: str = "X", width: int | None = None, owner: str = "GRUForecaster"
+) -> np.ndarray:
     """Validate windows: a 2-D array of numbers, one window a row.
+
+    With ``width``, rows must have that many values; the message then has
+    scikit-learn's form ("X has 9 features, but GRUForecaster is expecting 10 ...").
 
     Raises
     ------
@@ -283,7 +308,8 @@ def as_windows(X: Any, *, what: str = "X") -> np.ndarray:
             f"{what} must be a 2-D array of windows (n_samples, window); "
             f"got {type(X).__name__}"
         )
-    if isinstance(X, pd.DataFrame):
+    pd = _loaded_pandas()
+    if pd is not None and isinstance(X, pd.DataFrame):
         raw = _pandas_to_numpy(X)
     else:
         try:
@@ -306,6 +332,11 @@ def as_windows(X: Any, *, what: str = "X") -> np.ndarray:
             f"{what} has 0 feature(s) (shape={raw.shape}) while a minimum of 1 is "
             "required: each row must be a window of past values"
         )
+    if width is not None and raw.shape[1] != width:
+        raise ValueError(
+            f"{what} has {raw.shape[1]} features, but {owner} is expecting {width} "
+            f"features as input: each row must be a window of {width} consecutive values"
+        )
     values = _as_float(raw, what, None, np.float64)
     _check_finite(values, what)
     return values
@@ -313,7 +344,8 @@ def as_windows(X: Any, *, what: str = "X") -> np.ndarray:
 
 def as_targets(y: Any, *, n_samples: int, horizon: int, what: str = "y") -> np.ndarray:
     """Validate targets for ``n_samples`` windows and return them as (n_samples, horizon)."""
-    if isinstance(y, (pd.Series, pd.DataFrame)):
+    pd = _loaded_pandas()
+    if pd is not None and isinstance(y, (pd.Series, pd.DataFrame)):
         raw = _pandas_to_numpy(y)
     else:
         try:

@@ -19,8 +19,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._forecasting import forecast_history
 from ._time_index import TimeIndex, seasonal_period
-from ._validation import SeriesInput, as_series, as_targets, as_windows, check_int, check_real
+from ._validation import as_series, as_targets, as_windows, check_int, check_real
 from .network import GRUNet
 from .scaling import SeriesScaler
 from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
@@ -323,19 +324,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
 
-    def _check_windows(self, X: Any) -> np.ndarray:
-        windows = as_windows(X)
-        if windows.shape[1] != self.window_:
-            raise ValueError(
-                f"X has {windows.shape[1]} features, but GRUForecaster is expecting "
-                f"{self.window_} features as input: each row must be a window of "
-                f"window_={self.window_} consecutive values"
-            )
-        validate_data(self, X, reset=False, skip_check_array=True)  # feature names
-        return windows
+    def _predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Raw windows (n, window_) float64 -> raw predictions (n, horizon) float64.
 
-    def _predict_scaled(self, scaled: np.ndarray) -> np.ndarray:
-        """Run the network on scaled windows (n, window), chunk by chunk."""
+        Scaling in float64, the network in float32, chunk by chunk: exactly what the
+        exported ONNX graph does, so that both give the same numbers.
+        """
+        scaled = self.scaler_.transform(windows, np.float32)
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(scaled), EVALUATION_BATCH_SIZE):
@@ -343,7 +338,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                     scaled[start : start + EVALUATION_BATCH_SIZE], device=self.device_
                 )
                 outputs.append(self.network_(chunk).cpu().numpy())
-        return np.concatenate(outputs)
+        return self.scaler_.inverse_transform(np.concatenate(outputs))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the values that follow each window.
@@ -358,9 +353,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) if ``horizon == 1`` else (n_samples, horizon)
         """
         check_is_fitted(self)
-        windows = self._check_windows(X)
-        scaled = self._predict_scaled(self.scaler_.transform(windows, np.float32))
-        predictions = self.scaler_.inverse_transform(scaled)
+        windows = as_windows(X, width=self.window_)
+        validate_data(self, X, reset=False, skip_check_array=True)  # feature names
+        predictions = self._predict_windows(windows)
         return predictions[:, 0] if self.horizon == 1 else predictions
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
@@ -406,37 +401,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             continued (an irregular DatetimeIndex).
         """
         check_is_fitted(self)
-        steps = check_int(steps, "steps")
-        if context is None:
-            if self.last_window_ is None:
-                raise ValueError(
-                    "this forecaster was fitted on windows (fit(X, y)), so it has no "
-                    "series to continue; pass the recent history: forecast(steps, "
-                    "context=recent_values)"
-                )
-            history = SeriesInput(self.last_window_, None, self.series_name_)
-            time_index = self.time_index_
-        else:
-            history = as_series(context, what="context")
-            if len(history.values) < self.window_:
-                raise ValueError(
-                    f"context has {len(history.values)} values; at least window_="
-                    f"{self.window_} are needed"
-                )
-            time_index = TimeIndex.from_index(history.index) if history.is_pandas else None
-        future_index = time_index.future(steps) if time_index is not None else None
-
-        buffer = self.scaler_.transform(history.values[-self.window_ :], np.float32)
-        blocks, produced = [], 0
-        while produced < steps:
-            block = self._predict_scaled(buffer[None, -self.window_ :])[0]
-            blocks.append(block)
-            buffer = np.concatenate([buffer[-self.window_ :], block])
-            produced += len(block)
-        values = self.scaler_.inverse_transform(np.concatenate(blocks)[:steps])
-        if future_index is None:
-            return values
-        return pd.Series(values, index=future_index, name=history.name)
+        return forecast_history(
+            self._predict_windows,
+            steps,
+            context,
+            window=self.window_,
+            last_window=self.last_window_,
+            time_index=lambda: self.time_index_,
+            series_name=self.series_name_,
+        )
 
     # ------------------------------------------------------------------ pickling
 
