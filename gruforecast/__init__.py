@@ -1,8 +1,7 @@
 """gruforecast: forecast any univariate time series with a GRU, the scikit-learn way.
 
-The names that need PyTorch (``GRUForecaster``, ``GRUNet``) load lazily (PEP 562): a
-process that only windows data, or later only serves an exported model, never imports
-torch.
+Every name but the NumPy-only helpers loads lazily (PEP 562): a process that only
+serves an exported model (``OnnxForecaster``) imports ONNX Runtime and NumPy, never torch.
 """
 
 from __future__ import annotations
@@ -16,16 +15,22 @@ from .windowing import make_windows
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .estimator import GRUForecaster
+    from .export import ExportParityError, export_onnx
     from .network import GRUNet
+    from .runtime import OnnxForecaster, ProviderUnavailableError
     from .training import History, TrainingDivergedError
 
 __all__ = [
+    "ExportParityError",
     "GRUForecaster",
     "GRUNet",
     "History",
+    "OnnxForecaster",
+    "ProviderUnavailableError",
     "SeriesScaler",
     "TrainingDivergedError",
     "__version__",
+    "export_onnx",
     "make_windows",
 ]
 
@@ -35,6 +40,10 @@ _LAZY = {
     "GRUNet": ".network",
     "History": ".training",
     "TrainingDivergedError": ".training",
+    "export_onnx": ".export",
+    "ExportParityError": ".export",
+    "OnnxForecaster": ".runtime",
+    "ProviderUnavailableError": ".runtime",
 }
 
 

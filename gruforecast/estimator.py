@@ -411,6 +411,16 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             series_name=self.series_name_,
         )
 
+    def export_onnx(self, path: Any, **options: Any) -> Any:
+        """Export to a self-contained ONNX file; see :func:`gruforecast.export_onnx`.
+
+        Returns the path written. The file forecasts in raw units (scaling inside the
+        graph) and is checked against PyTorch before it is written.
+        """
+        from .export import export_onnx
+
+        return export_onnx(self, path, **options)
+
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self) -> dict[str, Any]:

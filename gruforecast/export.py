@@ -1,0 +1,221 @@
+"""export_onnx: one self-contained ONNX file that forecasts in raw units.
+
+The graph takes raw windows and returns raw forecasts: the scaler is inside it
+(``Sub``/``Div`` in float64 on the way in, ``Mul``/``Add`` on the way out, the GRU in
+float32 between two ``Cast`` nodes), exactly the arithmetic of
+``GRUForecaster.predict``. A deployment needs ONNX Runtime and NumPy, nothing else; what
+it needs to know (window, horizon, scaler, the end of the fitted series, the index's
+frequency) is in the model's ``metadata_props``.
+
+**Exporter.** We use the TorchScript-based exporter, ``torch.onnx.export(dynamo=False)``,
+on purpose. It writes ``nn.GRU`` as the ONNX ``GRU`` operator with
+``linear_before_reset=1``, which is PyTorch's formula. The dynamo exporter, the default
+since torch 2.9, wrote GRU with the wrong ``linear_before_reset`` with onnxscript < 0.7.1
+(silently wrong numbers), and a second dynamo export in one process could freeze the
+sequence length. Whatever the exporter, the export checks itself: before anything is
+written, ONNX Runtime runs the new model on real and random windows and must match
+PyTorch; a mismatch raises and leaves no file.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._io import atomic_path
+from ._validation import as_windows, check_int, check_real
+from ._version import __version__
+
+__all__ = ["ExportParityError", "export_onnx", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME"]
+
+# Version of what the metadata says and how; OnnxForecaster refuses newer formats.
+FORMAT_VERSION = 1
+INPUT_NAME = "windows"
+OUTPUT_NAME = "forecast"
+MIN_OPSET = 17  # GRU and everything else here exist since opset 14; 17 is widely served
+MAX_OPSET = 20  # the newest opset the TorchScript exporter writes
+# Random windows checked at export, besides the real ones
+PARITY_RANDOM_WINDOWS = 64
+
+
+class ExportParityError(RuntimeError):
+    """ONNX Runtime's numbers for the exported model differ from PyTorch's."""
+
+
+class _RawUnitsModel(nn.Module):
+    """GRUNet wrapped between the scaler and its inverse, as GRUForecaster.predict does."""
+
+    def __init__(self, network: nn.Module, offset: float, scale: float) -> None:
+        super().__init__()
+        self.network = network
+        self.register_buffer("offset", torch.tensor(offset, dtype=torch.float64))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float64))
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        scaled = ((windows - self.offset) / self.scale).float()
+        return self.network(scaled).double() * self.scale + self.offset
+
+
+def parity_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual - expected| / (1 + |expected|): relative for large values, absolute
+    near zero; NaN anywhere counts as infinitely wrong."""
+    error = np.abs(actual - expected) / (1.0 + np.abs(expected))
+    return float(np.max(error)) if np.isfinite(error).all() else float("inf")
+
+
+def _parity_windows(forecaster: Any, sample: Any) -> np.ndarray:
+    """Real windows (the end of the fitted series, and ``sample`` if given) and random
+    windows with the series' level and spread."""
+    window, scaler = forecaster.window_, forecaster.scaler_
+    parts = []
+    if forecaster.last_window_ is not None:
+        parts.append(forecaster.last_window_[None, :])
+    if sample is not None:
+        parts.append(as_windows(sample, what="sample", width=window))
+    rng = np.random.default_rng(0)
+    parts.append(scaler.offset + scaler.scale * rng.standard_normal((PARITY_RANDOM_WINDOWS, window)))
+    return np.concatenate(parts)
+
+
+def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> dict[str, str]:
+    time_index = forecaster.time_index_
+    described = time_index.to_dict() if time_index is not None else None
+    last_window = forecaster.last_window_
+    return {
+        "producer": "gruforecast",
+        "gruforecast_version": __version__,
+        "format_version": str(FORMAT_VERSION),
+        "window": str(forecaster.window_),
+        "horizon": str(forecaster.horizon),
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "input_dtype": "float64",
+        "scaler": json.dumps(forecaster.scaler_.to_dict()),
+        "time_index": json.dumps(described),
+        "frequency": (time_index.freq or "") if time_index is not None else "",
+        "last_timestamp": str(described["last"]) if described else "",
+        "series_name": json.dumps(_json_name(forecaster.series_name_)),
+        "last_window": json.dumps(None if last_window is None else last_window.tolist()),
+        "parity_max_error": repr(parity),
+        "parity_tolerance": repr(tolerance),
+        "exporter": f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}",
+    }
+
+
+def _json_name(name: Any) -> Any:
+    return name if isinstance(name, (str, int, float, type(None))) else str(name)
+
+
+def export_onnx(
+    forecaster: Any,
+    path: str | os.PathLike,
+    *,
+    opset: int = MIN_OPSET,
+    tolerance: float = 1e-5,
+    sample: Any = None,
+) -> Path:
+    """Export a fitted GRUForecaster to one ONNX file that forecasts in raw units.
+
+    The model has one input, ``windows`` (float64, shape ``(batch, window)``, batch
+    dynamic), and one output, ``forecast`` (float64, ``(batch, horizon)``).
+
+    Parameters
+    ----------
+    forecaster : GRUForecaster
+        A fitted forecaster.
+    path : str or path-like
+        Where to write the model; written atomically (a failed export leaves whatever
+        was there untouched), parent folders are created.
+    opset : int, default=17
+        ONNX opset, 17 to 20.
+    tolerance : float, default=1e-5
+        Largest ``max |onnx - torch| / (1 + |torch|)`` accepted by the parity check.
+    sample : array of shape (n_samples, window), optional
+        More real windows for the parity check, besides the end of the fitted series
+        and random windows.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ExportParityError
+        If ONNX Runtime's output differs from PyTorch's by more than ``tolerance``;
+        nothing is written then.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    check_is_fitted(forecaster)
+    opset = check_int(opset, "opset", minimum=MIN_OPSET)
+    if opset > MAX_OPSET:
+        raise ValueError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
+    tolerance = check_real(tolerance, "tolerance", low=0.0)
+    scaler = forecaster.scaler_
+    # a CPU copy: the user's network stays where it is (perhaps on a GPU)
+    network = copy.deepcopy(forecaster.network_).cpu().eval()
+    model = _RawUnitsModel(network, scaler.offset, scaler.scale).eval()
+
+    buffer = io.BytesIO()
+    example = torch.zeros(2, forecaster.window_, dtype=torch.float64)
+    with torch.no_grad(), warnings.catch_warnings():
+        # the TorchScript exporter's deprecation notice: chosen on purpose, see above
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        # "batch_size other than 1 ... with GRU can cause an error": not here, the graph
+        # builds the initial state from the input's shape (Shape -> ConstantOfShape);
+        # the parity check below runs two batch sizes, the tests 1, 7 and 1024
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size")
+        # nn.GRU's own shape checks (input size, hidden size) are constants here
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        torch.onnx.export(
+            model,
+            (example,),
+            buffer,
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            do_constant_folding=True,
+        )
+    proto = onnx.load_from_string(buffer.getvalue())
+
+    windows = _parity_windows(forecaster, sample)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(windows)).numpy()
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    actual = session.run(None, {INPUT_NAME: windows})[0]
+    single = session.run(None, {INPUT_NAME: windows[:1]})[0]  # the batch axis is dynamic
+    parity = max(parity_error(actual, expected), parity_error(single, expected[:1]))
+    if not parity <= tolerance:
+        raise ExportParityError(
+            f"the exported model's outputs differ from PyTorch's: max |onnx - torch| / "
+            f"(1 + |torch|) = {parity:.3g} > tolerance {tolerance:.3g} on {len(windows)} "
+            f"windows; nothing was written to {os.fspath(path)!r}"
+        )
+
+    proto.producer_name = "gruforecast"
+    proto.producer_version = __version__
+    proto.doc_string = (
+        f"GRU forecaster: input '{INPUT_NAME}' float64 (batch, {forecaster.window_}) raw "
+        f"values, oldest first -> output '{OUTPUT_NAME}' float64 (batch, "
+        f"{forecaster.horizon}) raw-unit forecasts. Scaling is inside the graph."
+    )
+    onnx.helper.set_model_props(proto, _metadata(forecaster, parity, tolerance, opset))
+    onnx.checker.check_model(proto, full_check=True)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(proto.SerializeToString())
+    return Path(path)

@@ -1,0 +1,291 @@
+"""OnnxForecaster: serve an exported model with ONNX Runtime and NumPy only.
+
+This module never imports torch (nor scikit-learn); pandas only when the data is pandas
+already or the forecast of a pandas series is asked for. A serving process starts in a
+fraction of the time and runs where torch is not installed.
+
+Session options, chosen for small recurrent models:
+
+- ``graph_optimization_level = ORT_ENABLE_ALL``: constant folding and node fusions;
+  the graph is tiny, so optimising it costs milliseconds once.
+- ``execution_mode = ORT_SEQUENTIAL`` and ``inter_op_num_threads = 1``: the graph is
+  a chain (scale, GRU layers, head, unscale), nothing runs in parallel between nodes.
+- ``intra_op_num_threads = threads``: the default, 1, gives the lowest latency for
+  one window at a time (a GRU step is a few small matrix products, which more threads
+  only slow down with synchronisation); raise it for large batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.capi.onnxruntime_pybind11_state import (
+    Fail,
+    InvalidArgument,
+    InvalidGraph,
+    InvalidProtobuf,
+)
+
+from ._forecasting import forecast_history
+from ._time_index import TimeIndex
+from ._validation import as_windows, check_int
+
+__all__ = ["OnnxForecaster", "ProviderUnavailableError"]
+
+# Newest metadata format this runtime reads (gruforecast.export.FORMAT_VERSION; not
+# imported from there, since that module imports torch).
+SUPPORTED_FORMAT_VERSION = 1
+_REQUIRED_METADATA = ("format_version", "window", "horizon", "input_name", "output_name")
+_CUDA = "CUDAExecutionProvider"
+_CPU = "CPUExecutionProvider"
+_ALIASES = {"cuda": _CUDA, "cpu": _CPU}
+# what ONNX Runtime raises for a file that is not a loadable model
+_LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf)
+
+
+class ProviderUnavailableError(RuntimeError):
+    """An execution provider that was asked for by name cannot run here."""
+
+
+def _cuda_device_count() -> int:
+    """Number of CUDA devices the NVIDIA driver reports; 0 without a driver or device.
+
+    Asked of the driver library directly (no torch), so that ``providers="auto"``
+    never makes ONNX Runtime try CUDA, and log errors, on a machine without a GPU.
+    """
+    names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", "libcuda.so"]
+    for name in names:
+        try:
+            driver = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return 0
+        return count.value
+    return 0
+
+
+def _preload_cuda_libraries() -> None:
+    """Let onnxruntime-gpu find CUDA and cuDNN from NVIDIA's pip packages, if present."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
+            preload()
+
+
+def _session_options(threads: int, quiet: bool) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = threads
+    # 3 = errors only; 4 = fatal only, while probing whether CUDA starts
+    options.log_severity_level = 4 if quiet else 3
+    return options
+
+
+def _normalise_providers(providers: Any) -> list[Any]:
+    if isinstance(providers, str):
+        providers = [providers]
+    if not isinstance(providers, (list, tuple)) or not providers:
+        raise TypeError(
+            "providers must be 'auto', a provider name or a non-empty list of them "
+            f"(for example ['CUDAExecutionProvider', 'CPUExecutionProvider']), got {providers!r}"
+        )
+    normalised = []
+    for entry in providers:
+        name = entry[0] if isinstance(entry, tuple) else entry  # (name, options) pairs
+        if not isinstance(name, str):
+            raise TypeError(f"provider names must be strings, got {name!r}")
+        name = _ALIASES.get(name.lower(), name)
+        normalised.append((name, entry[1]) if isinstance(entry, tuple) else name)
+    return normalised
+
+
+def _provider_name(entry: Any) -> str:
+    return entry[0] if isinstance(entry, tuple) else entry
+
+
+class OnnxForecaster:
+    """Forecast with a model exported by ``GRUForecaster.export_onnx``, no torch needed.
+
+    ``predict`` and ``forecast`` mean what they mean on ``GRUForecaster`` and give the
+    same numbers (checked at export), shapes and pandas behaviour.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.onnx`` file.
+    providers : "auto", str or list, default="auto"
+        ``"auto"``: CUDA when an NVIDIA GPU is visible and ONNX Runtime's CUDA provider
+        really starts on it, else the CPU, silently. A name or list (``"cuda"``,
+        ``"cpu"``, ``"CUDAExecutionProvider"``, ``[("CUDAExecutionProvider",
+        {"device_id": 1}), "CPUExecutionProvider"]``): exactly those; one that cannot
+        start is an error, never a silent CPU fallback.
+    threads : int, default=1
+        ONNX Runtime's intra-op threads (see the module's notes on session options).
+
+    Attributes
+    ----------
+    providers : list of str
+        The execution providers the session runs on, in order of preference.
+    window_, horizon : int
+        Read from the model's metadata.
+    metadata : dict of str
+        The model's ``metadata_props``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not an ONNX model, or not one exported by gruforecast, or from a
+        newer format than this version reads.
+    ProviderUnavailableError
+        If an explicitly requested provider cannot run here.
+    """
+
+    def __init__(self, path: str | os.PathLike, providers: Any = "auto", *, threads: int = 1) -> None:
+        self.path = Path(path)
+        self.threads = check_int(threads, "threads")
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no ONNX model at {os.fspath(self.path)!r}")
+        model = self.path.read_bytes()
+        self.session = self._start_session(model, providers)
+        self.providers: list[str] = self.session.get_providers()
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        self._read_metadata()
+
+    # ------------------------------------------------------------------ session
+
+    def _create(self, model: bytes, providers: list[Any], quiet: bool = False) -> ort.InferenceSession:
+        try:
+            return ort.InferenceSession(
+                model, sess_options=_session_options(self.threads, quiet), providers=providers
+            )
+        except _LOAD_ERRORS as error:
+            raise ValueError(
+                f"ONNX Runtime cannot load {os.fspath(self.path)!r} (a truncated, empty or "
+                f"foreign file?): {error}"
+            ) from None
+
+    def _start_session(self, model: bytes, providers: Any) -> ort.InferenceSession:
+        available = ort.get_available_providers()
+        if isinstance(providers, str) and providers == "auto":
+            if _CUDA in available and _cuda_device_count() > 0:
+                _preload_cuda_libraries()
+                session = self._create(model, [_CUDA, _CPU], quiet=True)
+                if session.get_providers()[0] == _CUDA:
+                    return session
+            return self._create(model, [_CPU])
+
+        requested = _normalise_providers(providers)
+        for entry in requested:
+            name = _provider_name(entry)
+            if name not in available:
+                raise ProviderUnavailableError(
+                    f"execution provider {name!r} is not in this ONNX Runtime build "
+                    f"(onnxruntime {ort.__version__}; available: {available}). For CUDA, "
+                    "install onnxruntime-gpu (and not onnxruntime beside it)."
+                )
+        names = [_provider_name(entry) for entry in requested]
+        if _CUDA in names:
+            if _cuda_device_count() == 0:
+                raise ProviderUnavailableError(
+                    "CUDAExecutionProvider was requested, but no NVIDIA GPU is visible "
+                    "(no driver, no device, or CUDA_VISIBLE_DEVICES hides them); use "
+                    "providers='auto' or 'cpu'"
+                )
+            _preload_cuda_libraries()
+        session = self._create(model, requested, quiet=_CUDA in names)
+        missing = [name for name in names if name not in session.get_providers()]
+        if missing:
+            raise ProviderUnavailableError(
+                f"{', '.join(missing)} requested but could not start (ONNX Runtime would "
+                f"have fallen back to {session.get_providers()}). onnxruntime-gpu "
+                f"{ort.__version__} needs the CUDA and cuDNN libraries it was built for "
+                "(for 1.31: CUDA 13, cuDNN 9) and a matching NVIDIA driver."
+            )
+        return session
+
+    # ------------------------------------------------------------------ metadata
+
+    def _read_metadata(self) -> None:
+        where = os.fspath(self.path)
+        missing = [key for key in _REQUIRED_METADATA if key not in self.metadata]
+        if missing:
+            raise ValueError(
+                f"{where!r} is an ONNX model but not one exported by gruforecast "
+                f"(its metadata lacks {', '.join(missing)})"
+            )
+        try:
+            version = int(self.metadata["format_version"])
+            self.window_ = int(self.metadata["window"])
+            self.horizon = int(self.metadata["horizon"])
+            last_window = json.loads(self.metadata.get("last_window", "null"))
+            self._time_index = json.loads(self.metadata.get("time_index", "null"))
+            self.series_name_ = json.loads(self.metadata.get("series_name", "null"))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error}") from None
+        if version > SUPPORTED_FORMAT_VERSION:
+            raise ValueError(
+                f"{where!r} was exported in format {version} (gruforecast "
+                f"{self.metadata.get('gruforecast_version', '?')}); this version reads "
+                f"formats up to {SUPPORTED_FORMAT_VERSION}: upgrade gruforecast"
+            )
+        self.last_window_ = None if last_window is None else np.asarray(last_window, dtype=np.float64)
+        self._input_name = self.metadata["input_name"]
+        self._output_name = self.metadata["output_name"]
+
+    # ------------------------------------------------------------------ forecasting
+
+    def _predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        return self.session.run([self._output_name], {self._input_name: windows})[0]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict the values that follow each window.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, window_)
+            Windows of raw values, oldest first.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) if ``horizon == 1`` else (n_samples, horizon)
+        """
+        windows = as_windows(X, width=self.window_, owner="OnnxForecaster")
+        predictions = self._predict_windows(np.ascontiguousarray(windows))
+        return predictions[:, 0] if self.horizon == 1 else predictions
+
+    def forecast(self, steps: int, context: Any = None) -> Any:
+        """The ``steps`` values after the exported series, or after ``context``.
+
+        As ``GRUForecaster.forecast``: recursive past the horizon; a pd.Series indexed
+        by the next labels when the history is a pandas series, else an ndarray.
+        """
+        return forecast_history(
+            self._predict_windows,
+            steps,
+            context,
+            window=self.window_,
+            last_window=self.last_window_,
+            time_index=lambda: self._time_index and TimeIndex.from_dict(self._time_index),
+            series_name=self.series_name_,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OnnxForecaster({os.fspath(self.path)!r}, window={self.window_}, "
+            f"horizon={self.horizon}, providers={self.providers})"
+        )
