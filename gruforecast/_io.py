@@ -15,6 +15,15 @@ from pathlib import Path
 __all__ = ["atomic_path"]
 
 
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write to; it replaces ``path`` only on success.
@@ -30,6 +39,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(temporary)
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        # (or the replaced file's)
+        os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

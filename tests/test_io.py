@@ -31,3 +31,20 @@ def test_save_figure_writes_the_format_of_its_suffix(tmp_path):
     figure.subplots().plot([1, 2, 3])
     assert save_figure(figure, tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
     assert save_figure(figure, tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_new_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "new.txt") as temporary:
+            temporary.write_text("x")
+        assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "kept.txt").write_text("old")
+        os.chmod(tmp_path / "kept.txt", 0o600)
+        with atomic_path(tmp_path / "kept.txt") as temporary:
+            temporary.write_text("new")
+        assert (tmp_path / "kept.txt").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)

@@ -49,7 +49,11 @@ def test_ci_runs_exactly_the_readme_test_command():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "script, expected",
-    [("sine_wave.py", r"test MSE: (\S+)"), ("air_passengers.py", r"GRU: MAE\s+(\S+)")],
+    [
+        ("sine_wave.py", r"test MSE: (\S+)"),
+        ("air_passengers.py", r"GRU: MAE\s+(\S+)"),
+        ("export_and_serve.py", r"max \|ONNX - PyTorch\| over 12 months: (\S+);"),
+    ],
 )
 def test_examples_run_and_save_their_plot(script, expected, tmp_path):
     result = subprocess.run(
@@ -57,6 +61,10 @@ def test_examples_run_and_save_their_plot(script, expected, tmp_path):
         capture_output=True, text=True, check=True,
     )
     assert float(re.search(expected, result.stdout).group(1)) >= 0
+    if script == "export_and_serve.py":
+        assert {p.name for p in tmp_path.iterdir()} == {"air_passengers.onnx", "air_passengers.expected.json"}
+        assert "plain onnxruntime agrees: True" in result.stdout
+        return
     (png,) = tmp_path.glob("*.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if script == "sine_wave.py":

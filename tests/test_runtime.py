@@ -1,0 +1,167 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+
+from conftest import FAST
+from gruforecast import GRUForecaster, OnnxForecaster, ProviderUnavailableError, make_windows
+from gruforecast.runtime import _cuda_device_count
+
+
+def relative_error(actual, expected) -> float:
+    return float(np.max(np.abs(np.asarray(actual) - expected) / (1 + np.abs(expected))))
+
+
+@pytest.fixture(scope="module")
+def monthly_model(tmp_path_factory):
+    from gruforecast.datasets import load_air_passengers
+
+    series = load_air_passengers()
+    forecaster = GRUForecaster(**{**FAST, "hidden_size": 16, "num_layers": 2, "epochs": 20}).fit(series)
+    path = forecaster.export_onnx(tmp_path_factory.mktemp("runtime") / "monthly.onnx")
+    return series, forecaster, path
+
+
+def test_forecast_equals_the_estimators(monthly_model):
+    series, forecaster, path = monthly_model
+    served = OnnxForecaster(path).forecast(36)
+    expected = forecaster.forecast(36)
+    assert relative_error(served.to_numpy(), expected.to_numpy()) < 1e-4
+    pd.testing.assert_index_equal(served.index, expected.index)
+    assert served.name == expected.name == "air_passengers"
+    assert served.index.freqstr == "MS"
+
+
+def test_forecast_with_context_and_predict(monthly_model):
+    series, forecaster, path = monthly_model
+    served = OnnxForecaster(path)
+    for context in (series[:-12], series.to_numpy()[:-12]):
+        actual, expected = served.forecast(12, context=context), forecaster.forecast(12, context=context)
+        assert type(actual) is type(expected)
+        assert relative_error(np.asarray(actual), np.asarray(expected)) < 1e-4
+    windows, _ = make_windows(series, 24)
+    prediction = served.predict(windows)
+    assert prediction.shape == (len(windows),)
+    assert relative_error(prediction, forecaster.predict(windows)) < 1e-5
+    with pytest.raises(ValueError, match="X has 5 features, but OnnxForecaster is expecting 24"):
+        served.predict(np.ones((2, 5)))
+    with pytest.raises(ValueError, match="context has 3 values; at least window_=24"):
+        served.forecast(3, context=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="NaN .*position 1"):
+        served.forecast(3, context=np.r_[1.0, np.nan, np.ones(30)])
+
+
+def test_multi_step_model_served(tmp_path, sine):
+    X, y = make_windows(sine, 20, horizon=12)
+    forecaster = GRUForecaster(**{**FAST, "horizon": 12}).fit(X, y)
+    served = OnnxForecaster(forecaster.export_onnx(tmp_path / "h12.onnx"))
+    assert served.predict(X[:7]).shape == (7, 12) and served.horizon == 12
+    assert relative_error(served.forecast(30, context=sine), forecaster.forecast(30, context=sine)) < 1e-4
+    with pytest.raises(ValueError, match="fitted on windows"):
+        served.forecast(3)
+
+
+def test_serving_never_imports_torch(monthly_model, tmp_path, sine):
+    _, _, path = monthly_model
+    numpy_model = GRUForecaster(**{**FAST, "window": 10}).fit(sine).export_onnx(tmp_path / "np.onnx")
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = None  # any 'import torch' now raises ImportError\n"
+        "import gruforecast\n"
+        "from gruforecast import OnnxForecaster\n"
+        f"served = OnnxForecaster({str(numpy_model)!r})\n"
+        "import numpy as np\n"
+        "print(served.forecast(3).shape, served.predict(np.ones((4, 10))).shape)\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported for NumPy data'\n"
+        f"print(OnnxForecaster({str(path)!r}).forecast(2).index[0])\n"
+        "assert sys.modules['torch'] is None and 'sklearn' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["(3,) (4,)", "1961-01-01 00:00:00"]
+
+
+def test_auto_providers_run_quietly(monthly_model):
+    _, _, path = monthly_model
+    code = f"from gruforecast import OnnxForecaster; print(OnnxForecaster({str(path)!r}).providers)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stderr == ""  # no CUDA error spam where CUDA cannot run
+    expected = "CUDAExecutionProvider" if _cuda_device_count() else "CPUExecutionProvider"
+    assert expected in result.stdout
+
+
+@pytest.mark.skipif(_cuda_device_count() > 0, reason="checks the error where no GPU is visible")
+def test_explicit_cuda_that_cannot_run_is_an_error(monthly_model):
+    _, _, path = monthly_model
+    with pytest.raises(ProviderUnavailableError, match="CUDAExecutionProvider was requested"):
+        OnnxForecaster(path, providers="cuda")
+    with pytest.raises(ProviderUnavailableError, match="CUDAExecutionProvider was requested"):
+        OnnxForecaster(path, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+
+
+def test_provider_arguments(monthly_model):
+    _, _, path = monthly_model
+    assert OnnxForecaster(path, providers="cpu").providers == ["CPUExecutionProvider"]
+    assert OnnxForecaster(path, providers=[("CPUExecutionProvider", {})]).providers == ["CPUExecutionProvider"]
+    with pytest.raises(ProviderUnavailableError, match="'NoSuchExecutionProvider' is not in this ONNX Runtime build"):
+        OnnxForecaster(path, providers=["NoSuchExecutionProvider"])
+    with pytest.raises(TypeError, match="providers must be 'auto'"):
+        OnnxForecaster(path, providers=[])
+    with pytest.raises(TypeError, match="threads must be an integer"):
+        OnnxForecaster(path, threads="4")
+    assert "window=24" in repr(OnnxForecaster(path))
+
+
+def test_bad_files_are_named(tmp_path, monthly_model):
+    _, _, path = monthly_model
+    with pytest.raises(FileNotFoundError, match="no ONNX model at .*missing.onnx"):
+        OnnxForecaster(tmp_path / "missing.onnx")
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(path.read_bytes()[:1000])
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "notes.onnx"
+    foreign.write_text("not a model")
+    for bad in (truncated, empty, foreign):
+        with pytest.raises(ValueError, match=f"cannot load .*{bad.name}"):
+            OnnxForecaster(bad)
+
+
+def test_foreign_and_future_models_are_refused(tmp_path, monthly_model):
+    _, _, path = monthly_model
+    model = onnx.load(path)
+    del model.metadata_props[:]
+    onnx.save(model, tmp_path / "plain.onnx")
+    with pytest.raises(ValueError, match="not one exported by gruforecast"):
+        OnnxForecaster(tmp_path / "plain.onnx")
+    model = onnx.load(path)
+    for prop in model.metadata_props:
+        if prop.key == "format_version":
+            prop.value = "99"
+    onnx.save(model, tmp_path / "future.onnx")
+    with pytest.raises(ValueError, match="format 99.*upgrade gruforecast"):
+        OnnxForecaster(tmp_path / "future.onnx")
+
+
+@pytest.mark.gpu
+def test_cuda_provider_matches_pytorch_on_cuda(tmp_path, sine):
+    forecaster = GRUForecaster(**{**FAST, "window": 50, "hidden_size": 64, "num_layers": 2, "device": "cuda"}).fit(sine)
+    path = forecaster.export_onnx(tmp_path / "cuda.onnx")
+    served = OnnxForecaster(path, providers="cuda")
+    assert served.providers[0] == "CUDAExecutionProvider"
+    assert OnnxForecaster(path).providers[0] == "CUDAExecutionProvider"  # auto picks it
+    windows, _ = make_windows(sine, 50)
+    for batch in (1, 7, 900):
+        assert relative_error(served.predict(windows[:batch]), forecaster.predict(windows[:batch])) < 1e-4
+    assert relative_error(served.forecast(36), forecaster.forecast(36)) < 1e-4
+
+
+def test_environment_cuda_visible_devices_hides_gpus():
+    code = "from gruforecast.runtime import _cuda_device_count; print(_cuda_device_count())"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "0"
