@@ -9,18 +9,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import metrics
 from ._version import __version__
 from .scaling import SeriesScaler
 from .windowing import make_windows
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .estimator import GRUForecaster
+    from .evaluation import BacktestResult, backtest, temporal_train_test_split
     from .export import ExportParityError, export_onnx
     from .network import GRUNet
     from .runtime import OnnxForecaster, ProviderUnavailableError
     from .training import History, TrainingDivergedError
 
 __all__ = [
+    "BacktestResult",
     "ExportParityError",
     "GRUForecaster",
     "GRUNet",
@@ -30,8 +33,11 @@ __all__ = [
     "SeriesScaler",
     "TrainingDivergedError",
     "__version__",
+    "backtest",
     "export_onnx",
     "make_windows",
+    "metrics",
+    "temporal_train_test_split",
 ]
 
 # public name -> module that defines it; imported on first access
@@ -44,6 +50,9 @@ _LAZY = {
     "ExportParityError": ".export",
     "OnnxForecaster": ".runtime",
     "ProviderUnavailableError": ".runtime",
+    "backtest": ".evaluation",
+    "BacktestResult": ".evaluation",
+    "temporal_train_test_split": ".evaluation",
 }
 
 

@@ -2,9 +2,9 @@
 
 ``GRUForecaster`` (PyTorch) and ``OnnxForecaster`` (ONNX Runtime) differ only in how
 they map raw windows to raw predictions; how a history is continued, recursively past the
-horizon, and how pandas input becomes pandas output is written once, here, so that the
-two give the same numbers and the same index. NumPy only (pandas when the history is a
-pandas object, and then it is loaded already).
+horizon, how intervals are added, and how pandas input becomes pandas output is written
+once, here, so that the two give the same numbers and the same index. NumPy only
+(pandas when the history is a pandas object, and then it is loaded already).
 """
 
 from __future__ import annotations
@@ -16,25 +16,22 @@ import numpy as np
 
 from ._time_index import TimeIndex
 from ._validation import as_series, check_int
+from .intervals import Calibration, check_levels, level_label
+from .windowing import recursive_forecast
 
-__all__ = ["forecast_history", "recursive_forecast"]
+__all__ = ["forecast_history"]
 
 PredictWindows = Callable[[np.ndarray], np.ndarray]  # (n, window) -> (n, horizon), raw units
 
 
-def recursive_forecast(
-    predict_windows: PredictWindows, history: np.ndarray, window: int, steps: int
-) -> np.ndarray:
-    """The ``steps`` values after ``history``: predict ``horizon`` values from the last
-    ``window``, append them, and repeat (a direct multi-step head used block by block)."""
-    buffer = np.asarray(history[-window:], dtype=np.float64)
-    blocks, produced = [], 0
-    while produced < steps:
-        block = predict_windows(buffer[None, -window:])[0]
-        blocks.append(block)
-        buffer = np.concatenate([buffer[-window:], block])
-        produced += len(block)
-    return np.concatenate(blocks)[:steps]
+def _with_bounds(
+    forecast: np.ndarray, half_widths: np.ndarray, levels: tuple[float, ...]
+) -> tuple[np.ndarray, list[str]]:
+    columns, names = [forecast], ["forecast"]
+    for j, level in enumerate(levels):
+        columns += [forecast - half_widths[:, j], forecast + half_widths[:, j]]
+        names += [f"lower_{level_label(level)}", f"upper_{level_label(level)}"]
+    return np.column_stack(columns), names
 
 
 def forecast_history(
@@ -46,15 +43,28 @@ def forecast_history(
     last_window: np.ndarray | None,
     time_index: Callable[[], TimeIndex | None],
     series_name: Hashable | None,
+    interval: Any = None,
+    calibration: Calibration | None = None,
 ) -> Any:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
     ``time_index`` is called only when the fitted series is continued, so that a model
     whose metadata describes a pandas index loads pandas only when it is needed.
-    Returns a pd.Series indexed by the next labels when the history is a pandas object,
-    else an ndarray.
+
+    Returns
+    -------
+    Without ``interval``: a pd.Series indexed by the next labels when the history is a
+    pandas object, else an ndarray of shape (steps,). With ``interval``: a pd.DataFrame
+    (pandas history) or an ndarray of shape (steps, 1 + 2 * n_levels), columns
+    ``forecast, lower_L, upper_L`` for each level L in the order given.
     """
     steps = check_int(steps, "steps")
+    levels = None if interval is None else check_levels(interval)
+    if levels is not None and calibration is None:
+        raise ValueError(
+            "this model has no calibration data for intervals: fit it with "
+            "calibration_fraction > 0"
+        )
     if context is None:
         if last_window is None:
             raise ValueError(
@@ -73,9 +83,21 @@ def forecast_history(
         values, name = history.values, history.name
         index = TimeIndex.from_index(history.index) if history.is_pandas else None
     future_index = index.future(steps) if index is not None else None  # fail before work
-    forecast = recursive_forecast(predict_windows, values, window, steps)
+    forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
+    if levels is None:
+        if future_index is None:
+            return forecast
+        import pandas as pd
+
+        return pd.Series(forecast, index=future_index, name=name)
+
+    table, columns = _with_bounds(
+        forecast,
+        calibration.half_widths(predict_windows, steps, levels, values[-window:]),
+        levels,
+    )
     if future_index is None:
-        return forecast
+        return table
     import pandas as pd
 
-    return pd.Series(forecast, index=future_index, name=name)
+    return pd.DataFrame(table, index=future_index, columns=columns)

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._forecasting import forecast_history
 from ._time_index import TimeIndex, seasonal_period
 from ._validation import as_series, as_targets, as_windows, check_int, check_real
+from .intervals import Calibration
 from .network import GRUNet
 from .scaling import SeriesScaler
 from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
@@ -68,7 +69,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Maximum global norm of the gradient; None disables clipping.
     validation_fraction : float, default=0.1
         Share of the windows, the *last* ones chronologically, held out for early
-        stopping. 0 trains on all windows for ``epochs`` epochs.
+        stopping. 0 trains for ``epochs`` epochs without early stopping.
+    calibration_fraction : float, default=0.1
+        Share of the windows, the very last ones, held out from training *and* early
+        stopping; their errors calibrate the prediction intervals of
+        ``forecast(steps, interval=...)`` (split conformal). 0 disables intervals.
     patience : int or None, default=10
         Epochs without a lower validation loss before training stops; the weights of
         the best epoch are restored. None trains all epochs (and still restores the best).
@@ -125,6 +130,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         weight_decay: float = 0.0,
         gradient_clip: float | None = 1.0,
         validation_fraction: float = 0.1,
+        calibration_fraction: float = 0.1,
         patience: int | None = 10,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -142,6 +148,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.gradient_clip = gradient_clip
         self.validation_fraction = validation_fraction
+        self.calibration_fraction = calibration_fraction
         self.patience = patience
         self.device = device
         self.random_state = random_state
@@ -172,10 +179,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_real(self.weight_decay, "weight_decay", low=0.0)
         if self.gradient_clip is not None:
             check_real(self.gradient_clip, "gradient_clip", low=0.0, low_inclusive=False)
-        check_real(
-            self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
-            high_inclusive=False,
-        )
+        for name in ("validation_fraction", "calibration_fraction"):
+            check_real(getattr(self, name), name, low=0.0, high=1.0, high_inclusive=False)
+        if self.validation_fraction + self.calibration_fraction >= 1.0:
+            raise ValueError(
+                f"{self._fractions()} leave nothing to train on; their sum must be below 1"
+            )
         if self.patience is not None:
             check_int(self.patience, "patience")
         check_int(self.verbose, "verbose", minimum=0)
@@ -185,16 +194,25 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
         return max(1, min(preferred, (length - self.horizon) // 3))
 
+    def _split(self, n_samples: int) -> tuple[int, int, int]:
+        """Windows to train on, then to validate on, then to calibrate intervals on:
+        chronological parts, the held-out ones last."""
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        n_calibration = math.ceil(self.calibration_fraction * n_samples)
+        return n_samples - n_valid - n_calibration, n_valid, n_calibration
+
     def _min_samples(self) -> int:
-        """Fewest windows that leave one to train on after the validation part."""
+        """Fewest windows that leave one to train on after the held-out parts."""
         n_samples = 1
-        while n_samples - math.ceil(self.validation_fraction * n_samples) < 1:
+        while self._split(n_samples)[0] < 1:
             n_samples += 1
         return n_samples
 
-    def _n_train(self, n_samples: int) -> int:
-        """Number of training windows; the rest, the last ones, validate."""
-        return n_samples - math.ceil(self.validation_fraction * n_samples)
+    def _fractions(self) -> str:
+        return (
+            f"validation_fraction={self.validation_fraction} and "
+            f"calibration_fraction={self.calibration_fraction}"
+        )
 
     # ------------------------------------------------------------------ fit
 
@@ -267,16 +285,25 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         if len(values) < minimum:
             raise ValueError(
                 f"X (the series) has {len(values)} values, but window={window}, "
-                f"horizon={horizon} and validation_fraction={self.validation_fraction} "
-                f"need at least {minimum}"
+                f"horizon={horizon}, {self._fractions()} need at least {minimum}"
             )
-        n_train = self._n_train(n_windows(len(values), window, horizon))
+        n_train, n_valid, _ = self._split(n_windows(len(values), window, horizon))
         # Scaling sees only what the training windows cover, inputs and targets: the
-        # validation targets at the end stay unseen, as a test set would.
+        # held-out targets at the end stay unseen, as a test set would.
         self.scaler_ = SeriesScaler.fit(values[: n_train + window + horizon - 1], self.scaler)
-        scaled = torch.as_tensor(self.scaler_.transform(values, np.float32), device=device)
+        # the calibration windows start here; everything after is held out
+        held_out = n_train + n_valid
+        self.calibration_ = (
+            Calibration(window, series=values[held_out:].copy())
+            if self.calibration_fraction > 0
+            else None
+        )
+        scaled = torch.as_tensor(
+            self.scaler_.transform(values[: held_out + window + horizon - 1], np.float32),
+            device=device,
+        )
         # unfold returns views: the windows never exist as copies, on host or device
-        inputs = scaled[: len(values) - horizon].unfold(0, window, 1)
+        inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
         targets = scaled[window:].unfold(0, horizon, 1)
 
         self.window_ = window
@@ -301,10 +328,18 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         if len(windows) < self._min_samples():
             raise ValueError(
                 f"X has {len(windows)} sample{'s' if len(windows) != 1 else ''}, but "
-                f"validation_fraction={self.validation_fraction} needs at least "
-                f"{self._min_samples()}: one or more to train on, the last ones to validate"
+                f"{self._fractions()} need at least {self._min_samples()}: one or more to "
+                "train on, the last ones held out"
             )
-        n_train = self._n_train(len(windows))
+        n_train, n_valid, _ = self._split(len(windows))
+        held_out = n_train + n_valid
+        self.calibration_ = (
+            Calibration(
+                windows.shape[1], windows=windows[held_out:].copy(), targets=targets[held_out:].copy()
+            )
+            if self.calibration_fraction > 0
+            else None
+        )
         # Windows overlap, so their values are the series many times over; scaling
         # statistics of the training rows are still those of the training period.
         self.scaler_ = SeriesScaler.fit(
@@ -317,8 +352,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.time_index_ = None
         self.series_name_ = None
         return (
-            torch.as_tensor(self.scaler_.transform(windows, np.float32), device=device),
-            torch.as_tensor(self.scaler_.transform(targets, np.float32), device=device),
+            torch.as_tensor(self.scaler_.transform(windows[:held_out], np.float32), device=device),
+            torch.as_tensor(self.scaler_.transform(targets[:held_out], np.float32), device=device),
             n_train,
         )
 
@@ -372,7 +407,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
         return super().score(X, y, sample_weight=sample_weight)
 
-    def forecast(self, steps: int, context: Any = None) -> np.ndarray | pd.Series:
+    def forecast(
+        self, steps: int, context: Any = None, interval: Any = None
+    ) -> np.ndarray | pd.Series | pd.DataFrame:
         """Forecast the ``steps`` values after the fitted series (or after ``context``).
 
         Beyond ``horizon`` steps, forecasts are fed back as inputs, ``horizon`` values
@@ -385,6 +422,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         context : series, optional
             Another history to continue (at least ``window_`` values; the last
             ``window_`` are used). Default: the series given to ``fit``.
+        interval : float or list of floats, optional
+            Levels in (0, 1) of prediction intervals to add, e.g. ``0.9`` or
+            ``[0.8, 0.95]``: split-conformal bounds from the errors, at each step
+            ahead, of forecasts from the held-out calibration windows (see
+            ``calibration_fraction``).
 
         Returns
         -------
@@ -392,13 +434,17 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             A pd.Series indexed by the next timestamps, periods or integers when the
             history (``context``, else the fitted series) was a pandas object, named
             like it.
+        With ``interval``: pd.DataFrame or ndarray of shape (steps, 1 + 2 * n_levels)
+            Columns ``forecast``, then ``lower_90``, ``upper_90`` (for 0.9) and so on
+            for each level in the order given.
 
         Raises
         ------
         ValueError
             If the forecaster was fitted on windows and no ``context`` is given, if the
-            context is shorter than ``window_``, or if a pandas index cannot be
-            continued (an irregular DatetimeIndex).
+            context is shorter than ``window_``, if a pandas index cannot be continued
+            (an irregular DatetimeIndex), or if there are too few calibration errors
+            for an interval level.
         """
         check_is_fitted(self)
         return forecast_history(
@@ -409,6 +455,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             last_window=self.last_window_,
             time_index=lambda: self.time_index_,
             series_name=self.series_name_,
+            interval=interval,
+            calibration=self.calibration_,
         )
 
     def export_onnx(self, path: Any, **options: Any) -> Any:

@@ -91,6 +91,7 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
     time_index = forecaster.time_index_
     described = time_index.to_dict() if time_index is not None else None
     last_window = forecaster.last_window_
+    calibration = forecaster.calibration_
     return {
         "producer": "gruforecast",
         "gruforecast_version": __version__,
@@ -106,6 +107,7 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
         "last_timestamp": str(described["last"]) if described else "",
         "series_name": json.dumps(_json_name(forecaster.series_name_)),
         "last_window": json.dumps(None if last_window is None else last_window.tolist()),
+        "calibration": json.dumps(None if calibration is None else calibration.to_dict()),
         "parity_max_error": repr(parity),
         "parity_tolerance": repr(tolerance),
         "exporter": f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}",

@@ -37,6 +37,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 
 from ._forecasting import forecast_history
 from ._time_index import TimeIndex
+from .intervals import Calibration
 from ._validation import as_windows, check_int
 
 __all__ = ["OnnxForecaster", "ProviderUnavailableError"]
@@ -235,7 +236,9 @@ class OnnxForecaster:
             last_window = json.loads(self.metadata.get("last_window", "null"))
             self._time_index = json.loads(self.metadata.get("time_index", "null"))
             self.series_name_ = json.loads(self.metadata.get("series_name", "null"))
-        except (ValueError, TypeError) as error:
+            calibration = json.loads(self.metadata.get("calibration", "null"))
+            self.calibration_ = None if calibration is None else Calibration.from_dict(calibration)
+        except (ValueError, TypeError, KeyError) as error:
             raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error}") from None
         if version > SUPPORTED_FORMAT_VERSION:
             raise ValueError(
@@ -268,11 +271,14 @@ class OnnxForecaster:
         predictions = self._predict_windows(np.ascontiguousarray(windows))
         return predictions[:, 0] if self.horizon == 1 else predictions
 
-    def forecast(self, steps: int, context: Any = None) -> Any:
+    def forecast(self, steps: int, context: Any = None, interval: Any = None) -> Any:
         """The ``steps`` values after the exported series, or after ``context``.
 
         As ``GRUForecaster.forecast``: recursive past the horizon; a pd.Series indexed
-        by the next labels when the history is a pandas series, else an ndarray.
+        by the next labels when the history is a pandas series, else an ndarray; with
+        ``interval`` (levels in (0, 1)), the same conformal bounds, from the calibration
+        data the model carries, as a DataFrame or an array ``forecast, lower_L,
+        upper_L, ...``.
         """
         return forecast_history(
             self._predict_windows,
@@ -282,6 +288,8 @@ class OnnxForecaster:
             last_window=self.last_window_,
             time_index=lambda: self._time_index and TimeIndex.from_dict(self._time_index),
             series_name=self.series_name_,
+            interval=interval,
+            calibration=self.calibration_,
         )
 
     def __repr__(self) -> str:

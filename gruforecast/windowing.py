@@ -7,6 +7,7 @@ series of 10^7 points costs no window copies at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import as_series, check_int
 
-__all__ = ["make_windows", "last_window", "n_windows"]
+__all__ = ["make_windows", "last_window", "n_windows", "recursive_forecast"]
 
 
 def n_windows(length: int, window: int, horizon: int = 1) -> int:
@@ -88,3 +89,34 @@ def last_window(series: Any, window: int) -> np.ndarray:
             f"series has {len(values)} values; at least window={window} are needed"
         )
     return values[-window:]
+
+
+def recursive_forecast(
+    predict_windows: Callable[[np.ndarray], np.ndarray],
+    histories: np.ndarray,
+    window: int,
+    steps: int,
+) -> np.ndarray:
+    """Forecast ``steps`` values after each row of ``histories`` by sliding the window
+    over the forecasts: predict ``horizon`` values from the last ``window``, append them,
+    repeat (a direct multi-step head used block by block).
+
+    Parameters
+    ----------
+    predict_windows : callable
+        Maps raw windows (n, window) to raw predictions (n, horizon).
+    histories : ndarray of shape (n, at least window)
+        One history per row, oldest value first.
+
+    Returns
+    -------
+    ndarray of shape (n, steps)
+    """
+    buffer = np.asarray(histories, dtype=np.float64)[:, -window:]
+    blocks, produced = [], 0
+    while produced < steps:
+        block = predict_windows(np.ascontiguousarray(buffer[:, -window:]))
+        blocks.append(block)
+        buffer = np.concatenate([buffer[:, -window:], block], axis=1)
+        produced += block.shape[1]
+    return np.concatenate(blocks, axis=1)[:, :steps]

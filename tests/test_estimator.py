@@ -186,11 +186,26 @@ def test_fit_leaves_the_global_torch_rng_alone(sine):
 def test_scaler_is_fitted_on_the_training_part_only():
     values = np.random.default_rng(0).normal(size=300)
     forecaster = fast(window=20, validation_fraction=0.2).fit(values)
-    n_train = forecaster._n_train(300 - 20)
+    n_train, n_valid, n_calibration = forecaster._split(300 - 20)
+    assert (n_train, n_valid, n_calibration) == (196, 56, 28)
     np.testing.assert_allclose(forecaster.scaler_.offset, values[: n_train + 20].mean())
     changed = values.copy()
-    changed[n_train + 20 :] += 1000.0  # the validation targets: must not move the scaler
+    changed[n_train + 20 :] += 1000.0  # the held-out targets: must not move the scaler
     assert fast(window=20, validation_fraction=0.2).fit(changed).scaler_ == forecaster.scaler_
+
+
+def test_calibration_windows_are_held_out_from_training_and_early_stopping(sine):
+    forecaster = fast(window=20, calibration_fraction=0.25).fit(sine)
+    n_train, n_valid, n_calibration = forecaster._split(len(sine) - 20)
+    calibration = forecaster.calibration_
+    # the stretch starts with the first held-out window: its targets were never seen
+    np.testing.assert_array_equal(calibration.series, sine[n_train + n_valid :])
+    assert calibration.n_origins == n_calibration
+    changed = sine.copy()
+    changed[n_train + n_valid + 20 :] = 5.0  # only held-out targets change
+    other = fast(window=20, calibration_fraction=0.25).fit(changed)
+    assert other.history_ == [{**row, "seconds": a["seconds"]} for row, a in zip(forecaster.history_, other.history_)]
+    assert fast(window=20, calibration_fraction=0.0).fit(sine).calibration_ is None
 
 
 def test_history_and_early_stopping(sine):
@@ -282,7 +297,7 @@ def test_not_fitted():
     "X, error, message",
     [
         (np.r_[np.ones(50), np.nan, np.ones(49)], ValueError, "NaN .*at position 50"),
-        (np.arange(25.0), ValueError, "has 25 values, but window=24, horizon=1 and validation_fraction=0.1 need at least 26"),
+        (np.arange(25.0), ValueError, "has 25 values, but window=24, horizon=1, validation_fraction=0.1 and calibration_fraction=0.1 need at least 27"),
         (pd.DataFrame({"a": np.ones(100), "b": np.ones(100)}), ValueError, "2 columns"),
         (["x"] * 100, TypeError, "text values"),
         (np.ones((100, 3)), ValueError, r"shape \(100, 3\).*fit\(X, y\)"),
@@ -294,9 +309,12 @@ def test_bad_series(X, error, message):
 
 
 def test_too_few_windows_names_the_count():
-    with pytest.raises(ValueError, match="X has 1 sample, but validation_fraction=0.1 needs at least 2"):
+    with pytest.raises(ValueError, match="X has 1 sample, but validation_fraction=0.1 and calibration_fraction=0.1 need at least 3"):
         fast().fit(np.ones((1, 5)), [1.0])
-    fast(validation_fraction=0.0).fit(np.ones((1, 5)), [1.0])  # without validation, 1 is enough
+    # without held-out parts, 1 is enough
+    fast(validation_fraction=0.0, calibration_fraction=0.0).fit(np.ones((1, 5)), [1.0])
+    with pytest.raises(ValueError, match="leave nothing to train on; their sum must be below 1"):
+        fast(validation_fraction=0.5, calibration_fraction=0.5).fit(np.arange(100.0))
 
 
 def test_windows_of_the_wrong_width(sine):

@@ -31,6 +31,9 @@ def test_committed_model_reproduces_its_outputs(expected):
     forecast = served.forecast(12)
     np.testing.assert_allclose(forecast.to_numpy(), expected["forecast_12"], rtol=TOLERANCE)
     assert [str(t.date()) for t in forecast.index] == expected["forecast_index"]
+    bounds = served.forecast(6, interval=0.8)
+    assert list(bounds.columns) == ["forecast", "lower_80", "upper_80"]
+    np.testing.assert_allclose(bounds.to_numpy(), expected["interval_80_6"], rtol=TOLERANCE)
 
 
 def test_committed_model_serves_with_plain_onnxruntime(expected):

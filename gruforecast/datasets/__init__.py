@@ -35,7 +35,7 @@ def load_air_passengers() -> pd.Series:
 
 
 def load_sunspots() -> pd.Series:
-    """Monthly mean sunspot numbers, 1749-1983, 3177 values."""
+    """Monthly mean sunspot numbers, 1749-01 to 2013-09, 3177 values."""
     return load_dataset("sunspots")
 
 

@@ -1,0 +1,207 @@
+"""Honest evaluation over time: a chronological split and a rolling-origin backtest.
+
+A backtest forecasts from several origins (cutoffs) and compares with what happened.
+Nothing after a cutoff is used for that cutoff: with ``refit``, a fresh clone of the
+forecaster (its scaler included) is fitted on the series up to the cutoff; without, the
+forecaster fitted once on the first ``initial`` values continues the history up to each
+cutoff as ``context``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ._time_index import TimeIndex, seasonal_period
+from ._validation import as_series, check_int
+from .intervals import check_levels, level_label
+from .metrics import mae, mape, mase, rmse, smape
+
+__all__ = ["BacktestResult", "backtest", "temporal_train_test_split"]
+
+
+def _select(series: Any, start: int, stop: int) -> Any:
+    """Positions [start, stop) of a series in the type it came in."""
+    if isinstance(series, (pd.Series, pd.DataFrame)):
+        return series.iloc[start:stop]
+    return np.asarray(series)[start:stop]
+
+
+def _resolve_size(size: Any, length: int, name: str) -> int:
+    """An int count, or a float fraction of ``length``."""
+    if isinstance(size, numbers.Real) and not isinstance(size, (bool, numbers.Integral)):
+        if not 0.0 < size < 1.0:
+            raise ValueError(f"{name} as a fraction must be in (0, 1), got {size}")
+        return max(1, int(round(size * length)))
+    return check_int(size, name)
+
+
+def temporal_train_test_split(series: Any, test_size: int | float) -> tuple[Any, Any]:
+    """Split a series chronologically: the last ``test_size`` values are the test part.
+
+    Unlike scikit-learn's ``train_test_split`` nothing is shuffled. The test part is what
+    ``forecaster.fit(train).forecast(len(test))`` should predict: the forecast continues
+    the end of ``train``, and with pandas input its index is ``test``'s index.
+
+    Parameters
+    ----------
+    series : list, array, pd.Series or single-column pd.DataFrame
+    test_size : int or float
+        Number of test values, or a fraction of the series in (0, 1).
+
+    Returns
+    -------
+    train, test
+        Of the input's type (pandas keeps its index).
+    """
+    values = as_series(series, what="series").values
+    test = _resolve_size(test_size, len(values), "test_size")
+    if test >= len(values):
+        raise ValueError(
+            f"test_size={test_size} leaves nothing to train on: the series has "
+            f"{len(values)} values"
+        )
+    cut = len(values) - test
+    return _select(series, 0, cut), _select(series, cut, len(values))
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """What ``backtest`` measured.
+
+    Attributes
+    ----------
+    metrics : pd.DataFrame
+        One row per origin, in origin order: ``cutoff`` (the last value's label before
+        the forecast), ``refitted``, then ``mae``, ``rmse``, ``mape``, ``smape``,
+        ``mase``, and ``coverage_L`` (share of true values inside the L interval) for
+        each interval level.
+    forecasts : pd.DataFrame
+        ``horizon`` rows per origin, in origin order: ``cutoff``, ``step`` (1 to
+        horizon), ``time`` (the forecast value's label), ``truth``, ``forecast``, and
+        ``lower_L``/``upper_L`` per interval level.
+    """
+
+    metrics: pd.DataFrame
+    forecasts: pd.DataFrame
+
+    def summary(self) -> pd.Series:
+        """The metrics averaged over origins (coverage over all forecast values)."""
+        numeric = self.metrics.drop(columns=["cutoff", "refitted"])
+        return numeric.mean()
+
+
+def backtest(
+    forecaster: Any,
+    series: Any,
+    horizon: int,
+    *,
+    initial: int | float,
+    step: int | None = None,
+    refit: bool | int = True,
+    interval: Any = None,
+    m: int | None = None,
+) -> BacktestResult:
+    """Rolling-origin evaluation of a forecaster on a series.
+
+    Origins are at positions ``initial``, ``initial + step``, ... while ``horizon``
+    true values follow. At each, the forecaster forecasts ``horizon`` values from the
+    series up to the origin and is scored against the next ``horizon`` values.
+
+    Parameters
+    ----------
+    forecaster : GRUForecaster
+        The model to evaluate (not modified: clones are fitted).
+    series : list, array, pd.Series or single-column pd.DataFrame
+    horizon : int
+        Values forecast at each origin (recursive past the forecaster's own horizon).
+    initial : int or float
+        Length of the first training part: a count, or a fraction in (0, 1).
+    step : int, optional
+        Distance between origins; default ``horizon`` (forecasts that do not overlap).
+    refit : bool or int, default=True
+        True: refit at every origin on all values before it. False: fit once on the
+        first ``initial`` values, then only extend the context. An int k: refit at
+        every k-th origin (the first one included).
+    interval : float or list of floats, optional
+        Interval levels to forecast and score (``coverage_L`` columns).
+    m : int, optional
+        Seasonal period of MASE's naive forecast; default: the period implied by a
+        pandas index's frequency (12 for monthly data), else 1.
+
+    Returns
+    -------
+    BacktestResult
+    """
+    checked = as_series(series, what="series")
+    values, length = checked.values, len(checked.values)
+    horizon = check_int(horizon, "horizon")
+    step = horizon if step is None else check_int(step, "step")
+    initial = _resolve_size(initial, length, "initial")
+    if isinstance(refit, (bool, np.bool_)):
+        refit_every = 1 if refit else 0
+    else:
+        refit_every = check_int(refit, "refit")
+    levels = () if interval is None else check_levels(interval)
+    if m is None:
+        time_index = TimeIndex.from_index(checked.index) if checked.is_pandas else None
+        is_time = time_index is not None and time_index.kind in ("datetime", "period")
+        m = (seasonal_period(time_index.freq) if is_time else None) or 1
+    m = check_int(m, "m")
+    origins = list(range(initial, length - horizon + 1, step))
+    if not origins:
+        raise ValueError(
+            f"no origin: the series has {length} values, initial={initial} and "
+            f"horizon={horizon} need at least {initial + horizon}"
+        )
+    labels = checked.index if checked.is_pandas else pd.RangeIndex(length)
+
+    metric_rows, forecast_frames, fitted = [], [], None
+    for number, origin in enumerate(origins):
+        refitted = fitted is None or (refit_every > 0 and number % refit_every == 0)
+        if refitted:
+            fitted = clone(forecaster).fit(_select(series, 0, origin))
+        past = values[:origin]
+        predicted = fitted.forecast(horizon, context=past, interval=interval)
+        table = np.asarray(predicted).reshape(horizon, -1)
+        truth = values[origin : origin + horizon]
+        point = table[:, 0]
+        row = {
+            "cutoff": labels[origin - 1],
+            "refitted": refitted,
+            "mae": mae(truth, point),
+            "rmse": rmse(truth, point),
+            "mape": mape(truth, point) if (truth != 0).all() else np.nan,
+            "smape": smape(truth, point),
+            "mase": _mase_or_nan(truth, point, past, m),
+        }
+        frame = {
+            "cutoff": [labels[origin - 1]] * horizon,
+            "step": np.arange(1, horizon + 1),
+            "time": labels[origin : origin + horizon],
+            "truth": truth,
+            "forecast": point,
+        }
+        for j, level in enumerate(levels):
+            lower, upper = table[:, 1 + 2 * j], table[:, 2 + 2 * j]
+            label = level_label(level)
+            frame[f"lower_{label}"], frame[f"upper_{label}"] = lower, upper
+            row[f"coverage_{label}"] = float(np.mean((truth >= lower) & (truth <= upper)))
+        metric_rows.append(row)
+        forecast_frames.append(pd.DataFrame(frame))
+    return BacktestResult(
+        metrics=pd.DataFrame(metric_rows),
+        forecasts=pd.concat(forecast_frames, ignore_index=True),
+    )
+
+
+def _mase_or_nan(truth: np.ndarray, point: np.ndarray, past: np.ndarray, m: int) -> float:
+    try:
+        return mase(truth, point, y_train=past, m=m)
+    except ValueError:  # a constant past: the scale is 0, MASE is undefined here
+        return float("nan")

@@ -1,0 +1,175 @@
+"""Prediction intervals from split-conformal residuals, per step ahead.
+
+``fit`` holds out the last ``calibration_fraction`` of the windows: the network neither
+trains on them nor uses them for early stopping, so their errors are honest samples of
+the errors of new forecasts (errors on the validation part would be optimistic: the
+model was *chosen* for doing well there).
+
+The errors are *normalised*: each calibration origin's absolute ``k``-step error is
+divided by the spread (standard deviation) of its input window, plus a floor of a tenth
+of the median spread so that a flat window cannot make the ratio explode. For step ``k``
+of a new forecast the interval is ``forecast ± q_k * spread(its window)``, where ``q_k``
+is the conformal quantile of the ``n`` normalised errors: the ``ceil((n + 1) * level)``-th
+smallest. Normalising keeps split conformal's coverage guarantee (the scores stay
+exchangeable) and lets the width follow the series' local variability: a series whose
+swings grow (sunspot cycles, AirPassengers) gets wide intervals where it is volatile and
+narrow ones where it is calm, instead of one width calibrated on whatever the last
+stretch happened to be. Past the horizon, calibration forecasts are recursive like the
+forecast itself, so intervals widen as errors compound.
+
+:class:`Calibration` keeps the raw values it needs (a stretch of the series, or the
+held-out windows and targets), small enough for the ONNX metadata, so the exported model
+gives the same bounds. NumPy only.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .windowing import recursive_forecast
+
+__all__ = ["Calibration", "check_levels", "conformal_quantile", "level_label"]
+
+PredictWindows = Callable[[np.ndarray], np.ndarray]
+
+
+def check_levels(interval: Any) -> tuple[float, ...]:
+    """``0.9`` or ``[0.8, 0.95]`` -> a tuple of levels, each strictly between 0 and 1."""
+    levels = interval if isinstance(interval, (list, tuple, np.ndarray)) else [interval]
+    if len(levels) == 0:
+        raise ValueError("interval must be a level in (0, 1) or a non-empty list of them")
+    checked = []
+    for level in levels:
+        if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real):
+            raise TypeError(f"interval levels must be numbers in (0, 1), got {level!r}")
+        if not 0.0 < float(level) < 1.0:
+            raise ValueError(
+                f"interval levels must be in (0, 1), got {level} (for a 90% interval "
+                "write 0.9)"
+            )
+        checked.append(float(level))
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"interval levels must be distinct, got {list(checked)}")
+    return tuple(checked)
+
+
+def level_label(level: float) -> str:
+    """0.9 -> "90", 0.975 -> "97.5": the suffix of the bound columns."""
+    return f"{level * 100:.10g}"
+
+
+def minimum_residuals(level: float) -> int:
+    """The fewest residuals for which a conformal quantile at ``level`` is finite."""
+    n = 1
+    while math.ceil((n + 1) * level) > n:
+        n += 1
+    return n
+
+
+def conformal_quantile(absolute_errors: np.ndarray, level: float, step: int) -> float:
+    """The ``ceil((n + 1) * level)``-th smallest of ``n`` absolute errors.
+
+    Raises
+    ------
+    ValueError
+        If there are too few errors for ``level`` (the quantile would be infinite).
+    """
+    n = len(absolute_errors)
+    rank = math.ceil((n + 1) * level)
+    if rank > n:
+        raise ValueError(
+            f"a {level_label(level)}% interval at step {step} needs at least "
+            f"{minimum_residuals(level)} calibration errors, but this model has {n}; fit "
+            "with a larger calibration_fraction or on a longer series, or ask for a "
+            "lower level"
+        )
+    return float(np.partition(absolute_errors, rank - 1)[rank - 1])
+
+
+def _spread_floor(spreads: np.ndarray, origins: np.ndarray) -> float:
+    """A tenth of the median window spread; for flat calibration windows, a tiny
+    fraction of their level, so that no division is by zero."""
+    floor = 0.1 * float(np.median(spreads))
+    return floor if floor > 0 else 1e-9 * (1.0 + float(np.abs(origins).mean()))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The held-out data that intervals are calibrated on, in raw units.
+
+    Either ``series``: the stretch of the fitted series that starts with the first
+    held-out window (every window in it whose next value is held out is an origin), or
+    ``windows`` and ``targets``: the held-out rows of ``fit(X, y)``.
+    """
+
+    window: int
+    series: np.ndarray | None = None
+    windows: np.ndarray | None = None
+    targets: np.ndarray | None = None
+
+    def _origins_and_truth(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Calibration windows (n, window) and the true next ``steps`` values (n, steps),
+        NaN where the truth is beyond the held-out data."""
+        if self.series is not None:
+            origins = sliding_window_view(self.series[:-1], self.window)
+            future = np.concatenate([self.series[self.window :], np.full(steps - 1, np.nan)])
+            truth = sliding_window_view(future, steps)[: len(origins)]
+            return origins, truth
+        if steps > self.targets.shape[1]:
+            raise ValueError(
+                f"intervals for {steps} steps need errors of {steps}-step forecasts, but "
+                f"this model was fitted on windows with {self.targets.shape[1]} targets "
+                "each and has no series to check longer forecasts on; fit it on a series "
+                "(fit(series)) or ask for fewer steps"
+            )
+        return self.windows, self.targets[:, :steps]
+
+    def half_widths(
+        self,
+        predict_windows: PredictWindows,
+        steps: int,
+        levels: Sequence[float],
+        window_values: np.ndarray,
+    ) -> np.ndarray:
+        """Interval half-widths around the forecast from ``window_values`` (the last
+        ``window`` values of the history), shape (steps, len(levels))."""
+        origins, truth = self._origins_and_truth(steps)
+        forecasts = recursive_forecast(predict_windows, origins, self.window, steps)
+        spreads = origins.std(axis=1)
+        floor = _spread_floor(spreads, origins)
+        scores = np.abs(truth - forecasts) / (spreads + floor)[:, None]
+        quantiles = np.empty((steps, len(levels)))
+        for k in range(steps):
+            known = scores[:, k][~np.isnan(scores[:, k])]
+            for j, level in enumerate(levels):
+                quantiles[k, j] = conformal_quantile(known, level, step=k + 1)
+        return quantiles * (np.std(window_values) + floor)
+
+    @property
+    def n_origins(self) -> int:
+        if self.series is not None:
+            return max(0, len(self.series) - self.window)
+        return len(self.windows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
+        if self.series is not None:
+            return {"window": self.window, "series": self.series.tolist()}
+        return {"window": self.window, "windows": self.windows.tolist(), "targets": self.targets.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
+        if "series" in data:
+            return cls(int(data["window"]), series=np.asarray(data["series"], dtype=np.float64))
+        return cls(
+            int(data["window"]),
+            windows=np.asarray(data["windows"], dtype=np.float64),
+            targets=np.asarray(data["targets"], dtype=np.float64),
+        )
