@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_path"]
-
-
-def _mode_for(target: Path) -> int:
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -33,15 +24,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    # 0o666 less the process umask, as a plain open() would give (mkstemp's 0600 would
+    # make the model unreadable to the service that serves it)
+    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield Path(temporary)
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        # (or the replaced file's)
-        os.chmod(temporary, _mode_for(target))
+        if target.exists():  # a replaced file keeps its permissions
+            os.chmod(temporary, target.stat().st_mode & 0o777)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

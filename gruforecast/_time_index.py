@@ -9,8 +9,9 @@ built, so the ONNX serving path can use this module without it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,20 +34,35 @@ _SEASONAL_PERIODS = {
 }  # fmt: skip
 
 
-def _base_code(freq: str) -> str:
-    return freq.split("-")[0].lstrip("0123456789")
-
-
 def seasonal_period(freq: str | None) -> int | None:
     """The number of steps in one season for a frequency string, or None if unknown.
 
-    Multiples (``"2h"``, ``"15min"``) have no conventional season and return None.
+    Multiples (``"2h"``, ``"15min"``, ``"10D"``) have no conventional season: None.
     """
     if not freq:
         return None
-    if freq[0].isdigit() and not freq.startswith("1"):
+    multiple, code = re.fullmatch(r"(\d*)(.*)", freq).groups()
+    if multiple not in ("", "1"):
         return None
-    return _SEASONAL_PERIODS.get(_base_code(freq))
+    return _SEASONAL_PERIODS.get(code.split("-")[0])
+
+
+def json_name(name: Any) -> Any:
+    """A series or index name as JSON can hold it (other hashables as their str)."""
+    return name if isinstance(name, (str, int, float, type(None))) else str(name)
+
+
+def _tz_key(tz: Any) -> str | None:
+    """The IANA name of a time zone (zoneinfo, pytz or dateutil), or None."""
+    if tz is None:
+        return None
+    key = getattr(tz, "key", None) or getattr(tz, "zone", None)
+    filename = getattr(tz, "_filename", None)  # dateutil.tz.tzfile
+    if key is None and isinstance(filename, str) and "zoneinfo/" in filename:
+        key = filename.split("zoneinfo/", 1)[1]
+    if key is None and str(tz) == "UTC":
+        key = "UTC"
+    return key
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,9 @@ class TimeIndex:
     last: Any = None
     freq: str | None = None
     name: Hashable | None = None
+    # the pandas DateOffset itself: a custom business day's holidays or business hours
+    # live there, not in ``freq``
+    offset: Any = field(default=None, compare=False)
 
     @classmethod
     def from_index(cls, index: pd.Index) -> "TimeIndex":
@@ -73,10 +92,12 @@ class TimeIndex:
         import pandas as pd
 
         name = index.name
+        if len(index) == 0:
+            return cls("other", None, None, name)
         if isinstance(index, pd.DatetimeIndex):
             # freq="infer" sets the inferred frequency, or None when there is none
-            freq = index.freqstr or pd.DatetimeIndex(index, freq="infer").freqstr
-            return cls("datetime", index[-1], freq, name)
+            offset = index.freq or pd.DatetimeIndex(index, freq="infer").freq
+            return cls("datetime", index[-1], offset and offset.freqstr, name, offset)
         if isinstance(index, pd.PeriodIndex):
             return cls("period", index[-1], index.freqstr, name)
         if isinstance(index, pd.RangeIndex):
@@ -92,12 +113,11 @@ class TimeIndex:
         """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
         last, tz = self.last, None
         if self.kind == "datetime":
-            tz = None if last.tz is None else str(last.tz)
-            last = last.isoformat()
+            tz = _tz_key(last.tz)  # None for naive, and for unnamed fixed offsets
+            last = last.isoformat()  # keeps the UTC offset
         elif self.kind == "period":
             last = str(last)
-        name = self.name if isinstance(self.name, (str, int, float, type(None))) else str(self.name)
-        return {"kind": self.kind, "last": last, "freq": self.freq, "tz": tz, "name": name}
+        return {"kind": self.kind, "last": last, "freq": self.freq, "tz": tz, "name": json_name(self.name)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TimeIndex":
@@ -132,7 +152,7 @@ class TimeIndex:
                     "unknown; make it regular first (for example series.asfreq('MS')), "
                     "or pass a NumPy array to get an array back"
                 )
-            offset = pd.tseries.frequencies.to_offset(self.freq)
+            offset = self.offset or pd.tseries.frequencies.to_offset(self.freq)
             return pd.date_range(
                 start=self.last + offset, periods=steps, freq=offset, name=self.name
             )

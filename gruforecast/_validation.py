@@ -124,6 +124,14 @@ def _check_finite(values: np.ndarray, what: str, index: pd.Index | None = None) 
         )
 
 
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _as_float(
     raw: np.ndarray, what: str, index: pd.Index | None, dtype: np.dtype | None
 ) -> np.ndarray:
@@ -139,10 +147,13 @@ def _as_float(
             "Put timestamps in the index of a pandas Series, not in its values."
         )
     if kind in "US":
-        position = (0,) * raw.ndim
+        # a list mixing numbers and text becomes all text: name the first real text
+        flat = [str(value) for value in raw.flat]
+        first = next((i for i, value in enumerate(flat) if not _is_number_text(value)), 0)
+        position = tuple(int(i) for i in np.unravel_index(first, raw.shape))
         raise TypeError(
             f"{what} has text values (first at {_describe_position(position, index)}: "
-            f"{raw[position]!r}); expected numbers. Convert with pd.to_numeric first."
+            f"{flat[first]!r}); expected numbers. Convert with pd.to_numeric first."
         )
     if kind == "O":
         for flat_position, value in enumerate(raw.flat):

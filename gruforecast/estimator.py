@@ -24,9 +24,9 @@ from ._time_index import TimeIndex, seasonal_period
 from ._validation import as_series, as_targets, as_windows, check_int, check_real
 from .intervals import Calibration
 from .network import GRUNet
-from .scaling import SeriesScaler
+from .scaling import SeriesScaler, check_scaler_kind
 from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
-from .windowing import make_windows, n_windows
+from .windowing import last_window, make_windows, n_windows
 
 __all__ = ["GRUForecaster"]
 
@@ -43,8 +43,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Number of past values the network reads to forecast. ``"auto"``: in the
         windowed form ``fit(X, y)``, the width of ``X``; in the series form, twice the
         seasonal period implied by a pandas index's frequency (monthly 24, quarterly 8,
-        weekly 104, daily 14, hourly 48), else 24; in both cases at most a third of
-        the series, so that enough windows remain to train on.
+        weekly 104, daily 14, hourly 48), else 24, and at most a third of the series,
+        so that enough windows remain to train on.
     horizon : int, default=1
         Number of values one network call predicts (a direct multi-output head).
         ``forecast`` goes further by feeding forecasts back, ``horizon`` at a time.
@@ -172,7 +172,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_int(self.hidden_size, "hidden_size")
         check_int(self.num_layers, "num_layers")
         check_real(self.dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
-        SeriesScaler.fit(np.zeros(0), self.scaler)  # validates the kind
+        check_scaler_kind(self.scaler)
         check_int(self.epochs, "epochs")
         check_int(self.batch_size, "batch_size")
         check_real(self.lr, "lr", low=0.0, low_inclusive=False)
@@ -194,12 +194,19 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
         return max(1, min(preferred, (length - self.horizon) // 3))
 
-    def _split(self, n_samples: int) -> tuple[int, int, int]:
-        """Windows to train on, then to validate on, then to calibrate intervals on:
-        chronological parts, the held-out ones last."""
+    def _split(self, n_samples: int) -> tuple[int, int, int, int]:
+        """Chronological parts of the windows: (n_train, n_valid, n_calibration, gap).
+
+        Validation, then calibration, follow training, each after a gap of
+        ``horizon - 1`` windows: a window's targets are its next ``horizon`` values, so
+        without the gap the first held-out windows would share targets with the last
+        windows before them.
+        """
+        gap = self.horizon - 1
         n_valid = math.ceil(self.validation_fraction * n_samples)
         n_calibration = math.ceil(self.calibration_fraction * n_samples)
-        return n_samples - n_valid - n_calibration, n_valid, n_calibration
+        gaps = gap * ((n_valid > 0) + (n_calibration > 0))
+        return n_samples - n_valid - n_calibration - gaps, n_valid, n_calibration, gap
 
     def _min_samples(self) -> int:
         """Fewest windows that leave one to train on after the held-out parts."""
@@ -235,14 +242,37 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Raises
         ------
         TypeError, ValueError
-            For bad parameters or data, with a message naming the problem.
+            For bad parameters or data, with a message naming the problem. A fit that
+            fails leaves the forecaster as it was before.
         """
         self._check_params()
         device = resolve_device(self.device)
+        horizon = self.horizon
         if y is None:
-            inputs, targets, n_train = self._prepare_series(X, device)
+            values, fitted = self._prepare_series(X)
+            window = fitted["window_"]
+            n_samples = n_windows(len(values), window, horizon)
         else:
-            inputs, targets, n_train = self._prepare_windows(X, y, device)
+            windows, targets, fitted = self._prepare_windows(X, y)
+            n_samples = len(windows)
+        n_train, n_valid, _, gap = self._split(n_samples)
+        training = slice(0, n_train)
+        validation = slice(n_train + gap, n_train + gap + n_valid)
+        scaler = fitted["scaler_"]
+        # Data goes to the device once, as float32. From a series, only the values go:
+        # the windows are views of them there (unfold), never copies.
+        if y is None:
+            used = values[: validation.stop + window + horizon - 1]
+            scaled = torch.as_tensor(scaler.transform(used, np.float32), device=device)
+            inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
+            outputs = scaled[window:].unfold(0, horizon, 1)
+        else:
+            inputs = torch.as_tensor(
+                scaler.transform(windows[: validation.stop], np.float32), device=device
+            )
+            outputs = torch.as_tensor(
+                scaler.transform(targets[: validation.stop], np.float32), device=device
+            )
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         fork_devices = [device.index or 0] if device.type == "cuda" else []
@@ -265,15 +295,26 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 verbose=self.verbose,
                 generator=torch.Generator().manual_seed(seed),
             )
-            self.history_ = trainer.fit(inputs, targets, n_train)
+            history = trainer.fit(
+                inputs[training], outputs[training], inputs[validation], outputs[validation]
+            )
+        # only now, with training done, does the forecaster change
+        if y is None and hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        if y is not None:
+            validate_data(self, X, reset=True, skip_check_array=True)  # n_features_in_, names
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        self.horizon_ = self.horizon
+        self.n_features_in_ = self.window_
+        self.history_ = history
         self.network_ = network
         self.device_ = device
         self.stop_reason_ = trainer.stop_reason
         return self
 
-    def _prepare_series(
-        self, X: Any, device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def _prepare_series(self, X: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        """The series' values, and what fit will set once training succeeds."""
         series = as_series(X, what="X (the series)")
         values, horizon = series.values, self.horizon
         time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
@@ -287,37 +328,24 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 f"X (the series) has {len(values)} values, but window={window}, "
                 f"horizon={horizon}, {self._fractions()} need at least {minimum}"
             )
-        n_train, n_valid, _ = self._split(n_windows(len(values), window, horizon))
-        # Scaling sees only what the training windows cover, inputs and targets: the
-        # held-out targets at the end stay unseen, as a test set would.
-        self.scaler_ = SeriesScaler.fit(values[: n_train + window + horizon - 1], self.scaler)
-        # the calibration windows start here; everything after is held out
-        held_out = n_train + n_valid
-        self.calibration_ = (
-            Calibration(window, series=values[held_out:].copy())
-            if self.calibration_fraction > 0
-            else None
-        )
-        scaled = torch.as_tensor(
-            self.scaler_.transform(values[: held_out + window + horizon - 1], np.float32),
-            device=device,
-        )
-        # unfold returns views: the windows never exist as copies, on host or device
-        inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
-        targets = scaled[window:].unfold(0, horizon, 1)
+        n_train, n_valid, n_calibration, gap = self._split(n_windows(len(values), window, horizon))
+        calibration_start = n_train + n_valid + 2 * gap
+        return values, {
+            # scaling sees only what the training windows cover, inputs and targets
+            "scaler_": SeriesScaler.fit(values[: n_train + window + horizon - 1], self.scaler),
+            # the stretch from the first calibration window on: its targets are unseen
+            "calibration_": (
+                Calibration(window, series=values[calibration_start:].copy())
+                if n_calibration
+                else None
+            ),
+            "window_": window,
+            "last_window_": last_window(values, window).copy(),
+            "time_index_": time_index,
+            "series_name_": series.name,
+        }
 
-        self.window_ = window
-        self.n_features_in_ = window
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.last_window_ = values[-window:].copy()
-        self.time_index_ = time_index
-        self.series_name_ = series.name
-        return inputs, targets, n_train
-
-    def _prepare_windows(
-        self, X: Any, y: Any, device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def _prepare_windows(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
         if self.window != "auto" and windows.shape[1] != self.window:
@@ -331,31 +359,29 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 f"{self._fractions()} need at least {self._min_samples()}: one or more to "
                 "train on, the last ones held out"
             )
-        n_train, n_valid, _ = self._split(len(windows))
-        held_out = n_train + n_valid
-        self.calibration_ = (
-            Calibration(
-                windows.shape[1], windows=windows[held_out:].copy(), targets=targets[held_out:].copy()
-            )
-            if self.calibration_fraction > 0
-            else None
-        )
-        # Windows overlap, so their values are the series many times over; scaling
-        # statistics of the training rows are still those of the training period.
-        self.scaler_ = SeriesScaler.fit(
-            np.concatenate([windows[:n_train].ravel(), targets[:n_train].ravel()]),
-            self.scaler,
-        )
-        validate_data(self, X, reset=True, skip_check_array=True)  # n_features_in_, names
-        self.window_ = windows.shape[1]
-        self.last_window_ = None
-        self.time_index_ = None
-        self.series_name_ = None
-        return (
-            torch.as_tensor(self.scaler_.transform(windows[:held_out], np.float32), device=device),
-            torch.as_tensor(self.scaler_.transform(targets[:held_out], np.float32), device=device),
-            n_train,
-        )
+        n_train, n_valid, n_calibration, gap = self._split(len(windows))
+        calibration_start = n_train + n_valid + 2 * gap
+        return windows, targets, {
+            # windows overlap, so their values are the series many times over; scaling
+            # statistics of the training rows are still those of the training period
+            "scaler_": SeriesScaler.fit(
+                np.concatenate([windows[:n_train].ravel(), targets[:n_train].ravel()]),
+                self.scaler,
+            ),
+            "calibration_": (
+                Calibration(
+                    windows.shape[1],
+                    windows=windows[calibration_start:].copy(),
+                    targets=targets[calibration_start:].copy(),
+                )
+                if n_calibration
+                else None
+            ),
+            "window_": windows.shape[1],
+            "last_window_": None,
+            "time_index_": None,
+            "series_name_": None,
+        }
 
     # ------------------------------------------------------------------ predict
 
@@ -391,7 +417,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         windows = as_windows(X, width=self.window_)
         validate_data(self, X, reset=False, skip_check_array=True)  # feature names
         predictions = self._predict_windows(windows)
-        return predictions[:, 0] if self.horizon == 1 else predictions
+        return predictions[:, 0] if self.horizon_ == 1 else predictions
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """R^2 of the predictions; with ``y=None``, ``X`` is a series to window first.
@@ -403,7 +429,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if y is None:
             X, y = make_windows(
-                as_series(X, what="X (the series)").values, self.window_, self.horizon
+                as_series(X, what="X (the series)").values, self.window_, self.horizon_
             )
         return super().score(X, y, sample_weight=sample_weight)
 

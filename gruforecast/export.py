@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._io import atomic_path
+from ._time_index import TimeIndex, json_name
 from ._validation import as_windows, check_int, check_real
 from ._version import __version__
 
@@ -97,7 +98,7 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
         "gruforecast_version": __version__,
         "format_version": str(FORMAT_VERSION),
         "window": str(forecaster.window_),
-        "horizon": str(forecaster.horizon),
+        "horizon": str(forecaster.horizon_),
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
         "input_dtype": "float64",
@@ -105,7 +106,7 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
         "time_index": json.dumps(described),
         "frequency": (time_index.freq or "") if time_index is not None else "",
         "last_timestamp": str(described["last"]) if described else "",
-        "series_name": json.dumps(_json_name(forecaster.series_name_)),
+        "series_name": json.dumps(json_name(forecaster.series_name_)),
         "last_window": json.dumps(None if last_window is None else last_window.tolist()),
         "calibration": json.dumps(None if calibration is None else calibration.to_dict()),
         "parity_max_error": repr(parity),
@@ -114,8 +115,22 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
     }
 
 
-def _json_name(name: Any) -> Any:
-    return name if isinstance(name, (str, int, float, type(None))) else str(name)
+def _check_time_index_round_trip(time_index: TimeIndex | None, described: str) -> None:
+    """The index a served forecast will get must be the one the estimator gives."""
+    if time_index is None or time_index.kind == "other":
+        return
+    try:
+        expected = time_index.future(3)
+    except ValueError:
+        return  # no regular frequency: neither side can give future labels
+    served = TimeIndex.from_dict(json.loads(described)).future(3)
+    if [str(t) for t in expected] != [str(t) for t in served]:  # str keeps UTC offsets
+        raise ValueError(
+            f"the fitted series' index (frequency {time_index.freq!r}) cannot be written to "
+            f"the model's metadata faithfully: served forecasts would be labelled "
+            f"{list(served)} instead of {list(expected)}; fit on a series with a standard "
+            "frequency, or on a NumPy array"
+        )
 
 
 def export_onnx(
@@ -214,9 +229,11 @@ def export_onnx(
     proto.doc_string = (
         f"GRU forecaster: input '{INPUT_NAME}' float64 (batch, {forecaster.window_}) raw "
         f"values, oldest first -> output '{OUTPUT_NAME}' float64 (batch, "
-        f"{forecaster.horizon}) raw-unit forecasts. Scaling is inside the graph."
+        f"{forecaster.horizon_}) raw-unit forecasts. Scaling is inside the graph."
     )
-    onnx.helper.set_model_props(proto, _metadata(forecaster, parity, tolerance, opset))
+    metadata = _metadata(forecaster, parity, tolerance, opset)
+    _check_time_index_round_trip(forecaster.time_index_, metadata["time_index"])
+    onnx.helper.set_model_props(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     with atomic_path(path) as temporary:
         temporary.write_bytes(proto.SerializeToString())

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SCALER_KINDS", "SeriesScaler"]
+__all__ = ["SCALER_KINDS", "SeriesScaler", "check_scaler_kind"]
 
 SCALER_KINDS = ("standard", "minmax", None)
 
 
-def _check_kind(kind: Any) -> str | None:
+def check_scaler_kind(kind: Any) -> str | None:
     if kind not in SCALER_KINDS:
         raise ValueError(
             f"scaler must be one of 'standard', 'minmax' or None, got {kind!r}"
@@ -42,14 +42,17 @@ class SeriesScaler:
     @classmethod
     def fit(cls, values: np.ndarray, kind: str | None = "standard") -> "SeriesScaler":
         """Fit on ``values`` (the training part only); computed in float64."""
-        kind = _check_kind(kind)
+        kind = check_scaler_kind(kind)
         values = np.asarray(values, dtype=np.float64)
         if kind is None or values.size == 0:
             return cls(kind=kind)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
             if kind == "standard":
                 offset = float(values.mean())
-                spread = float(values.std())
+                # through the largest magnitude: squares of 1e-170 or 1e170 would
+                # underflow or overflow float64
+                magnitude = float(np.abs(values).max())
+                spread = float((values / magnitude).std()) * magnitude if magnitude else 0.0
             else:
                 offset = float(values.min())
                 spread = float(values.max()) - offset
@@ -79,5 +82,5 @@ class SeriesScaler:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SeriesScaler":
-        kind = _check_kind(data.get("kind"))
+        kind = check_scaler_kind(data.get("kind"))
         return cls(kind=kind, offset=float(data["offset"]), scale=float(data["scale"]))

@@ -126,17 +126,26 @@ class Trainer:
         self._best_loss = math.inf
         self._best_state: dict[str, torch.Tensor] | None = None
 
-    def fit(self, inputs: torch.Tensor, targets: torch.Tensor, n_train: int) -> History:
-        """Train on rows ``[:n_train]``; rows ``[n_train:]`` are the validation part.
+    def fit(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        valid_inputs: torch.Tensor,
+        valid_targets: torch.Tensor,
+    ) -> History:
+        """Train on ``inputs``/``targets``; the validation part may be empty.
 
         With a validation part, training stops after ``patience`` epochs without a lower
         validation loss and the best weights are restored. A non-finite loss stops it
         too (the best finite weights are restored, with a warning). Ctrl-C stops it
-        cleanly: the best weights so far are restored and the history is kept.
+        cleanly: the best weights so far are restored and the history is kept; before
+        the first epoch ends there are none, and the interrupt goes on up.
         """
         try:
-            self.fit_loop(inputs, targets, n_train)
+            self.fit_loop(inputs, targets, valid_inputs, valid_targets)
         except KeyboardInterrupt:
+            if self._best_state is None:
+                raise
             self.stop_reason = "interrupted"
             warnings.warn(
                 f"training interrupted by the user after {len(self.history)} complete "
@@ -149,10 +158,16 @@ class Trainer:
             self.network.eval()
         return self.history
 
-    def fit_loop(self, inputs: torch.Tensor, targets: torch.Tensor, n_train: int) -> None:
+    def fit_loop(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        valid_inputs: torch.Tensor,
+        valid_targets: torch.Tensor,
+    ) -> None:
         from tqdm.auto import tqdm
 
-        has_validation = n_train < len(inputs)
+        has_validation = len(valid_inputs) > 0
         epochs_without_improvement = 0
         self.stop_reason = "completed"
         progress = tqdm(
@@ -161,11 +176,9 @@ class Trainer:
         with progress:
             for epoch in progress:
                 started = time.perf_counter()
-                train_loss = self.run_single_epoch(inputs[:n_train], targets[:n_train])
+                train_loss = self.run_single_epoch(inputs, targets)
                 valid_loss = (
-                    self.evaluate(inputs[n_train:], targets[n_train:])
-                    if has_validation
-                    else None
+                    self.evaluate(valid_inputs, valid_targets) if has_validation else None
                 )
                 monitored = valid_loss if has_validation else train_loss
                 if not (math.isfinite(train_loss) and math.isfinite(monitored)):

@@ -183,26 +183,53 @@ def test_fit_leaves_the_global_torch_rng_alone(sine):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_scaler_is_fitted_on_the_training_part_only():
+@pytest.mark.parametrize("horizon", [1, 5])
+def test_scaler_and_training_see_only_the_training_part(horizon):
     values = np.random.default_rng(0).normal(size=300)
-    forecaster = fast(window=20, validation_fraction=0.2).fit(values)
-    n_train, n_valid, n_calibration = forecaster._split(300 - 20)
-    assert (n_train, n_valid, n_calibration) == (196, 56, 28)
-    np.testing.assert_allclose(forecaster.scaler_.offset, values[: n_train + 20].mean())
+    forecaster = fast(window=20, horizon=horizon, validation_fraction=0.2).fit(values)
+    n_train, n_valid, n_calibration, gap = forecaster._split(300 - 20 - horizon + 1)
+    assert gap == horizon - 1 and (n_valid, n_calibration) == (56, 28)
+    trained_on = n_train + 20 + horizon - 1  # the values the training windows cover
+    np.testing.assert_allclose(forecaster.scaler_.offset, values[:trained_on].mean())
     changed = values.copy()
-    changed[n_train + 20 :] += 1000.0  # the held-out targets: must not move the scaler
-    assert fast(window=20, validation_fraction=0.2).fit(changed).scaler_ == forecaster.scaler_
+    changed[trained_on:] += 1000.0  # every held-out target: must not move scaler or weights
+    other = fast(window=20, horizon=horizon, validation_fraction=0.2).fit(changed)
+    assert other.scaler_ == forecaster.scaler_
+    first_epoch = other.history_[0]["train_loss"], forecaster.history_[0]["train_loss"]
+    assert first_epoch[0] == first_epoch[1]
+
+
+def test_a_failed_fit_leaves_the_forecaster_as_it_was(sine):
+    forecaster = fast(window=10, scaler=None).fit(sine)
+    before = forecaster.forecast(3)
+    with pytest.raises(TrainingDivergedError):
+        forecaster.fit(sine * 1e25)
+    np.testing.assert_array_equal(forecaster.forecast(3), before)
+    fresh = fast(window=10, scaler=None)
+    with pytest.raises(TrainingDivergedError):
+        fresh.fit(sine * 1e25)
+    with pytest.raises(NotFittedError):
+        fresh.forecast(3)
+
+
+def test_set_params_after_fit_does_not_change_what_was_fitted(sine):
+    forecaster = fast(window=10, horizon=3).fit(sine)
+    X, _ = make_windows(sine, 10)
+    expected = forecaster.predict(X[:4])
+    forecaster.set_params(horizon=1)
+    np.testing.assert_array_equal(forecaster.predict(X[:4]), expected)
+    assert forecaster.horizon_ == 3
 
 
 def test_calibration_windows_are_held_out_from_training_and_early_stopping(sine):
     forecaster = fast(window=20, calibration_fraction=0.25).fit(sine)
-    n_train, n_valid, n_calibration = forecaster._split(len(sine) - 20)
+    n_train, n_valid, n_calibration, _ = forecaster._split(len(sine) - 20)
     calibration = forecaster.calibration_
     # the stretch starts with the first held-out window: its targets were never seen
     np.testing.assert_array_equal(calibration.series, sine[n_train + n_valid :])
     assert calibration.n_origins == n_calibration
     changed = sine.copy()
-    changed[n_train + n_valid + 20 :] = 5.0  # only held-out targets change
+    changed[n_train + n_valid + 20 :] = 5.0  # only calibration targets change
     other = fast(window=20, calibration_fraction=0.25).fit(changed)
     assert other.history_ == [{**row, "seconds": a["seconds"]} for row, a in zip(forecaster.history_, other.history_)]
     assert fast(window=20, calibration_fraction=0.0).fit(sine).calibration_ is None
@@ -231,7 +258,7 @@ def test_best_weights_are_restored(sine):
         GRUNet(8, 1), epochs=15, batch_size=64, lr=0.05, weight_decay=0.0,
         gradient_clip=1.0, patience=3, verbose=0, generator=torch.Generator().manual_seed(0),
     )
-    history = trainer.fit(inputs, targets, n_train=800)
+    history = trainer.fit(inputs[:800], targets[:800], inputs[800:], targets[800:])
     best = min(row["valid_loss"] for row in history)
     assert trainer.evaluate(inputs[800:], targets[800:]) == pytest.approx(best, rel=1e-6)
 
@@ -271,7 +298,7 @@ def test_ctrl_c_keeps_the_best_model_so_far(sine, monkeypatch):
 
     def interrupted(self, inputs, targets):
         calls.append(1)
-        if len(calls) == 60:  # 28 batches an epoch: in the third
+        if len(calls) == 60:  # 25 batches an epoch: in the third
             raise KeyboardInterrupt
         return original(self, inputs, targets)
 
@@ -435,3 +462,30 @@ def test_warnings_are_not_emitted_on_a_plain_fit(monthly):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fast().fit(monthly).forecast(3)
+
+
+def test_ctrl_c_before_the_first_epoch_ends_goes_on_up(sine, monkeypatch):
+    def interrupted(self, inputs, targets):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    forecaster = fast(window=10)
+    with pytest.raises(KeyboardInterrupt):
+        forecaster.fit(sine)
+    with pytest.raises(NotFittedError):
+        forecaster.forecast(3)
+
+
+@pytest.mark.parametrize("empty", [pd.Series([], dtype=float), pd.DataFrame({"a": []}),
+                                   pd.Series([], index=pd.DatetimeIndex([]), dtype=float), []])
+def test_an_empty_series_is_a_clear_error(empty):
+    with pytest.raises(ValueError, match="has 0 values, but window="):
+        GRUForecaster(window=5).fit(empty)
+
+
+def test_multiples_of_a_frequency_have_no_seasonal_window():
+    from gruforecast._time_index import seasonal_period
+
+    assert [seasonal_period(f) for f in ("15min", "10D", "12h", "1h", "h", "MS", "QE-DEC")] == [
+        None, None, None, 24, 24, 12, 4,
+    ]

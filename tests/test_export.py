@@ -10,16 +10,14 @@ from sklearn.exceptions import NotFittedError
 
 import gruforecast
 from conftest import FAST
+from gruforecast.export import parity_error as relative_error
 from gruforecast import ExportParityError, GRUForecaster, make_windows
-from gruforecast.export import parity_error
 from reference_gru import grunet_forward
 
 # Two GRU layers so that the layer-to-layer wiring of the exported graph is exercised.
 SETTINGS = {**FAST, "hidden_size": 16, "num_layers": 2}
 
 
-def relative_error(actual, expected) -> float:
-    return float(np.max(np.abs(actual - expected) / (1 + np.abs(expected))))
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +131,8 @@ def test_a_parity_failure_raises_and_writes_nothing(monkeypatch, tmp_path, sine)
 
 
 def test_parity_error_counts_nan_as_infinitely_wrong():
-    assert parity_error(np.array([np.nan]), np.array([1.0])) == float("inf")
-    assert parity_error(np.array([3.0]), np.array([1.0])) == 1.0
+    assert relative_error(np.array([np.nan]), np.array([1.0])) == float("inf")
+    assert relative_error(np.array([3.0]), np.array([1.0])) == 1.0
 
 
 def test_two_exports_in_one_process_keep_their_own_window(tmp_path, sine):
@@ -174,6 +172,10 @@ def test_period_index_metadata_round_trips(tmp_path):
     path = GRUForecaster(**{**FAST, "window": 8}).fit(series).export_onnx(tmp_path / "q.onnx")
     metadata = {p.key: p.value for p in onnx.load(path).metadata_props}
     assert json.loads(metadata["time_index"])["last"] == "2015Q4"
+    from gruforecast import OnnxForecaster
+
+    served = OnnxForecaster(path).forecast(3)
+    pd.testing.assert_index_equal(served.index, pd.period_range("2016Q1", periods=3, freq="Q"))
 
 
 @pytest.mark.gpu
@@ -185,3 +187,22 @@ def test_export_of_a_model_trained_on_cuda(tmp_path, sine):
     actual = _session(path).run(None, {"windows": np.ascontiguousarray(windows)})[0][:, 0]
     assert relative_error(actual, forecaster.predict(windows)) < 1e-4
     assert torch.cuda.is_available()
+
+
+def test_time_zones_and_custom_frequencies(tmp_path):
+    import dateutil.tz
+
+    from gruforecast import OnnxForecaster
+
+    index = pd.date_range("2024-03-20", periods=80, freq="h", tz=dateutil.tz.gettz("Europe/Paris"))
+    series = pd.Series(np.sin(np.arange(80) / 3), index=index)
+    forecaster = GRUForecaster(**{**FAST, "window": 10}).fit(series)
+    served = OnnxForecaster(forecaster.export_onnx(tmp_path / "tz.onnx")).forecast(30)
+    expected = forecaster.forecast(30)  # crosses the switch to summer time on 03-31
+    assert [t.isoformat() for t in served.index] == [t.isoformat() for t in expected.index]
+    holidays = pd.bdate_range("2024-09-02", "2024-12-24", freq="C", holidays=["2024-12-25", "2024-12-26"])
+    custom = GRUForecaster(**{**FAST, "window": 10}).fit(pd.Series(np.arange(len(holidays), dtype=float), index=holidays))
+    assert list(custom.forecast(2).index.day) == [27, 30]  # the holidays are skipped
+    with pytest.raises(ValueError, match="cannot be written to the model's metadata faithfully"):
+        custom.export_onnx(tmp_path / "custom.onnx")
+    assert not (tmp_path / "custom.onnx").exists()

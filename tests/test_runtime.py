@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 
 from conftest import FAST
+from gruforecast.export import parity_error as relative_error
 from gruforecast import GRUForecaster, OnnxForecaster, ProviderUnavailableError, make_windows
 from gruforecast.runtime import _cuda_device_count
 
 
-def relative_error(actual, expected) -> float:
-    return float(np.max(np.abs(np.asarray(actual) - expected) / (1 + np.abs(expected))))
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +159,7 @@ def test_cuda_provider_matches_pytorch_on_cuda(tmp_path, sine):
     assert relative_error(served.forecast(36), forecaster.forecast(36)) < 1e-4
 
 
+@pytest.mark.gpu
 def test_environment_cuda_visible_devices_hides_gpus():
     code = "from gruforecast.runtime import _cuda_device_count; print(_cuda_device_count())"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}

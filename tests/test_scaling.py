@@ -49,4 +49,11 @@ def test_bad_kind():
 
 def test_overflowing_values_are_refused():
     with pytest.raises(ValueError, match="too large to scale"):
-        SeriesScaler.fit(np.array([1e308, -1e308, 1e308]), "standard")
+        SeriesScaler.fit(np.array([1.7e308, -1.7e308]), "minmax")
+
+
+@pytest.mark.parametrize("magnitude", [1e-170, 1e170])
+def test_extreme_magnitudes_scale_without_underflow_or_overflow(magnitude):
+    values = np.sin(np.arange(100)) * magnitude
+    scaled = SeriesScaler.fit(values, "standard").transform(values)
+    assert scaled.std() == pytest.approx(1.0)
