@@ -57,3 +57,20 @@ def test_backtest_errors(sine):
         backtest(GRUForecaster(**FAST), sine[:100], 10, initial=95)
     with pytest.raises(ValueError, match="initial as a fraction must be in"):
         backtest(GRUForecaster(**FAST), sine, 10, initial=1.5)
+
+
+@pytest.mark.slow
+def test_interval_coverage_on_sunspots_is_honest():
+    """90% intervals cover 80-97% of what happened, fitted once on the first 1000 of the
+    last 1500 months, 12-month forecasts from an origin every 48 months."""
+    from gruforecast.datasets import load_sunspots
+
+    series = load_sunspots()[-1500:]
+    forecaster = GRUForecaster(
+        window=36, horizon=12, hidden_size=32, num_layers=1, batch_size=64, lr=3e-3, random_state=0
+    )
+    result = backtest(forecaster, series, 12, initial=1000, step=48, refit=False, interval=[0.8, 0.9, 0.95])
+    coverage = result.summary()
+    assert len(result.forecasts) == 11 * 12
+    assert 0.80 <= coverage["coverage_90"] <= 0.97, coverage
+    assert coverage["coverage_80"] <= coverage["coverage_90"] <= coverage["coverage_95"]

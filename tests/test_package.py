@@ -54,6 +54,7 @@ def test_ci_runs_exactly_the_readme_test_command():
         ("sine_wave.py", r"test MSE: (\S+)"),
         ("air_passengers.py", r"GRU: MAE\s+(\S+)"),
         ("export_and_serve.py", r"max \|ONNX - PyTorch\| over 12 months: (\S+);"),
+        ("backtest_sunspots.py", r"90% interval: coverage (\S+)"),
     ],
 )
 def test_examples_run_and_save_their_plot(script, expected, tmp_path):
