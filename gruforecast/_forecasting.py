@@ -17,12 +17,9 @@ import numpy as np
 from ._time_index import TimeIndex
 from ._validation import as_series, check_int
 from .intervals import Calibration, check_levels, level_label
-from .windowing import recursive_forecast
+from .windowing import PredictWindows, recursive_forecast
 
 __all__ = ["forecast_history"]
-
-PredictWindows = Callable[[np.ndarray], np.ndarray]  # (n, window) -> (n, horizon), raw units
-
 
 def _with_bounds(
     forecast: np.ndarray, half_widths: np.ndarray, levels: tuple[float, ...]
@@ -84,20 +81,13 @@ def forecast_history(
         index = TimeIndex.from_index(history.index) if history.is_pandas else None
     future_index = index.future(steps) if index is not None else None  # fail before work
     forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
-    if levels is None:
-        if future_index is None:
-            return forecast
-        import pandas as pd
-
-        return pd.Series(forecast, index=future_index, name=name)
-
-    table, columns = _with_bounds(
-        forecast,
-        calibration.half_widths(predict_windows, steps, levels, values[-window:]),
-        levels,
-    )
+    if levels is not None:
+        half_widths = calibration.half_widths(predict_windows, steps, levels, values[-window:])
+        table, columns = _with_bounds(forecast, half_widths, levels)
     if future_index is None:
-        return table
+        return forecast if levels is None else table
     import pandas as pd
 
+    if levels is None:
+        return pd.Series(forecast, index=future_index, name=name)
     return pd.DataFrame(table, index=future_index, columns=columns)

@@ -26,7 +26,7 @@ from .intervals import Calibration
 from .network import GRUNet
 from .scaling import SeriesScaler, check_scaler_kind
 from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
-from .windowing import last_window, make_windows, n_windows
+from .windowing import make_windows, n_windows
 
 __all__ = ["GRUForecaster"]
 
@@ -340,7 +340,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 else None
             ),
             "window_": window,
-            "last_window_": last_window(values, window).copy(),
+            "last_window_": values[-window:].copy(),
             "time_index_": time_index,
             "series_name_": series.name,
         }

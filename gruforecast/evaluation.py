@@ -167,7 +167,9 @@ def backtest(
         if refitted:
             fitted = clone(forecaster).fit(_select(series, 0, origin))
         past = values[:origin]
-        predicted = fitted.forecast(horizon, context=past, interval=interval)
+        # forecast() reads only the last window_ values; the whole past would be
+        # re-validated at every origin for nothing
+        predicted = fitted.forecast(horizon, context=past[-fitted.window_ :], interval=interval)
         table = np.asarray(predicted).reshape(horizon, -1)
         truth = values[origin : origin + horizon]
         point = table[:, 0]

@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .windowing import recursive_forecast
+from .windowing import PredictWindows, recursive_forecast
 
 __all__ = ["Calibration", "check_levels", "conformal_quantile", "level_label"]
-
-PredictWindows = Callable[[np.ndarray], np.ndarray]
-
 
 def check_levels(interval: Any) -> tuple[float, ...]:
     """``0.9`` or ``[0.8, 0.95]`` -> a tuple of levels, each strictly between 0 and 1."""

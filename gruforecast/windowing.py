@@ -15,7 +15,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import as_series, check_int
 
-__all__ = ["make_windows", "last_window", "n_windows", "recursive_forecast"]
+__all__ = ["PredictWindows", "make_windows", "last_window", "n_windows", "recursive_forecast"]
+
+# Maps raw windows (n, window) to raw predictions (n, horizon): a network, or an ONNX session
+PredictWindows = Callable[[np.ndarray], np.ndarray]
 
 
 def n_windows(length: int, window: int, horizon: int = 1) -> int:
@@ -92,7 +95,7 @@ def last_window(series: Any, window: int) -> np.ndarray:
 
 
 def recursive_forecast(
-    predict_windows: Callable[[np.ndarray], np.ndarray],
+    predict_windows: PredictWindows,
     histories: np.ndarray,
     window: int,
     steps: int,
