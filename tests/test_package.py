@@ -73,3 +73,16 @@ def test_examples_run_and_save_their_plot(script, expected, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if script == "sine_wave.py":
         assert float(re.search(expected, result.stdout).group(1)) < 1e-3
+
+
+@pytest.mark.slow
+def test_readme_intervals_and_backtest_snippet_runs(tmp_path, monkeypatch):
+    from gruforecast.datasets import load_air_passengers
+
+    readme = (ROOT / "README.md").read_text()
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "backtest(" in b]
+    monkeypatch.chdir(tmp_path)
+    namespace = {"series": load_air_passengers()}
+    exec(snippet, namespace)
+    assert list(namespace["table"].columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert "coverage_90" in namespace["result"].metrics and (tmp_path / "forecast.png").exists()
