@@ -19,7 +19,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["TimeIndex", "seasonal_period"]
+__all__ = ["TimeIndex", "check_round_trip", "seasonal_period"]
 
 # Seasonal period implied by a pandas frequency (its base code, without anchor such as
 # "-DEC" or "-SUN"); used to choose a default window.
@@ -134,6 +134,21 @@ class TimeIndex:
             raise ValueError(f"unknown time index kind {kind!r}")
         return cls(kind, last, data.get("freq"), data.get("name"))
 
+    def past(self, length: int) -> pd.Index | None:
+        """The index of the last ``length`` values (ending with ``last``), or None when
+        it cannot be rebuilt (no regular frequency, or an index of another kind)."""
+        import pandas as pd
+
+        if self.kind == "datetime" and self.freq is not None:
+            offset = self.offset or pd.tseries.frequencies.to_offset(self.freq)
+            return pd.date_range(end=self.last, periods=length, freq=offset, name=self.name)
+        if self.kind == "period":
+            return pd.period_range(end=self.last, periods=length, freq=self.freq, name=self.name)
+        if self.kind == "integer" and self.freq is not None:
+            step = int(self.freq)
+            return pd.RangeIndex(self.last - step * (length - 1), self.last + 1, step, name=self.name)
+        return None
+
     def future(self, steps: int) -> pd.Index:
         """The index of the ``steps`` values after the last label.
 
@@ -174,4 +189,24 @@ class TimeIndex:
             "the series' index is neither a DatetimeIndex, a PeriodIndex nor an integer "
             "index, so the index of the forecast is unknown; convert it (for example "
             "series.index = pd.to_datetime(series.index)) or pass a NumPy array"
+        )
+
+
+def check_round_trip(time_index: TimeIndex | None, described: dict[str, Any] | None) -> None:
+    """Refuse to write ``described`` (``time_index.to_dict()``) to a file if the index
+    rebuilt from it would label forecasts differently from ``time_index`` itself (a
+    custom business day's holidays, for example, do not survive)."""
+    if time_index is None or time_index.kind == "other":
+        return
+    try:
+        expected = time_index.future(3)
+    except ValueError:
+        return  # no regular frequency: neither side can give future labels
+    served = TimeIndex.from_dict(described).future(3)
+    if [str(t) for t in expected] != [str(t) for t in served]:  # str keeps UTC offsets
+        raise ValueError(
+            f"the fitted series' index (frequency {time_index.freq!r}) cannot be written "
+            f"to a model file faithfully: its forecasts would be labelled {list(served)} "
+            f"instead of {list(expected)}; fit on a series with a standard frequency, or "
+            "on a NumPy array"
         )

@@ -19,11 +19,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import metrics
 from ._forecasting import forecast_history
 from ._time_index import TimeIndex, seasonal_period
 from ._validation import as_series, as_targets, as_windows, check_int, check_real
 from .intervals import Calibration
-from .network import GRUNet
+from .network import GRUNet, check_normalize
 from .scaling import SeriesScaler, check_scaler_kind
 from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
 from .windowing import make_windows, n_windows
@@ -32,6 +33,42 @@ __all__ = ["GRUForecaster"]
 
 # window="auto" without a known seasonal period
 DEFAULT_WINDOW = 24
+# batch_size="auto": about AUTO_BATCH_STEPS minibatches per epoch, within these bounds
+AUTO_BATCH_STEPS = 16
+AUTO_BATCH_MIN = 16
+AUTO_BATCH_MAX = 256
+# normalize="window" applies from this window width on
+MIN_NORMALIZED_WINDOW = 3
+
+
+def _label(label: Any) -> Any:
+    """An index label as JSON holds it: ints stay ints, the rest (timestamps, periods)
+    their string form."""
+    return int(label) if isinstance(label, (int, np.integer)) else str(label)
+
+
+@torch.no_grad()
+def _validation_scores(
+    network: GRUNet, inputs: torch.Tensor, targets: torch.Tensor, scaler: SeriesScaler
+) -> dict[str, float] | None:
+    """MAE, RMSE and sMAPE of the trained network on the validation windows, in the
+    series' own units (all steps ahead pooled); None without a validation part."""
+    if len(inputs) == 0:
+        return None
+    predictions = torch.cat(
+        [
+            network(inputs[start : start + EVALUATION_BATCH_SIZE])
+            for start in range(0, len(inputs), EVALUATION_BATCH_SIZE)
+        ]
+    )
+    truth = scaler.inverse_transform(targets.cpu().numpy())
+    forecast = scaler.inverse_transform(predictions.cpu().numpy())
+    return {
+        "mae": metrics.mae(truth.ravel(), forecast.ravel()),
+        "rmse": metrics.rmse(truth.ravel(), forecast.ravel()),
+        "smape": metrics.smape(truth.ravel(), forecast.ravel()),
+        "n_windows": len(inputs),
+    }
 
 
 class GRUForecaster(RegressorMixin, BaseEstimator):
@@ -57,10 +94,22 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     scaler : {"standard", "minmax"} or None, default="standard"
         How values are scaled before the network sees them; fitted on the training
         part only (never on the validation part).
-    epochs : int, default=100
-        Maximum number of passes over the training windows.
-    batch_size : int, default=32
-        Windows per minibatch.
+    normalize : {"window"} or None, default="window"
+        ``"window"``: besides the global scaler, each input window is standardised by
+        its own mean and standard deviation inside the network, and the forecasts are
+        mapped back with them (reversible instance normalisation, RevIN). The network
+        learns the shape of what follows, whatever the level, so trends and level
+        shifts beyond the training range forecast well. It is part of the network, so
+        the exported ONNX graph does the same. Windows of fewer than 3 values are not
+        normalised (their own mean and spread would leave nothing to learn from).
+        None: only the global scaler.
+    epochs : int, default=500
+        Maximum number of passes over the training windows (early stopping usually
+        ends training well before).
+    batch_size : int or "auto", default="auto"
+        Windows per minibatch. ``"auto"``: about 16 minibatches per epoch, between 16
+        and 256 windows each, so that a short series still gets enough optimizer steps
+        per epoch and a long one is not slowed by tiny batches.
     lr : float, default=1e-3
         Adam's learning rate.
     weight_decay : float, default=0.0
@@ -74,7 +123,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Share of the windows, the very last ones, held out from training *and* early
         stopping; their errors calibrate the prediction intervals of
         ``forecast(steps, interval=...)`` (split conformal). 0 disables intervals.
-    patience : int or None, default=10
+    patience : int or None, default=40
         Epochs without a lower validation loss before training stops; the weights of
         the best epoch are restored. None trains all epochs (and still restores the best).
     device : str or torch.device, default="auto"
@@ -105,6 +154,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         ``fit(X, y)``, where there is no series.
     time_index_ : TimeIndex or None
         How the fitted pandas series' index continues; None for non-pandas input.
+    training_span_ : dict or None
+        The fitted series' ``length`` and its first and last labels (``start``,
+        ``end``; None for NumPy input); None after ``fit(X, y)``.
+    validation_scores_ : dict or None
+        ``mae``, ``rmse`` and ``smape`` of the trained network on the validation
+        windows, in the series' units (all steps ahead pooled), and ``n_windows``;
+        None when ``validation_fraction=0``.
+    stop_reason_ : str
+        Why training ended: "completed", "early stopping", "diverged" or "interrupted".
 
     Examples
     --------
@@ -124,14 +182,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         num_layers: int = 2,
         dropout: float = 0.0,
         scaler: str | None = "standard",
-        epochs: int = 100,
-        batch_size: int = 32,
+        normalize: str | None = "window",
+        epochs: int = 500,
+        batch_size: int | str = "auto",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         gradient_clip: float | None = 1.0,
         validation_fraction: float = 0.1,
         calibration_fraction: float = 0.1,
-        patience: int | None = 10,
+        patience: int | None = 40,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -142,6 +201,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.num_layers = num_layers
         self.dropout = dropout
         self.scaler = scaler
+        self.normalize = normalize
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -173,8 +233,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_int(self.num_layers, "num_layers")
         check_real(self.dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
         check_scaler_kind(self.scaler)
+        check_normalize(self.normalize)
         check_int(self.epochs, "epochs")
-        check_int(self.batch_size, "batch_size")
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            check_int(self.batch_size, "batch_size")
         check_real(self.lr, "lr", low=0.0, low_inclusive=False)
         check_real(self.weight_decay, "weight_decay", low=0.0)
         if self.gradient_clip is not None:
@@ -207,6 +269,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         n_calibration = math.ceil(self.calibration_fraction * n_samples)
         gaps = gap * ((n_valid > 0) + (n_calibration > 0))
         return n_samples - n_valid - n_calibration - gaps, n_valid, n_calibration, gap
+
+    def _batch_size(self, n_train: int) -> int:
+        if self.batch_size != "auto":
+            return self.batch_size
+        return int(min(AUTO_BATCH_MAX, max(AUTO_BATCH_MIN, n_train // AUTO_BATCH_STEPS)))
 
     def _min_samples(self) -> int:
         """Fewest windows that leave one to train on after the held-out parts."""
@@ -283,11 +350,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 num_layers=self.num_layers,
                 horizon=self.horizon,
                 dropout=self.dropout,
+                # a window's own mean and spread leave (almost) nothing of 1 or 2 values
+                normalize=self.normalize if fitted["window_"] >= MIN_NORMALIZED_WINDOW else None,
             ).to(device)
             trainer = Trainer(
                 network,
                 epochs=self.epochs,
-                batch_size=self.batch_size,
+                batch_size=self._batch_size(n_train),
                 lr=self.lr,
                 weight_decay=self.weight_decay,
                 gradient_clip=self.gradient_clip,
@@ -297,6 +366,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
             history = trainer.fit(
                 inputs[training], outputs[training], inputs[validation], outputs[validation]
+            )
+            validation_scores = _validation_scores(
+                network, inputs[validation], outputs[validation], scaler
             )
         # only now, with training done, does the forecaster change
         if y is None and hasattr(self, "feature_names_in_"):
@@ -311,6 +383,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.network_ = network
         self.device_ = device
         self.stop_reason_ = trainer.stop_reason
+        self.validation_scores_ = validation_scores
         return self
 
     def _prepare_series(self, X: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -343,6 +416,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             "last_window_": values[-window:].copy(),
             "time_index_": time_index,
             "series_name_": series.name,
+            "training_span_": {
+                "length": len(values),
+                "start": _label(series.index[0]) if series.is_pandas else None,
+                "end": _label(series.index[-1]) if series.is_pandas else None,
+            },
         }
 
     def _prepare_windows(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -381,6 +459,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             "last_window_": None,
             "time_index_": None,
             "series_name_": None,
+            "training_span_": None,
         }
 
     # ------------------------------------------------------------------ predict
@@ -495,6 +574,43 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
         return export_onnx(self, path, **options)
 
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: Any) -> Any:
+        """Save the fitted forecaster to one file (safetensors weights, JSON settings).
+
+        Written atomically: a failure leaves whatever was at ``path`` untouched.
+        :meth:`load` reads it back without unpickling anything, so model files are safe
+        to load from anywhere (pickle and joblib files are not: load those only from
+        sources you trust). Returns the path written.
+        """
+        from .persistence import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: Any, device: Any = None) -> "GRUForecaster":
+        """Load a forecaster written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str or torch.device, optional
+            Where to put the network; default: where it was when saved if that device
+            exists here, else the CPU.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is empty, truncated, not a gruforecast model, or from a newer
+            format than this version reads; the message names the file.
+        """
+        from .persistence import load
+
+        return load(path, device=device)
+
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self) -> dict[str, Any]:
@@ -508,6 +624,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 "num_layers": network.num_layers,
                 "horizon": network.horizon,
                 "input_size": network.input_size,
+                "normalize": network.normalize,
             }
             state["_network_weights"] = {
                 name: tensor.detach().cpu() for name, tensor in network.state_dict().items()

@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._io import atomic_path
-from ._time_index import TimeIndex, json_name
+from ._time_index import check_round_trip, json_name
 from ._validation import as_windows, check_int, check_real
 from ._version import __version__
 
@@ -108,29 +108,13 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
         "last_timestamp": str(described["last"]) if described else "",
         "series_name": json.dumps(json_name(forecaster.series_name_)),
         "last_window": json.dumps(None if last_window is None else last_window.tolist()),
+        "training_span": json.dumps(forecaster.training_span_),
+        "normalize": json.dumps(forecaster.network_.normalize),
         "calibration": json.dumps(None if calibration is None else calibration.to_dict()),
         "parity_max_error": repr(parity),
         "parity_tolerance": repr(tolerance),
         "exporter": f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}",
     }
-
-
-def _check_time_index_round_trip(time_index: TimeIndex | None, described: str) -> None:
-    """The index a served forecast will get must be the one the estimator gives."""
-    if time_index is None or time_index.kind == "other":
-        return
-    try:
-        expected = time_index.future(3)
-    except ValueError:
-        return  # no regular frequency: neither side can give future labels
-    served = TimeIndex.from_dict(json.loads(described)).future(3)
-    if [str(t) for t in expected] != [str(t) for t in served]:  # str keeps UTC offsets
-        raise ValueError(
-            f"the fitted series' index (frequency {time_index.freq!r}) cannot be written to "
-            f"the model's metadata faithfully: served forecasts would be labelled "
-            f"{list(served)} instead of {list(expected)}; fit on a series with a standard "
-            "frequency, or on a NumPy array"
-        )
 
 
 def export_onnx(
@@ -232,7 +216,7 @@ def export_onnx(
         f"{forecaster.horizon_}) raw-unit forecasts. Scaling is inside the graph."
     )
     metadata = _metadata(forecaster, parity, tolerance, opset)
-    _check_time_index_round_trip(forecaster.time_index_, metadata["time_index"])
+    check_round_trip(forecaster.time_index_, json.loads(metadata["time_index"]))
     onnx.helper.set_model_props(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     with atomic_path(path) as temporary:

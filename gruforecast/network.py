@@ -24,7 +24,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["GRUNet"]
+__all__ = ["GRUNet", "NORMALIZE_KINDS", "check_normalize"]
+
+NORMALIZE_KINDS = ("window", None)
+# Added to each window's variance (in the globally scaled units, where the series has
+# spread about 1): a constant window is divided by about 0.003, not by zero.
+NORMALIZE_EPSILON = 1e-5
+
+
+def check_normalize(kind: object) -> str | None:
+    if kind not in NORMALIZE_KINDS:
+        raise ValueError(f"normalize must be 'window' or None, got {kind!r}")
+    return kind
 
 
 class GRUNet(nn.Module):
@@ -43,6 +54,13 @@ class GRUNet(nn.Module):
         ``nn.GRU(dropout=...)``); ignored with one layer.
     input_size : int
         Number of values per time step; 1 for a univariate series.
+    normalize : {"window"} or None
+        ``"window"``: each window is standardised by its own mean and standard
+        deviation before the GRU reads it, and the head's outputs are mapped back with
+        the same two numbers (reversible instance normalisation, as in RevIN). The
+        network then learns the *shape* of what follows a window, whatever its level
+        and spread, which handles trends and level shifts that one global scaler
+        cannot. None: windows go in as they are.
     """
 
     def __init__(
@@ -52,12 +70,14 @@ class GRUNet(nn.Module):
         horizon: int = 1,
         dropout: float = 0.0,
         input_size: int = 1,
+        normalize: str | None = None,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.horizon = horizon
         self.input_size = input_size
+        self.normalize = check_normalize(normalize)
         self.gru = nn.GRU(
             input_size=input_size,
             hidden_size=hidden_size,
@@ -72,5 +92,12 @@ class GRUNet(nn.Module):
         """Map windows (batch, window) or (batch, window, input_size) to (batch, horizon)."""
         if windows.dim() == 2:
             windows = windows.unsqueeze(-1)
-        output, _ = self.gru(windows)
-        return self.head(output[:, -1, :])
+        if self.normalize is None:
+            output, _ = self.gru(windows)
+            return self.head(output[:, -1, :])
+        # statistics over the time axis, per window (and per input feature)
+        level = windows.mean(dim=1)
+        spread = torch.sqrt(windows.var(dim=1, unbiased=False) + NORMALIZE_EPSILON)
+        output, _ = self.gru((windows - level.unsqueeze(1)) / spread.unsqueeze(1))
+        # a univariate series: the first feature's statistics map the head back
+        return self.head(output[:, -1, :]) * spread[:, :1] + level[:, :1]

@@ -286,11 +286,16 @@ class OnnxForecaster:
             context,
             window=self.window_,
             last_window=self.last_window_,
-            time_index=lambda: self._time_index and TimeIndex.from_dict(self._time_index),
+            time_index=lambda: self.time_index_,
             series_name=self.series_name_,
             interval=interval,
             calibration=self.calibration_,
         )
+
+    @property
+    def time_index_(self) -> TimeIndex | None:
+        """How the exported series' index continues (loads pandas); None if it had none."""
+        return None if self._time_index is None else TimeIndex.from_dict(self._time_index)
 
     def __repr__(self) -> str:
         return (

@@ -35,12 +35,22 @@ def gru_layer(inputs: np.ndarray, w_ih, w_hh, b_ih, b_hh) -> np.ndarray:
     return np.stack(outputs, axis=1)
 
 
-def grunet_forward(state: dict, windows: np.ndarray, num_layers: int) -> np.ndarray:
-    """GRUNet's forward pass from its state_dict (NumPy arrays), windows (batch, steps)."""
-    x = np.asarray(windows, dtype=np.float64)[:, :, None]
+def grunet_forward(
+    state: dict, windows: np.ndarray, num_layers: int, normalize: str | None = None
+) -> np.ndarray:
+    """GRUNet's forward pass from its state_dict (NumPy arrays), windows (batch, steps).
+
+    ``normalize="window"``: each window standardised by its own mean and standard
+    deviation (population, variance + 1e-5), the output mapped back with them."""
+    x = np.asarray(windows, dtype=np.float64)
+    level, spread = np.zeros((len(x), 1)), np.ones((len(x), 1))
+    if normalize == "window":
+        level = x.mean(axis=1, keepdims=True)
+        spread = np.sqrt(x.var(axis=1, keepdims=True) + 1e-5)
+    x = ((x - level) / spread)[:, :, None]
     for k in range(num_layers):
         x = gru_layer(
             x, state[f"gru.weight_ih_l{k}"], state[f"gru.weight_hh_l{k}"],
             state[f"gru.bias_ih_l{k}"], state[f"gru.bias_hh_l{k}"],
         )
-    return x[:, -1] @ state["head.weight"].T + state["head.bias"]
+    return (x[:, -1] @ state["head.weight"].T + state["head.bias"]) * spread + level

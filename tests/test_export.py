@@ -64,8 +64,12 @@ def test_numpy_reference_equals_pytorch_equals_onnx_runtime(exported):
     state = {k: v.double().cpu().numpy() for k, v in forecaster.network_.state_dict().items()}
     scaler = forecaster.scaler_
     numpy = scaler.inverse_transform(
-        grunet_forward(state, scaler.transform(windows, np.float32), num_layers=2)
+        grunet_forward(
+            state, scaler.transform(windows, np.float32), num_layers=2,
+            normalize=forecaster.network_.normalize,
+        )
     )
+    assert forecaster.network_.normalize == "window"  # the default, checked through ONNX
     pytorch = forecaster.predict(windows)
     onnx_runtime = _session(path).run(None, {"windows": windows})[0]
     assert relative_error(pytorch, numpy) < 1e-5
@@ -203,6 +207,6 @@ def test_time_zones_and_custom_frequencies(tmp_path):
     holidays = pd.bdate_range("2024-09-02", "2024-12-24", freq="C", holidays=["2024-12-25", "2024-12-26"])
     custom = GRUForecaster(**{**FAST, "window": 10}).fit(pd.Series(np.arange(len(holidays), dtype=float), index=holidays))
     assert list(custom.forecast(2).index.day) == [27, 30]  # the holidays are skipped
-    with pytest.raises(ValueError, match="cannot be written to the model's metadata faithfully"):
+    with pytest.raises(ValueError, match="cannot be written to a model file faithfully"):
         custom.export_onnx(tmp_path / "custom.onnx")
     assert not (tmp_path / "custom.onnx").exists()

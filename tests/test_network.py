@@ -6,15 +6,16 @@ from gruforecast import GRUNet
 from reference_gru import grunet_forward
 
 
+@pytest.mark.parametrize("normalize", [None, "window"])
 @pytest.mark.parametrize("num_layers, horizon", [(1, 1), (2, 12), (3, 4)])
-def test_matches_the_numpy_reference_of_pytorchs_equations(num_layers, horizon):
+def test_matches_the_numpy_reference_of_pytorchs_equations(num_layers, horizon, normalize):
     torch.manual_seed(0)
-    network = GRUNet(hidden_size=16, num_layers=num_layers, horizon=horizon).eval()
-    windows = np.random.default_rng(0).normal(size=(7, 30)).astype(np.float32)
+    network = GRUNet(hidden_size=16, num_layers=num_layers, horizon=horizon, normalize=normalize).eval()
+    windows = np.random.default_rng(0).normal(1.0, 2.0, size=(7, 30)).astype(np.float32)
     with torch.no_grad():
         expected = network(torch.from_numpy(windows)).numpy()
     state = {k: v.double().numpy() for k, v in network.state_dict().items()}
-    actual = grunet_forward(state, windows, num_layers)
+    actual = grunet_forward(state, windows, num_layers, normalize)
     assert actual.shape == (7, horizon)
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
 
@@ -41,3 +42,19 @@ def test_shapes_and_dropout_between_layers():
     assert GRUNet(hidden_size=4, num_layers=1, dropout=0.3).gru.dropout == 0.0
     assert network(torch.zeros(5, 10)).shape == (5, 3)
     assert network(torch.zeros(5, 10, 1)).shape == (5, 3)
+
+
+def test_window_normalisation_follows_the_windows_level_and_spread():
+    # RevIN: shifting a window shifts its forecast, stretching it stretches the
+    # forecast (up to the variance epsilon); a constant window is no division by zero
+    torch.manual_seed(0)
+    network = GRUNet(hidden_size=8, num_layers=2, horizon=3, normalize="window").eval()
+    windows = torch.randn(5, 20, dtype=torch.float64).float()
+    with torch.no_grad():
+        base = network(windows)
+        np.testing.assert_allclose(network(windows + 100.0), base + 100.0, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(network(windows * 50.0), base * 50.0, rtol=1e-3, atol=1e-2)
+        flat = network(torch.full((2, 20), 7.0))
+    assert torch.isfinite(flat).all() and torch.allclose(flat, torch.full_like(flat, 7.0), atol=0.05)
+    with pytest.raises(ValueError, match="normalize must be 'window' or None"):
+        GRUNet(normalize="revin")
