@@ -1,0 +1,5 @@
+"""``python -m gruforecast``: the same as the ``gruforecast`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

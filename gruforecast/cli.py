@@ -1,0 +1,541 @@
+"""The ``gruforecast`` command: fit, forecast, export, info and demo from a shell.
+
+Every command's ``--help`` ends with an example. User errors (a missing file or column,
+a bad number, text where numbers belong) print one line to stderr and exit with status 2;
+``--verbose`` adds the traceback. ``forecast`` and ``info`` on an ``.onnx`` file use ONNX
+Runtime only: torch is not imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+
+__all__ = ["main"]
+
+PROG = "gruforecast"
+DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".pq")
+
+
+class UsageError(Exception):
+    """A mistake of the user's: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (plus a pointer to --help), not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+# ---------------------------------------------------------------------- data and models
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return value
+
+
+def _window(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number or 'auto', got {text!r}"
+        ) from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value}")
+    return value
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level such as 0.9, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a level strictly between 0 and 1, got {value}")
+    return value
+
+
+def read_series(path: str, column: str | None, time_column: str | None) -> Any:
+    """Read one numeric column of a CSV or Parquet file as a pd.Series.
+
+    ``column`` may be omitted when the file has exactly one numeric column besides the
+    time column. ``time_column`` (parsed as dates, else kept as it is) becomes the index;
+    without it, a first column that parses entirely as dates is used.
+    """
+    import pandas as pd
+
+    source = Path(path)
+    if not source.is_file():
+        raise UsageError(f"{path}: no such file")
+    suffix = source.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            try:
+                table = pd.read_parquet(source)
+            except ImportError:
+                raise UsageError(
+                    f"{path}: reading Parquet needs pyarrow (pip install pyarrow), or "
+                    "give a CSV file"
+                ) from None
+        else:
+            table = pd.read_csv(source, sep="\t" if suffix == ".tsv" else ",")
+    except UsageError:
+        raise
+    except Exception as error:  # pandas' parser errors have many types
+        raise UsageError(f"{path}: cannot be read as a table: {error}") from None
+    if table.empty:
+        raise UsageError(f"{path}: no rows")
+    names = [str(c) for c in table.columns]
+    table.columns = names
+    listed = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+    for name, option in ((column, "--column"), (time_column, "--time-column")):
+        if name is not None and name not in names:
+            raise UsageError(f"{path}: no column {name!r} ({option}); its columns are {listed}")
+    if time_column is None and column != names[0] and _all_dates(table[names[0]]):
+        time_column = names[0]
+    if column is None:
+        numeric = [
+            n for n in names
+            if n != time_column and pd.api.types.is_numeric_dtype(table[n])
+            and not pd.api.types.is_bool_dtype(table[n])
+        ]
+        if len(numeric) != 1:
+            raise UsageError(
+                f"{path}: which column is the series? Give --column (columns: {listed})"
+            )
+        column = numeric[0]
+    values = table[column]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = converted.isna() & values.notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise UsageError(
+                f"{path}: column {column!r} is not numeric: row {row + 1} holds "
+                f"{values.iloc[row]!r}"
+            )
+        values = converted
+    series = pd.Series(values.to_numpy(), name=column)
+    if time_column is not None:
+        labels = table[time_column]
+        if _all_dates(labels):
+            labels = pd.to_datetime(labels)
+        elif not pd.api.types.is_integer_dtype(labels):
+            raise UsageError(
+                f"{path}: time column {time_column!r} holds neither dates nor whole "
+                f"numbers (first value {labels.iloc[0]!r})"
+            )
+        series.index = pd.Index(labels, name=time_column)
+    return series
+
+
+def _all_dates(values: Any) -> bool:
+    """Whether a column's values are all dates (text such as 1949-01 or a datetime type)."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+        return False
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not infer format" for odd layouts
+            parsed = pd.to_datetime(values, errors="coerce")
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return bool(parsed.notna().all())
+
+
+def _is_onnx(path: str) -> bool:
+    return Path(path).suffix.lower() == ".onnx"
+
+
+def load_model(path: str) -> Any:
+    """A GRUForecaster from a native file, or an OnnxForecaster from an ``.onnx`` file
+    (then torch is never imported)."""
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no such file")
+    if _is_onnx(path):
+        from .runtime import OnnxForecaster
+
+        return OnnxForecaster(path)
+    from .estimator import GRUForecaster
+
+    return GRUForecaster.load(path)
+
+
+def model_info(path: str) -> dict[str, Any]:
+    """What ``gruforecast info`` shows, read from the file's metadata (no torch)."""
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no such file")
+    if _is_onnx(path):
+        from .runtime import OnnxForecaster
+
+        model = OnnxForecaster(path)
+        meta = model.metadata
+        loads = lambda key: json.loads(meta.get(key, "null"))  # noqa: E731
+        time_index, span = loads("time_index"), loads("training_span")
+        info = {
+            "file": path,
+            "kind": "ONNX model (serve with ONNX Runtime)",
+            "gruforecast_version": meta.get("gruforecast_version"),
+            "format_version": int(meta["format_version"]),
+            "window": model.window_,
+            "horizon": model.horizon,
+            "scaler": loads("scaler"),
+            "normalize": loads("normalize"),
+            "series_name": model.series_name_,
+            "frequency": (time_index or {}).get("freq"),
+            "training_span": span,
+            "intervals": model.calibration_ is not None,
+            "parity_max_error": float(meta["parity_max_error"]) if "parity_max_error" in meta else None,
+            "exporter": meta.get("exporter"),
+        }
+        return info
+    from .persistence import read_metadata
+
+    meta = read_metadata(path)
+    config = meta["config"]
+    params = config["params"]
+    return {
+        "file": path,
+        "kind": "gruforecast model (GRUForecaster.load)",
+        "gruforecast_version": meta.get("gruforecast_version"),
+        "format_version": int(meta["format_version"]),
+        "window": config["window_"],
+        "horizon": config["horizon_"],
+        "scaler": config["scaler_"],
+        "normalize": config["network"]["normalize"],
+        "network": (
+            f"GRU {config['network']['num_layers']} layer(s) x {config['network']['hidden_size']} "
+            "hidden"
+        ),
+        "series_name": config["series_name_"],
+        "frequency": (config["time_index_"] or {}).get("freq"),
+        "training_span": config["training_span_"],
+        "epochs_trained": len(config["history_"]),
+        "stop_reason": config["stop_reason_"],
+        "validation_scores": config["validation_scores_"],
+        "intervals": config["calibration_window"] is not None,
+        "random_state": params.get("random_state"),
+    }
+
+
+def _history_of(model: Any) -> Any:
+    """The end of the series a model was fitted on, as a pd.Series where the labels can
+    be rebuilt (for plots); None if the model has none."""
+    import pandas as pd
+
+    values = model.last_window_
+    if values is None:
+        return None
+    time_index = model.time_index_
+    index = time_index.past(len(values)) if time_index is not None else None
+    return pd.Series(values, index=index, name=model.series_name_)
+
+
+def _write_table(frame: Any, path: str) -> None:
+    """A forecast table to CSV or JSON (by suffix), atomically."""
+    from ._io import atomic_path
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise UsageError(f"--output {path}: expected a .csv or .json file name")
+    table = frame.reset_index()
+    with atomic_path(path) as temporary:
+        if suffix == ".csv":
+            table.to_csv(temporary, index=False)
+        else:
+            table.to_json(temporary, orient="records", date_format="iso", indent=2)
+
+
+def _as_frame(forecast: Any, steps: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(forecast, pd.DataFrame):
+        return forecast
+    if isinstance(forecast, pd.Series):
+        return forecast.rename("forecast").to_frame()
+    array = np.asarray(forecast)
+    index = pd.RangeIndex(1, steps + 1, name="step")
+    if array.ndim == 1:
+        return pd.DataFrame({"forecast": array}, index=index)
+    return pd.DataFrame(array, index=index)
+
+
+class _Output:
+    """Prints according to --quiet / --verbose."""
+
+    def __init__(self, arguments: argparse.Namespace) -> None:
+        self.quiet = arguments.quiet
+        self.verbose = arguments.verbose
+
+    def say(self, text: str = "") -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def detail(self, text: str) -> None:
+        if self.verbose:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _scores_line(scores: dict[str, Any] | None) -> str:
+    if not scores:
+        return "validation: none (validation_fraction=0)"
+    return (
+        f"validation (last {scores['n_windows']} windows, all steps ahead): "
+        f"MAE {scores['mae']:.4g}, RMSE {scores['rmse']:.4g}, sMAPE {scores['smape']:.2f}%"
+    )
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _cmd_fit(arguments: argparse.Namespace) -> int:
+    out = _Output(arguments)
+    series = read_series(arguments.data, arguments.column, arguments.time_column)
+    out.detail(f"read {len(series)} values of {series.name!r} from {arguments.data}")
+    from .estimator import GRUForecaster
+
+    settings = {"epochs": arguments.epochs} if arguments.epochs is not None else {}
+    forecaster = GRUForecaster(
+        window=arguments.window,
+        horizon=arguments.horizon,
+        hidden_size=arguments.hidden_size,
+        num_layers=arguments.num_layers,
+        calibration_fraction=arguments.calibration_fraction,
+        device=arguments.device,
+        random_state=arguments.seed,
+        verbose=0 if arguments.quiet else 1,
+        **settings,
+    )
+    started = time.perf_counter()
+    forecaster.fit(series)
+    elapsed = time.perf_counter() - started
+    out.say(
+        f"fitted on {len(series)} values of {series.name!r} in {elapsed:.1f} s: window "
+        f"{forecaster.window_}, horizon {forecaster.horizon_}, {len(forecaster.history_)} "
+        f"epochs ({forecaster.stop_reason_}) on {forecaster.device_}"
+    )
+    out.say(_scores_line(forecaster.validation_scores_))
+    forecaster.save(arguments.out)
+    out.say(f"saved {arguments.out}")
+    return 0
+
+
+def _cmd_forecast(arguments: argparse.Namespace) -> int:
+    out = _Output(arguments)
+    model = load_model(arguments.model)
+    context = None
+    if arguments.input is not None:
+        column = arguments.column
+        if column is None and isinstance(model.series_name_, str):
+            column = model.series_name_
+        context = read_series(arguments.input, column, arguments.time_column)
+    elif arguments.column or arguments.time_column:
+        raise UsageError("--column and --time-column describe --input; give --input too")
+    interval = arguments.interval or None
+    forecast = model.forecast(arguments.steps, context=context, interval=interval)
+    table = _as_frame(forecast, arguments.steps)
+    if arguments.output:
+        _write_table(table, arguments.output)
+        out.say(f"wrote {arguments.steps} forecast steps to {arguments.output}")
+    else:
+        print(table.to_string(float_format=lambda value: f"{value:.6g}"), flush=True)
+    if arguments.plot:
+        from .plotting import plot_forecast, save_figure
+
+        history = context if context is not None else _history_of(model)
+        if history is None:
+            raise UsageError("--plot needs a history: the model has none, give --input")
+        save_figure(plot_forecast(history, forecast, title=str(history.name or "")), arguments.plot)
+        out.say(f"saved plot {arguments.plot}")
+    return 0
+
+
+def _cmd_export(arguments: argparse.Namespace) -> int:
+    out = _Output(arguments)
+    if _is_onnx(arguments.model):
+        raise UsageError(f"{arguments.model} is an ONNX model already; export reads a native model")
+    if not _is_onnx(arguments.onnx):
+        raise UsageError(f"--onnx {arguments.onnx}: expected a file name ending in .onnx")
+    model = load_model(arguments.model)
+    path = model.export_onnx(arguments.onnx)
+    from .runtime import OnnxForecaster
+
+    served = OnnxForecaster(path)
+    out.say(
+        f"exported {arguments.model} to {path} (parity with PyTorch: max relative error "
+        f"{float(served.metadata['parity_max_error']):.2g}; providers here: {served.providers})"
+    )
+    return 0
+
+
+def _cmd_info(arguments: argparse.Namespace) -> int:
+    info = model_info(arguments.model)
+    if arguments.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    width = max(len(key) for key in info)
+    for key, value in info.items():
+        if isinstance(value, dict):
+            value = ", ".join(
+                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()
+            )
+        print(f"{key.replace('_', ' '):<{width}}  {value}")
+    return 0
+
+
+def _cmd_demo(arguments: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(
+        Path(arguments.output_dir),
+        epochs=arguments.epochs,
+        seed=arguments.seed,
+        quiet=arguments.quiet,
+        verbose=arguments.verbose,
+    )
+
+
+# ---------------------------------------------------------------------- parser
+
+_EXAMPLES = {
+    "fit": """example:
+  gruforecast fit sales.csv --column sales --time-column month --window 24 \\
+      --horizon 12 --out sales.gruf""",
+    "forecast": """examples:
+  gruforecast forecast sales.gruf --steps 24 --interval 0.9 --plot forecast.png
+  gruforecast forecast sales.onnx --steps 12 --input recent.csv --output forecast.csv""",
+    "export": """example:
+  gruforecast export sales.gruf --onnx exported/sales.onnx""",
+    "info": """examples:
+  gruforecast info sales.gruf
+  gruforecast info exported/sales.onnx --json""",
+    "demo": """example:
+  gruforecast demo                 # writes exported/demo.gruf, demo.onnx, demo.png""",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only what was asked for")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="more detail, and tracebacks on errors")
+
+    parser = _Parser(
+        prog=PROG,
+        description="Forecast a univariate time series with a GRU network; serve it with ONNX Runtime.",
+        epilog="example:\n  gruforecast demo\n  gruforecast fit data.csv --column value --out model.gruf\n"
+        "Each command has its own --help.",
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help_text, description=help_text, epilog=_EXAMPLES[name],
+            parents=[common], formatter_class=_formatter,
+        )
+
+    fit = command("fit", "Train a forecaster on one column of a CSV or Parquet file.")
+    fit.add_argument("data", metavar="DATA", help="a .csv, .tsv or .parquet file")
+    fit.add_argument("--column", help="the column to forecast (default: the only numeric one)")
+    fit.add_argument("--time-column", help="the column of dates or periods (default: a first column of dates)")
+    fit.add_argument("--window", type=_window, default="auto", help="past values read per forecast, or 'auto' (default)")
+    fit.add_argument("--horizon", type=_positive_int, default=1, help="values predicted per network call (default 1)")
+    fit.add_argument("--epochs", type=_positive_int, default=None, help="most passes over the data (default: the estimator's, with early stopping)")
+    fit.add_argument("--hidden-size", type=_positive_int, default=64, help="GRU hidden size (default 64)")
+    fit.add_argument("--num-layers", type=_positive_int, default=2, help="stacked GRU layers (default 2)")
+    fit.add_argument("--calibration-fraction", type=_fraction, default=0.1, help="share of the last windows kept for prediction intervals (default 0.1)")
+    fit.add_argument("--seed", type=int, default=None, help="random seed, for repeatable training")
+    fit.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
+    fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model (e.g. model.gruf)")
+    fit.set_defaults(run=_cmd_fit)
+
+    forecast = command("forecast", "Forecast with a saved model (native or .onnx).")
+    forecast.add_argument("model", metavar="MODEL", help="a model saved by 'fit', or an .onnx file")
+    forecast.add_argument("--steps", type=_positive_int, required=True, help="number of future values")
+    forecast.add_argument("--input", metavar="DATA", help="recent history to continue (default: the end of the fitted series)")
+    forecast.add_argument("--column", help="column of --input (default: the one the model was fitted on)")
+    forecast.add_argument("--time-column", help="time column of --input")
+    forecast.add_argument("--interval", type=_level, action="append", metavar="LEVEL", help="add a prediction interval, e.g. 0.9 (repeatable)")
+    forecast.add_argument("--plot", metavar="PNG", help="save a plot of history and forecast")
+    forecast.add_argument("--output", metavar="FILE", help="write the forecast to a .csv or .json file instead of printing it")
+    forecast.set_defaults(run=_cmd_forecast)
+
+    export = command("export", "Export a saved model to a self-contained ONNX file.")
+    export.add_argument("model", metavar="MODEL", help="a model saved by 'fit'")
+    export.add_argument("--onnx", required=True, metavar="PATH", help="the .onnx file to write")
+    export.set_defaults(run=_cmd_export)
+
+    info = command("info", "Describe a model: window, horizon, scaler, training data, version.")
+    info.add_argument("model", metavar="MODEL", help="a model saved by 'fit', or an .onnx file")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(run=_cmd_info)
+
+    demo = command(
+        "demo",
+        "Train on the shipped AirPassengers series, forecast a year with an interval, "
+        "compare with seasonal naive, export to ONNX and check it, save a plot.",
+    )
+    demo.add_argument("--output-dir", default="exported", metavar="DIR", help="where to write the model, the ONNX file and the plot (default: exported)")
+    demo.add_argument("--epochs", type=_positive_int, default=None, help="most passes over the data (default: the estimator's)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for user errors)."""
+    parser = build_parser()
+    verbose = False
+    try:
+        arguments = parser.parse_args(argv)
+        verbose = arguments.verbose
+        return arguments.run(arguments)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, TypeError, OSError, RuntimeError) as error:
+        ours = type(error).__module__.startswith("gruforecast")
+        if isinstance(error, RuntimeError) and not ours:
+            raise  # not the user's mistake: a bug, with its traceback
+        if verbose:
+            traceback.print_exc()
+        message = " ".join(str(error).split())  # one line
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,183 @@
+"""The command line, in-process (main(argv)) and as a subprocess."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gruforecast.cli import build_parser, main
+
+FAST_FIT = ["--epochs", "3", "--hidden-size", "8", "--num-layers", "1", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def csv_file(tmp_path_factory):
+    from gruforecast.datasets import load_air_passengers
+
+    folder = tmp_path_factory.mktemp("cli")
+    series = load_air_passengers()
+    table = pd.DataFrame({"month": series.index.strftime("%Y-%m"), "passengers": series.to_numpy()})
+    table["note"] = "ok"
+    path = folder / "air.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_fit_forecast_export_info_in_process(csv_file, tmp_path, capsys):
+    model = tmp_path / "air.gruf"
+    status, out, _ = run(capsys, "fit", csv_file, "--column", "passengers", "--time-column", "month",
+                         "--window", 24, "--horizon", 12, *FAST_FIT, "--out", model)
+    assert status == 0 and model.is_file()
+    assert "validation (last" in out and "MAE" in out and f"saved {model}" in out
+
+    status, out, _ = run(capsys, "forecast", model, "--steps", 12, "--interval", 0.8)
+    assert status == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["forecast", "lower_80", "upper_80"] and len(lines) == 2 + 12
+    assert lines[2].startswith("1961-01-01")
+
+    table_path, plot = tmp_path / "forecast.csv", tmp_path / "forecast.png"
+    status, _, _ = run(capsys, "forecast", model, "--steps", 12, "--interval", 0.8, "--interval", 0.9,
+                       "--output", table_path, "--plot", plot)
+    assert status == 0 and plot.stat().st_size > 1000
+    table = pd.read_csv(table_path)
+    assert list(table.columns) == ["month", "forecast", "lower_80", "upper_80", "lower_90", "upper_90"]
+    assert table["month"].iloc[0] == "1961-01-01"
+
+    onnx_path = tmp_path / "exported" / "air.onnx"
+    status, out, _ = run(capsys, "export", model, "--onnx", onnx_path)
+    assert status == 0 and onnx_path.is_file() and "parity" in out
+
+    json_path = tmp_path / "served.json"
+    status, _, _ = run(capsys, "forecast", onnx_path, "--steps", 12, "--interval", 0.8,
+                       "--output", json_path)
+    served = pd.DataFrame(json.loads(json_path.read_text()))
+    np.testing.assert_allclose(served[["forecast", "lower_80", "upper_80"]], table[["forecast", "lower_80", "upper_80"]], rtol=1e-5)
+
+    for path in (model, onnx_path):
+        status, out, _ = run(capsys, "info", path)
+        assert status == 0
+        assert "window" in out and "24" in out and "horizon" in out and "1949-01-01" in out
+        status, out, _ = run(capsys, "info", path, "--json")
+        info = json.loads(out)
+        assert info["window"] == 24 and info["horizon"] == 12
+        assert info["training_span"] == {"length": 144, "start": "1949-01-01 00:00:00", "end": "1960-12-01 00:00:00"}
+        assert info["scaler"]["kind"] == "standard" and info["gruforecast_version"]
+
+
+def test_forecast_from_input_uses_the_fitted_column(csv_file, tmp_path, capsys):
+    model = tmp_path / "m.gruf"
+    assert run(capsys, "fit", csv_file, "--column", "passengers", *FAST_FIT, "--out", model)[0] == 0
+    recent = tmp_path / "recent.csv"
+    table = pd.read_csv(csv_file).iloc[:100]
+    table.to_csv(recent, index=False)
+    status, out, _ = run(capsys, "forecast", model, "--steps", 3, "--input", recent, "-q")
+    assert status == 0
+    assert out.splitlines()[1].startswith("month")  # the time column found by itself
+    assert out.splitlines()[2].startswith("1957-05-01")  # after the 100th month
+
+
+def _one_line_error(status, err, *expected):
+    assert status == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+
+
+def test_user_errors_are_one_line_and_exit_2(csv_file, tmp_path, capsys):
+    model_for_errors = tmp_path / "fitted.gruf"
+    assert run(capsys, "fit", csv_file, *FAST_FIT, "--out", model_for_errors)[0] == 0
+    model = tmp_path / "m.gruf"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("month,value\n1949-01,112\n1949-02,oops\n" + "".join(f"1950-{m:02d},1\n" for m in range(1, 13)))
+    cases = [
+        (["fit", tmp_path / "missing.csv", "--out", model], "missing.csv: no such file"),
+        (["fit", csv_file, "--column", "sales", "--out", model], "no column 'sales'"),
+        (["fit", csv_file, "--out", model, "--window", "ten"], "argument --window: expected a positive whole number or 'auto', got 'ten'"),
+        (["fit", csv_file, "--out", model, "--horizon", "0"], "positive whole number"),
+        (["fit", bad, "--column", "value", "--out", model], "row 2 holds 'oops'"),
+        (["fit", csv_file, "--column", "passengers", "--window", "1000", "--out", model], "need at least"),
+        (["forecast", tmp_path / "missing.gruf", "--steps", "3"], "no such file"),
+        (["forecast", csv_file, "--steps", "3"], "not a gruforecast model file"),
+        (["forecast", csv_file, "--steps", "x"], "argument --steps: expected a positive whole number, got 'x'"),
+        (["forecast", csv_file, "--steps", "3", "--interval", "90"], "between 0 and 1"),
+        (["info", tmp_path / "nothing.onnx"], "no such file"),
+        (["fit", csv_file], "--out"),
+        (["forecast", model_for_errors, "--steps", 30, "--interval", 0.95], "calibration_fraction"),
+        ([], "COMMAND"),
+    ]
+    for argv, expected in cases:
+        status, _, err = run(capsys, *argv)
+        _one_line_error(status, err, "gruforecast", expected)
+    assert not model.exists()
+
+
+def test_every_command_has_help_with_an_example():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(subparsers) == {"fit", "forecast", "export", "info", "demo"}
+    for name, sub in subparsers.items():
+        assert "example" in sub.format_help() and "gruforecast " in sub.format_help(), name
+    assert "example" in parser.format_help()
+
+
+def test_subprocess_round_trip_and_onnx_without_torch(csv_file, tmp_path):
+    model, onnx_path = tmp_path / "m.gruf", tmp_path / "m.onnx"
+    command = [sys.executable, "-m", "gruforecast"]
+    fit = subprocess.run([*command, "fit", str(csv_file), "--column", "passengers", *FAST_FIT,
+                          "--out", str(model), "--quiet"], capture_output=True, text=True)
+    assert fit.returncode == 0, fit.stderr
+    assert fit.stdout == "" and fit.stderr == ""  # --quiet: no progress bar either
+    export = subprocess.run([*command, "export", str(model), "--onnx", str(onnx_path)], capture_output=True, text=True)
+    assert export.returncode == 0, export.stderr
+    # serving an .onnx file never imports torch
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from gruforecast.cli import main\n"
+        f"sys.exit(main(['forecast', {str(onnx_path)!r}, '--steps', '3']) or "
+        f"main(['info', {str(onnx_path)!r}]))"
+    )
+    served = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert served.returncode == 0, served.stderr
+    assert "1961-01-01" in served.stdout and "window" in served.stdout
+    missing = subprocess.run([*command, "info", str(tmp_path / "none.gruf")], capture_output=True, text=True)
+    _one_line_error(missing.returncode, missing.stderr, "no such file")
+    if shutil.which("gruforecast"):  # the console script, where the package is installed
+        help_text = subprocess.run(["gruforecast", "forecast", "--help"], capture_output=True, text=True)
+        assert help_text.returncode == 0 and "example" in help_text.stdout
+
+
+def test_parquet_input(csv_file, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    parquet = tmp_path / "air.parquet"
+    table = pd.read_csv(csv_file)
+    table["month"] = pd.to_datetime(table["month"])
+    table.to_parquet(parquet)
+    model = tmp_path / "p.gruf"
+    status, _, err = run(capsys, "fit", parquet, "--column", "passengers", "--time-column", "month",
+                         *FAST_FIT, "--out", model, "-q")
+    assert status == 0, err
+    status, out, _ = run(capsys, "forecast", model, "--steps", 2)
+    assert "1961-01-01" in out
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    status, out, _ = run(capsys, "demo", "--output-dir", tmp_path, "-q")
+    assert status == 0 and out == ""
+    assert {p.name for p in tmp_path.iterdir()} == {"demo.gruf", "demo.onnx", "demo.png"}
+    status, out, _ = run(capsys, "demo", "--output-dir", tmp_path)
+    assert "seasonal naive" in out and "max relative difference" in out
