@@ -22,7 +22,7 @@ def main(output: Path, refit: bool = False):
     series = load_sunspots()[-1500:]
     forecaster = GRUForecaster(
         window=36, horizon=12, hidden_size=32, num_layers=1, batch_size=64, lr=3e-3,
-        random_state=0,
+        patience=10, random_state=0,
     )
     result = backtest(
         forecaster, series, 12, initial=1000, step=48, refit=refit, interval=[0.8, 0.9, 0.95], m=1,

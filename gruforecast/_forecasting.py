@@ -42,11 +42,13 @@ def forecast_history(
     series_name: Hashable | None,
     interval: Any = None,
     calibration: Calibration | None = None,
+    missing: str = "raise",
 ) -> Any:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
     ``time_index`` is called only when the fitted series is continued, so that a model
     whose metadata describes a pandas index loads pandas only when it is needed.
+    ``missing`` is the model's policy for NaN in ``context`` ("raise" or "interpolate").
 
     Returns
     -------
@@ -71,7 +73,7 @@ def forecast_history(
             )
         values, name, index = last_window, series_name, time_index()
     else:
-        history = as_series(context, what="context")
+        history = as_series(context, what="context", missing=missing)
         if len(history.values) < window:
             raise ValueError(
                 f"context has {len(history.values)} values; at least window_={window} "

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "MISSING_POLICIES",
+    "check_missing",
     "SeriesInput",
     "as_series",
     "as_targets",
@@ -119,8 +121,9 @@ def _check_finite(values: np.ndarray, what: str, index: pd.Index | None = None) 
         kind = "NaN (a missing value)" if nan.any() else f"{values[position]}"
         raise ValueError(
             f"{what} contains {kind} at {_describe_position(position, index)}; "
-            "expected finite numbers. Fill or drop missing values first "
-            "(for example series.interpolate() or series.dropna())."
+            "expected finite numbers. Fill or drop missing values first (for example "
+            "series.interpolate() or series.dropna()), or let GRUForecaster("
+            "missing='interpolate') fill them."
         )
 
 
@@ -212,8 +215,40 @@ def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
     return data.to_numpy()
 
 
+MISSING_POLICIES = ("raise", "interpolate")
+
+
+def check_missing(missing: Any) -> str:
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be 'raise' or 'interpolate', got {missing!r}")
+    return missing
+
+
+def _interpolate(values: np.ndarray, index: pd.Index | None, what: str) -> np.ndarray:
+    """Fill NaN linearly between their neighbours: in time for a DatetimeIndex (a gap of
+    three days weighs three times a gap of one), by position otherwise; NaN before the
+    first or after the last known value take that value. Returns a copy if it fills."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    if missing.all():
+        raise ValueError(f"{what} has only missing values (NaN); nothing to interpolate from")
+    pd = _loaded_pandas()
+    if pd is not None and isinstance(index, pd.DatetimeIndex):
+        positions = index.asi8.astype(np.float64)
+    else:
+        positions = np.arange(len(values), dtype=np.float64)
+    filled = values.copy()
+    filled[missing] = np.interp(positions[missing], positions[~missing], values[~missing])
+    return filled
+
+
 def as_series(
-    data: Any, *, what: str = "series", dtype: np.dtype | None = np.float64
+    data: Any,
+    *,
+    what: str = "series",
+    dtype: np.dtype | None = np.float64,
+    missing: str = "raise",
 ) -> SeriesInput:
     """Validate a univariate series and return its values (1-D floats) and index.
 
@@ -225,6 +260,10 @@ def as_series(
         How the error messages name this input.
     dtype : NumPy dtype or None
         The dtype of the returned values; ``None`` keeps float32/float64 input as it is.
+    missing : {"raise", "interpolate"}
+        What to do with NaN (and None, pd.NA): raise an error naming the first
+        position, or fill them by linear interpolation (in time for a DatetimeIndex).
+        Infinite values are always an error.
 
     Returns
     -------
@@ -274,9 +313,11 @@ def as_series(
                 "To fit on windows, pass the targets too: fit(X, y)."
             )
     values = _as_float(raw, what, index, dtype)
-    _check_finite(values, what, index)
     if index is not None:
         _check_time_index_order(index, what)
+    if missing == "interpolate":
+        values = _interpolate(values, index, what)
+    _check_finite(values, what, index)
     return SeriesInput(values=values, index=index, name=name)
 
 

@@ -22,7 +22,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import metrics
 from ._forecasting import forecast_history
 from ._time_index import TimeIndex, seasonal_period
-from ._validation import as_series, as_targets, as_windows, check_int, check_real
+from ._validation import (
+    as_series,
+    as_targets,
+    as_windows,
+    check_int,
+    check_missing,
+    check_real,
+)
 from .intervals import Calibration
 from .network import GRUNet, check_normalize
 from .scaling import SeriesScaler, check_scaler_kind
@@ -103,6 +110,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         the exported ONNX graph does the same. Windows of fewer than 3 values are not
         normalised (their own mean and spread would leave nothing to learn from).
         None: only the global scaler.
+    missing : {"raise", "interpolate"}, default="raise"
+        Missing values (NaN, None, pd.NA) in a series given to ``fit``, ``score`` or
+        ``forecast(context=...)``: ``"raise"`` refuses them with an error naming the
+        first position; ``"interpolate"`` fills them linearly between their neighbours,
+        in time for a DatetimeIndex (a three-day gap weighs three times a one-day gap),
+        by position otherwise, and with the nearest known value at either end.
+        Windows given to ``predict`` or ``fit(X, y)`` must be complete either way.
     epochs : int, default=500
         Maximum number of passes over the training windows (early stopping usually
         ends training well before).
@@ -183,6 +197,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         dropout: float = 0.0,
         scaler: str | None = "standard",
         normalize: str | None = "window",
+        missing: str = "raise",
         epochs: int = 500,
         batch_size: int | str = "auto",
         lr: float = 1e-3,
@@ -202,6 +217,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.dropout = dropout
         self.scaler = scaler
         self.normalize = normalize
+        self.missing = missing
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -234,6 +250,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_real(self.dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
         check_scaler_kind(self.scaler)
         check_normalize(self.normalize)
+        check_missing(self.missing)
         check_int(self.epochs, "epochs")
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
             check_int(self.batch_size, "batch_size")
@@ -388,7 +405,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     def _prepare_series(self, X: Any) -> tuple[np.ndarray, dict[str, Any]]:
         """The series' values, and what fit will set once training succeeds."""
-        series = as_series(X, what="X (the series)")
+        series = as_series(X, what="X (the series)", missing=self.missing)
         values, horizon = series.values, self.horizon
         time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
         if self.window == "auto":
@@ -508,7 +525,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if y is None:
             X, y = make_windows(
-                as_series(X, what="X (the series)").values, self.window_, self.horizon_
+                as_series(X, what="X (the series)", missing=self.missing).values,
+                self.window_,
+                self.horizon_,
             )
         return super().score(X, y, sample_weight=sample_weight)
 
@@ -562,6 +581,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             series_name=self.series_name_,
             interval=interval,
             calibration=self.calibration_,
+            missing=self.missing,
         )
 
     def export_onnx(self, path: Any, **options: Any) -> Any:

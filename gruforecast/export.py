@@ -110,6 +110,7 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
         "last_window": json.dumps(None if last_window is None else last_window.tolist()),
         "training_span": json.dumps(forecaster.training_span_),
         "normalize": json.dumps(forecaster.network_.normalize),
+        "missing": forecaster.missing,
         "calibration": json.dumps(None if calibration is None else calibration.to_dict()),
         "parity_max_error": repr(parity),
         "parity_tolerance": repr(tolerance),

@@ -38,7 +38,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 from ._forecasting import forecast_history
 from ._time_index import TimeIndex
 from .intervals import Calibration
-from ._validation import as_windows, check_int
+from ._validation import as_windows, check_int, check_missing
 
 __all__ = ["OnnxForecaster", "ProviderUnavailableError"]
 
@@ -238,6 +238,8 @@ class OnnxForecaster:
             self.series_name_ = json.loads(self.metadata.get("series_name", "null"))
             calibration = json.loads(self.metadata.get("calibration", "null"))
             self.calibration_ = None if calibration is None else Calibration.from_dict(calibration)
+            # how the estimator treats NaN in a context (absent from older files: raise)
+            self.missing = check_missing(self.metadata.get("missing", "raise"))
         except (ValueError, TypeError, KeyError) as error:
             raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error}") from None
         if version > SUPPORTED_FORMAT_VERSION:
@@ -290,6 +292,7 @@ class OnnxForecaster:
             series_name=self.series_name_,
             interval=interval,
             calibration=self.calibration_,
+            missing=self.missing,
         )
 
     @property

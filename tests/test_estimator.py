@@ -489,3 +489,29 @@ def test_multiples_of_a_frequency_have_no_seasonal_window():
     assert [seasonal_period(f) for f in ("15min", "10D", "12h", "1h", "h", "MS", "QE-DEC")] == [
         None, None, None, 24, 24, 12, 4,
     ]
+
+
+# ---------------------------------------------------------------- missing values
+
+
+def test_missing_values_raise_by_default_or_interpolate(monthly, tmp_path):
+    from gruforecast import OnnxForecaster
+
+    holed = monthly.copy()
+    holed.iloc[[5, 60, 61]] = np.nan
+    with pytest.raises(ValueError, match=r"NaN \(a missing value\) at .*1949-06-01"):
+        fast().fit(holed)
+    forecaster = fast(missing="interpolate").fit(holed)
+    filled = holed.interpolate(method="time")
+    expected = fast().fit(filled)  # the same as interpolating first
+    np.testing.assert_array_equal(forecaster.forecast(6), expected.forecast(6))
+    context = holed[:100]
+    assert np.isfinite(forecaster.forecast(6, context=context)).all()
+    assert np.isfinite(forecaster.score(holed))
+    # served models interpolate a context the same way
+    served = OnnxForecaster(forecaster.export_onnx(tmp_path / "m.onnx"))
+    np.testing.assert_allclose(served.forecast(6, context=context), forecaster.forecast(6, context=context), rtol=1e-5)
+    with pytest.raises(ValueError, match="missing must be"):
+        fast(missing="drop").fit(monthly)
+    with pytest.raises(ValueError, match="NaN"):  # windows are never filled
+        forecaster.predict(np.full((1, forecaster.window_), np.nan))

@@ -68,7 +68,8 @@ def test_interval_coverage_on_sunspots_is_honest(refit):
 
     series = load_sunspots()[-1500:]
     forecaster = GRUForecaster(
-        window=36, horizon=12, hidden_size=32, num_layers=1, batch_size=64, lr=3e-3, random_state=0
+        window=36, horizon=12, hidden_size=32, num_layers=1, batch_size=64, lr=3e-3, patience=10,
+        random_state=0,
     )
     result = backtest(forecaster, series, 12, initial=1000, step=48, refit=refit, interval=[0.8, 0.9, 0.95])
     coverage = result.summary()

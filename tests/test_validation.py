@@ -113,3 +113,28 @@ def test_parameter_checks():
         check_real(float("nan"), "lr", low=0.0, low_inclusive=False)
     with pytest.raises(TypeError, match="lr must be a number"):
         check_real("0.1", "lr", low=0.0)
+
+
+def test_missing_values_interpolate_in_time_or_by_position():
+    from gruforecast._validation import as_series
+
+    days = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-06"])
+    series = pd.Series([0.0, np.nan, 4.0, 5.0], index=days)
+    # time-aware: Jan 2 is one day of four between 0 and 4
+    assert as_series(series, missing="interpolate").values.tolist() == [0.0, 1.0, 4.0, 5.0]
+    # by position without a DatetimeIndex; both ends take the nearest known value
+    values = as_series([np.nan, 1.0, None, 3.0, np.nan], missing="interpolate").values
+    assert values.tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
+    original = np.array([1.0, np.nan, 3.0])
+    as_series(original, missing="interpolate")
+    assert np.isnan(original[1])  # the caller's array is not written to
+    with pytest.raises(ValueError, match="only missing values"):
+        as_series([np.nan, np.nan], missing="interpolate")
+    with pytest.raises(ValueError, match="contains inf"):
+        as_series([1.0, np.inf, np.nan], missing="interpolate")
+    with pytest.raises(ValueError, match=r"NaN \(a missing value\) at position 1.*missing='interpolate'"):
+        as_series([1.0, np.nan, 3.0])
+    with pytest.raises(ValueError, match="missing must be 'raise' or 'interpolate'"):
+        from gruforecast._validation import check_missing
+
+        check_missing("drop")
