@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_path
+from ._io import atomic_path, check_format_version
 from ._time_index import TimeIndex, check_round_trip, json_name
 from ._version import __version__
 
@@ -141,12 +141,7 @@ def _parse_header(data: bytes, where: str, file_size: int) -> dict[str, Any]:
         metadata = {**metadata, "config": json.loads(metadata["config"])}
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{where!r} was saved in model format {version} (gruforecast "
-            f"{metadata.get('gruforecast_version', '?')}); this version reads formats "
-            f"up to {FORMAT_VERSION}: upgrade gruforecast"
-        )
+    check_format_version(where, version, FORMAT_VERSION, metadata.get("gruforecast_version"))
     try:
         end = max(
             (int(entry["data_offsets"][1]) for name, entry in header.items() if name != "__metadata__"),

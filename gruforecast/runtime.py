@@ -36,6 +36,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 )
 
 from ._forecasting import forecast_history
+from ._io import check_format_version
 from ._time_index import TimeIndex
 from .intervals import Calibration
 from ._validation import as_windows, check_int, check_missing
@@ -242,12 +243,9 @@ class OnnxForecaster:
             self.missing = check_missing(self.metadata.get("missing", "raise"))
         except (ValueError, TypeError, KeyError) as error:
             raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error}") from None
-        if version > SUPPORTED_FORMAT_VERSION:
-            raise ValueError(
-                f"{where!r} was exported in format {version} (gruforecast "
-                f"{self.metadata.get('gruforecast_version', '?')}); this version reads "
-                f"formats up to {SUPPORTED_FORMAT_VERSION}: upgrade gruforecast"
-            )
+        check_format_version(
+            where, version, SUPPORTED_FORMAT_VERSION, self.metadata.get("gruforecast_version")
+        )
         self.last_window_ = None if last_window is None else np.asarray(last_window, dtype=np.float64)
         self._input_name = self.metadata["input_name"]
         self._output_name = self.metadata["output_name"]
