@@ -254,3 +254,38 @@ def test_eight_threads_get_exactly_the_serial_results(fitted):
         for got, want in zip(outputs, expected[name]):
             np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(forecast, expected_forecast)
+
+
+def test_a_crash_mid_write_keeps_the_old_files(fitted, tmp_path, monkeypatch):
+    """export_onnx, save and the command line's --output all write atomically."""
+    from gruforecast.cli import main
+
+    forecaster, _ = fitted
+    model, onnx_file, table = tmp_path / "m.gruf", tmp_path / "m.onnx", tmp_path / "f.csv"
+    forecaster.save(model)
+    forecaster.export_onnx(onnx_file)
+    assert main(["forecast", str(model), "--steps", "3", "--output", str(table), "-q"]) == 0
+    before = {path: path.read_bytes() for path in (model, onnx_file, table)}
+
+    def half_then_crash(self, data, *args, **kwargs):
+        with open(self, "wb") as file:
+            file.write(data[: len(data) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", half_then_crash)
+    real_to_csv = pd.DataFrame.to_csv
+
+    def csv_then_crash(self, path, *args, **kwargs):
+        real_to_csv(self.iloc[:1], path, *args, **kwargs)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", csv_then_crash)
+    with pytest.raises(OSError):
+        forecaster.export_onnx(onnx_file)
+    with pytest.raises(OSError):
+        forecaster.save(model)
+    assert main(["forecast", str(model), "--steps", "5", "--output", str(table), "-q"]) == 2
+    monkeypatch.undo()
+    for path, content in before.items():
+        assert path.read_bytes() == content, path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.csv", "m.gruf", "m.onnx"]
