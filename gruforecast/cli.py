@@ -203,9 +203,12 @@ def model_info(path: str) -> dict[str, Any]:
 
         model = OnnxForecaster(path)
         meta = model.metadata
-        loads = lambda key: json.loads(meta.get(key, "null"))  # noqa: E731
+
+        def loads(key: str) -> Any:
+            return json.loads(meta.get(key, "null"))
+
         time_index, span = loads("time_index"), loads("training_span")
-        info = {
+        return {
             "file": path,
             "kind": "ONNX model (serve with ONNX Runtime)",
             "gruforecast_version": meta.get("gruforecast_version"),
@@ -221,7 +224,6 @@ def model_info(path: str) -> dict[str, Any]:
             "parity_max_error": float(meta["parity_max_error"]) if "parity_max_error" in meta else None,
             "exporter": meta.get("exporter"),
         }
-        return info
     from .persistence import read_metadata
 
     meta = read_metadata(path)
