@@ -9,14 +9,13 @@ once, here, so that the two give the same numbers and the same index. NumPy only
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
 
 from ._time_index import TimeIndex
 from ._validation import as_series, check_int
-from .intervals import Calibration, check_levels, level_label
+from .intervals import check_levels, level_label
 from .windowing import PredictWindows, recursive_forecast
 
 __all__ = ["forecast_history"]
@@ -31,24 +30,14 @@ def _with_bounds(
     return np.column_stack(columns), names
 
 
-def forecast_history(
-    predict_windows: PredictWindows,
-    steps: Any,
-    context: Any,
-    *,
-    window: int,
-    last_window: np.ndarray | None,
-    time_index: Callable[[], TimeIndex | None],
-    series_name: Hashable | None,
-    interval: Any = None,
-    calibration: Calibration | None = None,
-    missing: str = "raise",
-) -> Any:
+def forecast_history(model: Any, steps: Any, context: Any, interval: Any = None) -> Any:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
-    ``time_index`` is called only when the fitted series is continued, so that a model
-    whose metadata describes a pandas index loads pandas only when it is needed.
-    ``missing`` is the model's policy for NaN in ``context`` ("raise" or "interpolate").
+    ``model`` is a ``GRUForecaster`` or an ``OnnxForecaster``; what is read of it is
+    the same on both: ``_predict_windows`` (raw windows -> raw predictions),
+    ``window_``, ``last_window_``, ``series_name_``, ``calibration_``, ``missing`` (the
+    policy for NaN in ``context``) and ``time_index_``, which is read only when the
+    fitted series is continued (an ONNX model builds it, and loads pandas, only then).
 
     Returns
     -------
@@ -57,6 +46,8 @@ def forecast_history(
     (pandas history) or an ndarray of shape (steps, 1 + 2 * n_levels), columns
     ``forecast, lower_L, upper_L`` for each level L in the order given.
     """
+    predict_windows: PredictWindows = model._predict_windows
+    window, calibration = model.window_, model.calibration_
     steps = check_int(steps, "steps")
     levels = None if interval is None else check_levels(interval)
     if levels is not None and calibration is None:
@@ -65,15 +56,15 @@ def forecast_history(
             "calibration_fraction > 0"
         )
     if context is None:
-        if last_window is None:
+        if model.last_window_ is None:
             raise ValueError(
                 "this forecaster was fitted on windows (fit(X, y)), so it has no "
                 "series to continue; pass the recent history: forecast(steps, "
                 "context=recent_values)"
             )
-        values, name, index = last_window, series_name, time_index()
+        values, name, index = model.last_window_, model.series_name_, model.time_index_
     else:
-        history = as_series(context, what="context", missing=missing)
+        history = as_series(context, what="context", missing=model.missing)
         if len(history.values) < window:
             raise ValueError(
                 f"context has {len(history.values)} values; at least window_={window} "

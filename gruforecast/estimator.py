@@ -571,18 +571,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             for an interval level.
         """
         check_is_fitted(self)
-        return forecast_history(
-            self._predict_windows,
-            steps,
-            context,
-            window=self.window_,
-            last_window=self.last_window_,
-            time_index=lambda: self.time_index_,
-            series_name=self.series_name_,
-            interval=interval,
-            calibration=self.calibration_,
-            missing=self.missing,
-        )
+        return forecast_history(self, steps, context, interval)
 
     def export_onnx(self, path: Any, **options: Any) -> Any:
         """Export to a self-contained ONNX file; see :func:`gruforecast.export_onnx`.

@@ -280,18 +280,7 @@ class OnnxForecaster:
         data the model carries, as a DataFrame or an array ``forecast, lower_L,
         upper_L, ...``.
         """
-        return forecast_history(
-            self._predict_windows,
-            steps,
-            context,
-            window=self.window_,
-            last_window=self.last_window_,
-            time_index=lambda: self.time_index_,
-            series_name=self.series_name_,
-            interval=interval,
-            calibration=self.calibration_,
-            missing=self.missing,
-        )
+        return forecast_history(self, steps, context, interval)
 
     @property
     def time_index_(self) -> TimeIndex | None:
