@@ -10,7 +10,9 @@ conftest.py); ``HYPOTHESIS_PROFILE=explore python3 -m pytest tests/test_hardenin
 draws new examples.
 """
 
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,6 +202,11 @@ def test_fit_then_predict_forecast_score_on_any_series(data, window, horizon):
     succeeds_or_explains(lambda: forecaster.forecast(5, interval=0.5))
     last = np.asarray(as_series(data).values)[-forecaster.window_ :]
     succeeds_or_explains(lambda: forecaster.predict(last[None, :]))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.onnx"
+        served = succeeds_or_explains(lambda: OnnxForecaster(forecaster.export_onnx(path)).forecast(5))
+        if served is not None:
+            assert_agree(served, forecaster.forecast(5), last)
 
 
 @pytest.mark.parametrize("magnitude", [1e12, 1e-9])
