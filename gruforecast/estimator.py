@@ -33,7 +33,7 @@ from ._validation import (
 from .intervals import Calibration
 from .network import GRUNet, check_normalize
 from .scaling import SeriesScaler, check_scaler_kind
-from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device
+from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device, usable_device
 from .windowing import make_windows, n_windows
 
 __all__ = ["GRUForecaster"]
@@ -628,13 +628,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         state = dict(super().__getstate__())  # a copy: object's own is __dict__ itself
         network = state.pop("network_", None)
         if network is not None:
-            state["_network_config"] = {
-                "hidden_size": network.hidden_size,
-                "num_layers": network.num_layers,
-                "horizon": network.horizon,
-                "input_size": network.input_size,
-                "normalize": network.normalize,
-            }
+            state["_network_config"] = network.config()
             state["_network_weights"] = {
                 name: tensor.detach().cpu() for name, tensor in network.state_dict().items()
             }
@@ -646,9 +640,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         weights = state.pop("_network_weights", None)
         super().__setstate__(state)
         if config is not None:
-            device = torch.device(state["device_"])
-            if device.type == "cuda" and not torch.cuda.is_available():
-                device = torch.device("cpu")
+            device = usable_device(state["device_"])
             network = GRUNet(**config)
             network.load_state_dict(weights)
             self.network_ = network.to(device).eval()

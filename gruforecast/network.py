@@ -88,6 +88,17 @@ class GRUNet(nn.Module):
         )
         self.head = nn.Linear(hidden_size, horizon)
 
+    def config(self) -> dict:
+        """The constructor arguments that rebuild this network's shape (dropout aside,
+        which only matters in training): ``GRUNet(**network.config())``."""
+        return {
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "horizon": self.horizon,
+            "input_size": self.input_size,
+            "normalize": self.normalize,
+        }
+
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Map windows (batch, window) or (batch, window, input_size) to (batch, horizon)."""
         if windows.dim() == 2:

@@ -87,13 +87,7 @@ def save(forecaster: Any, path: str | os.PathLike) -> Path:
         "history_": list(forecaster.history_),
         "device_": str(forecaster.device_),
         "calibration_window": None if calibration is None else calibration.window,
-        "network": {
-            "hidden_size": network.hidden_size,
-            "num_layers": network.num_layers,
-            "horizon": network.horizon,
-            "input_size": network.input_size,
-            "normalize": network.normalize,
-        },
+        "network": network.config(),
     }
     tensors = {
         f"network.{name}": tensor.detach().cpu().numpy()
@@ -186,7 +180,7 @@ def load(path: str | os.PathLike, device: Any = None) -> Any:
     from .intervals import Calibration
     from .network import GRUNet
     from .scaling import SeriesScaler
-    from .training import History, resolve_device
+    from .training import History, resolve_device, usable_device
 
     where = os.fspath(path)
     if not Path(where).is_file():
@@ -238,13 +232,7 @@ def load(path: str | os.PathLike, device: Any = None) -> Any:
             fitted["feature_names_in_"] = np.asarray(config["feature_names_in_"], dtype=object)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{where!r} has inconsistent gruforecast content: {error}") from None
-    if device is None:
-        try:  # where it was saved from, if that device exists here
-            device = resolve_device(config["device_"])
-        except ValueError:
-            device = torch.device("cpu")
-    else:
-        device = resolve_device(device)
+    device = usable_device(config["device_"]) if device is None else resolve_device(device)
     for name, value in fitted.items():
         setattr(forecaster, name, value)
     forecaster.network_ = network.to(device).eval()

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["History", "Trainer", "TrainingDivergedError", "resolve_device"]
+__all__ = ["History", "Trainer", "TrainingDivergedError", "resolve_device", "usable_device"]
 
 # Rows per forward pass when evaluating: large enough to be fast, small enough that the
 # GRU's activations for 10^6 windows never sit in memory at once (2048 windows of 50
@@ -62,6 +62,15 @@ def resolve_device(device: Any) -> torch.device:
     elif resolved.type != "cpu":
         raise ValueError(f"device must be 'auto', 'cpu' or a CUDA device, got {device!r}")
     return resolved
+
+
+def usable_device(saved: str) -> torch.device:
+    """The device a model was saved or pickled from if it exists here, else the CPU
+    (a model trained on ``cuda:1`` loads on a machine with one GPU, or none)."""
+    try:
+        return resolve_device(saved)
+    except ValueError:
+        return torch.device("cpu")
 
 
 class History(list):
