@@ -217,6 +217,7 @@ def model_info(path: str) -> dict[str, Any]:
             "horizon": model.horizon,
             "scaler": loads("scaler"),
             "normalize": loads("normalize"),
+            "season": loads("season"),
             "series_name": model.series_name_,
             "frequency": (time_index or {}).get("freq"),
             "training_span": span,
@@ -238,6 +239,7 @@ def model_info(path: str) -> dict[str, Any]:
         "horizon": config["horizon_"],
         "scaler": config["scaler_"],
         "normalize": config["network"]["normalize"],
+        "season": config["network"].get("season"),
         "network": (
             f"GRU {config['network']['num_layers']} layer(s) x {config['network']['hidden_size']} "
             "hidden"

@@ -46,6 +46,7 @@ AUTO_BATCH_MIN = 16
 AUTO_BATCH_MAX = 256
 # normalize="window" applies from this window width on
 MIN_NORMALIZED_WINDOW = 3
+SKIP_KINDS = ("seasonal", None)
 
 
 def _label(label: Any) -> Any:
@@ -110,6 +111,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         the exported ONNX graph does the same. Windows of fewer than 3 values are not
         normalised (their own mean and spread would leave nothing to learn from).
         None: only the global scaler.
+    skip : {"seasonal"} or None, default="seasonal"
+        ``"seasonal"``: the network adds to its GRU's output a linear map of the input
+        window, initialised to seasonal naive forecasting (the value one season before
+        each step; the season from a pandas index's frequency, 12 for monthly data; the
+        last value when no season is known), with the GRU's head starting at zero. The
+        untrained network forecasts "as one season ago", and training learns the
+        correction. Part of the network, so the exported ONNX graph does the same.
     missing : {"raise", "interpolate"}, default="raise"
         Missing values (NaN, None, pd.NA) in a series given to ``fit``, ``score`` or
         ``forecast(context=...)``: ``"raise"`` refuses them with an error naming the
@@ -197,6 +205,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         dropout: float = 0.0,
         scaler: str | None = "standard",
         normalize: str | None = "window",
+        skip: str | None = "seasonal",
         missing: str = "raise",
         epochs: int = 500,
         batch_size: int | str = "auto",
@@ -217,6 +226,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.dropout = dropout
         self.scaler = scaler
         self.normalize = normalize
+        self.skip = skip
         self.missing = missing
         self.epochs = epochs
         self.batch_size = batch_size
@@ -250,6 +260,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_real(self.dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
         check_scaler_kind(self.scaler)
         check_normalize(self.normalize)
+        if self.skip not in SKIP_KINDS:
+            raise ValueError(f"skip must be 'seasonal' or None, got {self.skip!r}")
         check_missing(self.missing)
         check_int(self.epochs, "epochs")
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -272,6 +284,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         period = seasonal_period(freq)
         preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
         return max(1, min(preferred, (length - self.horizon) // 3))
+
+    @staticmethod
+    def _season(time_index: TimeIndex | None) -> int:
+        """The seasonal period of the series' index frequency; 1 if none is known."""
+        return (seasonal_period(time_index.freq) if time_index else None) or 1
 
     def _split(self, n_samples: int) -> tuple[int, int, int, int]:
         """Chronological parts of the windows: (n_train, n_valid, n_calibration, gap).
@@ -369,6 +386,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 dropout=self.dropout,
                 # a window's own mean and spread leave (almost) nothing of 1 or 2 values
                 normalize=self.normalize if fitted["window_"] >= MIN_NORMALIZED_WINDOW else None,
+                window=fitted["window_"],
+                season=self._season(fitted["time_index_"]) if self.skip else None,
             ).to(device)
             trainer = Trainer(
                 network,

@@ -67,11 +67,31 @@ class _RawUnitsModel(nn.Module):
         return self.network(scaled).double() * self.scale + self.offset
 
 
-def parity_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual - expected| / (1 + |expected|): relative for large values, absolute
-    near zero; NaN anywhere counts as infinitely wrong."""
-    error = np.abs(actual - expected) / (1.0 + np.abs(expected))
-    return float(np.max(error)) if np.isfinite(error).all() else float("inf")
+def parity_error(
+    actual: np.ndarray, expected: np.ndarray, windows: Any = None, scaler: Any = None
+) -> float:
+    """max |actual - expected| / (1 + |expected| + max |window|): relative to the size of
+    what the network was given and gave back, absolute near zero; NaN anywhere counts
+    as infinitely wrong.
+
+    Both back ends run the network in float32, and a window's level and spread are
+    float32 numbers there: a forecast near zero from a window of values near 300 is a
+    difference of float32 numbers near 300, as precise as they are and no more. With a
+    fitted ``scaler``, everything is first mapped to its scaled units, where the network
+    computes; ``windows`` (one row per row of ``expected``) adds their size.
+    """
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    size = np.zeros((len(expected), 1))
+    if scaler is not None:
+        actual, expected = scaler.transform(actual), scaler.transform(expected)
+    if windows is not None:
+        windows = np.asarray(windows, np.float64)
+        if scaler is not None:
+            windows = scaler.transform(windows)
+        size = np.max(np.abs(windows), axis=1, keepdims=True, initial=0.0)
+    expected = expected.reshape(len(expected), -1)
+    error = np.abs(actual.reshape(expected.shape) - expected) / (1.0 + np.abs(expected) + size)
+    return float(np.max(error, initial=0.0)) if np.isfinite(error).all() else float("inf")
 
 
 def _parity_windows(forecaster: Any, sample: Any) -> np.ndarray:
@@ -110,6 +130,7 @@ def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> d
         "last_window": json.dumps(None if last_window is None else last_window.tolist()),
         "training_span": json.dumps(forecaster.training_span_),
         "normalize": json.dumps(forecaster.network_.normalize),
+        "season": json.dumps(forecaster.network_.season),
         "missing": forecaster.missing,
         "calibration": json.dumps(None if calibration is None else calibration.to_dict()),
         "parity_max_error": repr(parity),
@@ -141,7 +162,9 @@ def export_onnx(
     opset : int, default=17
         ONNX opset, 17 to 20.
     tolerance : float, default=1e-5
-        Largest ``max |onnx - torch| / (1 + |torch|)`` accepted by the parity check.
+        Largest ``max |onnx - torch| / (1 + |torch| + max |window|)`` accepted by the
+        parity check, all in the scaler's units (where the network computes in
+        float32); see :func:`parity_error`.
     sample : array of shape (n_samples, window), optional
         More real windows for the parity check, besides the end of the fitted series
         and random windows.
@@ -201,11 +224,15 @@ def export_onnx(
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     actual = session.run(None, {INPUT_NAME: windows})[0]
     single = session.run(None, {INPUT_NAME: windows[:1]})[0]  # the batch axis is dynamic
-    parity = max(parity_error(actual, expected), parity_error(single, expected[:1]))
+    scaler = forecaster.scaler_
+    parity = max(
+        parity_error(actual, expected, windows, scaler),
+        parity_error(single, expected[:1], windows[:1], scaler),
+    )
     if not parity <= tolerance:
         raise ExportParityError(
             f"the exported model's outputs differ from PyTorch's: max |onnx - torch| / "
-            f"(1 + |torch|) = {parity:.3g} > tolerance {tolerance:.3g} on {len(windows)} "
+            f"(1 + |torch| + |window|), in scaled units, = {parity:.3g} > tolerance {tolerance:.3g} on {len(windows)} "
             f"windows; nothing was written to {os.fspath(path)!r}"
         )
 

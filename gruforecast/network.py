@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["GRUNet", "NORMALIZE_KINDS", "check_normalize"]
+__all__ = ["GRUNet", "NORMALIZE_KINDS", "check_normalize", "seasonal_naive_weights"]
 
 NORMALIZE_KINDS = ("window", None)
 # Added to each window's variance (in the globally scaled units, where the series has
@@ -36,6 +36,18 @@ def check_normalize(kind: object) -> str | None:
     if kind not in NORMALIZE_KINDS:
         raise ValueError(f"normalize must be 'window' or None, got {kind!r}")
     return kind
+
+
+def seasonal_naive_weights(window: int, horizon: int, season: int) -> torch.Tensor:
+    """The (horizon, window) matrix whose row j picks the value one season before step
+    j + 1 of the forecast: seasonal naive forecasting as a linear map of the window.
+    Zeros when there is no season (``season`` 1, or longer than the window)."""
+    weights = torch.zeros(horizon, window)
+    if not 1 < season <= window:
+        return weights
+    for step in range(horizon):
+        weights[step, window - season + step % season] = 1.0
+    return weights
 
 
 class GRUNet(nn.Module):
@@ -61,6 +73,13 @@ class GRUNet(nn.Module):
         network then learns the *shape* of what follows a window, whatever its level
         and spread, which handles trends and level shifts that one global scaler
         cannot. None: windows go in as they are.
+    window : int, optional
+        The window width; needed only with ``season``.
+    season : int, optional
+        Adds a linear map from the (normalised) window straight to the outputs,
+        initialised to seasonal naive forecasting with this period (1: the last value),
+        while the head starts at zero: the untrained network forecasts "as one season
+        ago", and training learns the GRU's correction to that. None: no such map.
     """
 
     def __init__(
@@ -71,6 +90,8 @@ class GRUNet(nn.Module):
         dropout: float = 0.0,
         input_size: int = 1,
         normalize: str | None = None,
+        window: int | None = None,
+        season: int | None = None,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
@@ -87,6 +108,18 @@ class GRUNet(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.head = nn.Linear(hidden_size, horizon)
+        self.window = window
+        self.season = season
+        self.skip = None
+        if season is not None:
+            if window is None:
+                raise ValueError("GRUNet(season=...) needs the window width")
+            self.skip = nn.Linear(window, horizon)
+            with torch.no_grad():
+                self.skip.weight.copy_(seasonal_naive_weights(window, horizon, season))
+                self.skip.bias.zero_()
+                self.head.weight.zero_()
+                self.head.bias.zero_()
 
     def config(self) -> dict:
         """The constructor arguments that rebuild this network's shape (dropout aside,
@@ -97,6 +130,8 @@ class GRUNet(nn.Module):
             "horizon": self.horizon,
             "input_size": self.input_size,
             "normalize": self.normalize,
+            "window": self.window,
+            "season": self.season,
         }
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
@@ -104,11 +139,17 @@ class GRUNet(nn.Module):
         if windows.dim() == 2:
             windows = windows.unsqueeze(-1)
         if self.normalize is None:
-            output, _ = self.gru(windows)
-            return self.head(output[:, -1, :])
+            return self._outputs(windows)
         # statistics over the time axis, per window (and per input feature)
         level = windows.mean(dim=1)
         spread = torch.sqrt(windows.var(dim=1, unbiased=False) + NORMALIZE_EPSILON)
-        output, _ = self.gru((windows - level.unsqueeze(1)) / spread.unsqueeze(1))
-        # a univariate series: the first feature's statistics map the head back
-        return self.head(output[:, -1, :]) * spread[:, :1] + level[:, :1]
+        outputs = self._outputs((windows - level.unsqueeze(1)) / spread.unsqueeze(1))
+        # a univariate series: the first feature's statistics map the outputs back
+        return outputs * spread[:, :1] + level[:, :1]
+
+    def _outputs(self, windows: torch.Tensor) -> torch.Tensor:
+        output, _ = self.gru(windows)
+        outputs = self.head(output[:, -1, :])
+        if self.skip is not None:
+            outputs = outputs + self.skip(windows[..., 0])
+        return outputs

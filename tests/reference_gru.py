@@ -41,16 +41,20 @@ def grunet_forward(
     """GRUNet's forward pass from its state_dict (NumPy arrays), windows (batch, steps).
 
     ``normalize="window"``: each window standardised by its own mean and standard
-    deviation (population, variance + 1e-5), the output mapped back with them."""
+    deviation (population, variance + 1e-5), the output mapped back with them. A state
+    with ``skip.weight`` adds the linear map of the (normalised) window to the head's."""
     x = np.asarray(windows, dtype=np.float64)
     level, spread = np.zeros((len(x), 1)), np.ones((len(x), 1))
     if normalize == "window":
         level = x.mean(axis=1, keepdims=True)
         spread = np.sqrt(x.var(axis=1, keepdims=True) + 1e-5)
     x = ((x - level) / spread)[:, :, None]
+    skip = 0.0
+    if "skip.weight" in state:
+        skip = x[:, :, 0] @ state["skip.weight"].T + state["skip.bias"]
     for k in range(num_layers):
         x = gru_layer(
             x, state[f"gru.weight_ih_l{k}"], state[f"gru.weight_hh_l{k}"],
             state[f"gru.bias_ih_l{k}"], state[f"gru.bias_hh_l{k}"],
         )
-    return (x[:, -1] @ state["head.weight"].T + state["head.bias"]) * spread + level
+    return (x[:, -1] @ state["head.weight"].T + state["head.bias"] + skip) * spread + level

@@ -6,11 +6,19 @@ from gruforecast import GRUNet
 from reference_gru import grunet_forward
 
 
+@pytest.mark.parametrize("season", [None, 12])
 @pytest.mark.parametrize("normalize", [None, "window"])
 @pytest.mark.parametrize("num_layers, horizon", [(1, 1), (2, 12), (3, 4)])
-def test_matches_the_numpy_reference_of_pytorchs_equations(num_layers, horizon, normalize):
+def test_matches_the_numpy_reference_of_pytorchs_equations(num_layers, horizon, normalize, season):
     torch.manual_seed(0)
-    network = GRUNet(hidden_size=16, num_layers=num_layers, horizon=horizon, normalize=normalize).eval()
+    network = GRUNet(
+        hidden_size=16, num_layers=num_layers, horizon=horizon, normalize=normalize,
+        window=30, season=season,
+    ).eval()
+    if season is not None:  # as after training: the head and the skip both matter
+        with torch.no_grad():
+            for parameter in (*network.head.parameters(), *network.skip.parameters()):
+                parameter.normal_(0.0, 0.3)
     windows = np.random.default_rng(0).normal(1.0, 2.0, size=(7, 30)).astype(np.float32)
     with torch.no_grad():
         expected = network(torch.from_numpy(windows)).numpy()
@@ -58,3 +66,20 @@ def test_window_normalisation_follows_the_windows_level_and_spread():
     assert torch.isfinite(flat).all() and torch.allclose(flat, torch.full_like(flat, 7.0), atol=0.05)
     with pytest.raises(ValueError, match="normalize must be 'window' or None"):
         GRUNet(normalize="revin")
+
+
+@pytest.mark.parametrize("season, picks", [(12, [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 12, 13]),
+                                           (4, [20, 21, 22, 23] * 3 + [20, 21]),
+                                           (1, [23] * 14), (30, [23] * 14)])
+def test_an_untrained_seasonal_skip_forecasts_seasonal_naive(season, picks):
+    # the value one season before each step (the last value when there is no season,
+    # or a season longer than the window), whatever the GRU's weights
+    torch.manual_seed(0)
+    for normalize in (None, "window"):
+        network = GRUNet(hidden_size=8, horizon=14, normalize=normalize, window=24, season=season)
+        windows = torch.randn(6, 24) * 5 + 3
+        with torch.no_grad():
+            forecast = network.eval()(windows)
+        torch.testing.assert_close(forecast, windows[:, picks], atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="needs the window width"):
+        GRUNet(season=12)
