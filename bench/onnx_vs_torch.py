@@ -1,4 +1,4 @@
-"""Inference speed: ONNX Runtime (CPU) against PyTorch eager, same model, same threads.
+"""Inference speed: ONNX Runtime (CPU) against PyTorch eager and Darts, same model, same threads.
 
 The model is the seed tutorial's size: window 50, hidden 64, 2 GRU layers, horizon 1.
 Measured side by side in one run, for each thread count:
@@ -6,7 +6,11 @@ Measured side by side in one run, for each thread count:
 - batch-1 latency (median and p99 over many calls) and batch-1024 throughput;
 - for the raw engines (``session.run`` on the exported graph; the same graph's PyTorch
   module, scaling included, under ``torch.inference_mode``) and for the user-facing
-  calls (``OnnxForecaster.predict``, ``GRUForecaster.predict``, which add input checks).
+  calls (``OnnxForecaster.predict``, ``GRUForecaster.predict``, which add input checks);
+- when Darts is importable (run it with ``bench/.venv-peers/bin/python``, see
+  ``bench/peers_training.py --setup``): Darts' ``BlockRNNModel(model="GRU")`` of the same
+  size, ``predict(n=1, series=...)`` on one context and on 1024 contexts, as its users
+  call it.
 
     python bench/onnx_vs_torch.py [--threads 1 2] [--calls 1000] [--rounds 5] [--json results.json]
 
@@ -55,6 +59,34 @@ def throughput(call: Callable[[], object], rows: int, seconds: float = 1.0) -> f
     return done / (time.perf_counter() - start)
 
 
+def darts_engine(series: np.ndarray, one: np.ndarray, many: np.ndarray):
+    """Darts' predict on the same contexts, or None when Darts is not installed."""
+    try:
+        from darts import TimeSeries
+        from darts.models import BlockRNNModel
+    except ImportError:
+        return None
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet = {"accelerator": "cpu", "enable_progress_bar": False, "logger": False,
+             "enable_checkpointing": False, "enable_model_summary": False}
+    model = BlockRNNModel(
+        model="GRU", input_chunk_length=WINDOW, output_chunk_length=1, hidden_dim=HIDDEN,
+        n_rnn_layers=LAYERS, n_epochs=1, random_state=0, pl_trainer_kwargs=quiet,
+    )
+    model.fit(TimeSeries.from_values(series.astype(np.float32)), verbose=False)
+    single = [TimeSeries.from_values(one[0].astype(np.float32))]
+    batch = [TimeSeries.from_values(row.astype(np.float32)) for row in many]
+    return (
+        lambda: model.predict(n=1, series=single, verbose=False),
+        lambda: model.predict(n=1, series=batch, verbose=False, batch_size=1024),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -77,6 +109,7 @@ def main() -> None:
     one = np.ascontiguousarray(rng.standard_normal((1, WINDOW)))
     many = np.ascontiguousarray(rng.standard_normal((1024, WINDOW)))
     one_tensor, many_tensor = torch.from_numpy(one), torch.from_numpy(many)
+    darts = darts_engine(series, one, many)
 
     results = []
     for threads in arguments.threads:
@@ -101,11 +134,15 @@ def main() -> None:
             "OnnxForecaster.predict": (lambda: served.predict(one), lambda: served.predict(many)),
             "GRUForecaster.predict": (lambda: forecaster.predict(one), lambda: forecaster.predict(many)),
         }
+        if darts is not None:
+            engines["Darts BlockRNNModel.predict"] = darts
         times = {name: [] for name in engines}
         rates = {name: [] for name in engines}
         for _ in range(arguments.rounds):
             for name, (single, batch) in engines.items():
-                times[name].extend(call_times(single, arguments.calls))
+                # Darts takes milliseconds a call: a tenth of the calls keeps rounds short
+                calls = arguments.calls // 10 if name.startswith("Darts") else arguments.calls
+                times[name].extend(call_times(single, calls))
                 rates[name].append(throughput(batch, 1024))
         for name in engines:
             results.append(

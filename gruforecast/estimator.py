@@ -114,10 +114,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     skip : {"seasonal"} or None, default="seasonal"
         ``"seasonal"``: the network adds to its GRU's output a linear map of the input
         window, initialised to seasonal naive forecasting (the value one season before
-        each step; the season from a pandas index's frequency, 12 for monthly data; the
-        last value when no season is known), with the GRU's head starting at zero. The
-        untrained network forecasts "as one season ago", and training learns the
-        correction. Part of the network, so the exported ONNX graph does the same.
+        each step; the season from a pandas index's frequency, 12 for monthly data),
+        with the GRU's head starting at zero. The untrained network forecasts "as one
+        season ago", and training learns the correction. Without a known season (NumPy
+        input, yearly data, windows given to ``fit(X, y)``, a window shorter than the
+        season) the map starts at zero, so the untrained network forecasts the window's
+        mean. Part of the network, so the exported ONNX graph does the same.
     missing : {"raise", "interpolate"}, default="raise"
         Missing values (NaN, None, pd.NA) in a series given to ``fit``, ``score`` or
         ``forecast(context=...)``: ``"raise"`` refuses them with an error naming the

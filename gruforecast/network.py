@@ -77,9 +77,11 @@ class GRUNet(nn.Module):
         The window width; needed only with ``season``.
     season : int, optional
         Adds a linear map from the (normalised) window straight to the outputs,
-        initialised to seasonal naive forecasting with this period (1: the last value),
-        while the head starts at zero: the untrained network forecasts "as one season
-        ago", and training learns the GRU's correction to that. None: no such map.
+        initialised to seasonal naive forecasting with this period, while the head
+        starts at zero: the untrained network forecasts "as one season ago", and
+        training learns the GRU's correction to that. A period of 1 (no season) or one
+        longer than the window starts the map at zero: the untrained network forecasts
+        the window's mean (with ``normalize="window"``). None: no such map.
     """
 
     def __init__(

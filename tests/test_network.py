@@ -69,17 +69,30 @@ def test_window_normalisation_follows_the_windows_level_and_spread():
 
 
 @pytest.mark.parametrize("season, picks", [(12, [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 12, 13]),
-                                           (4, [20, 21, 22, 23] * 3 + [20, 21]),
-                                           (1, [23] * 14), (30, [23] * 14)])
+                                           (4, [20, 21, 22, 23] * 3 + [20, 21])])
 def test_an_untrained_seasonal_skip_forecasts_seasonal_naive(season, picks):
-    # the value one season before each step (the last value when there is no season,
-    # or a season longer than the window), whatever the GRU's weights
+    # the value one season before each step, whatever the GRU's weights
     torch.manual_seed(0)
+    windows = torch.randn(6, 24) * 5 + 3
     for normalize in (None, "window"):
         network = GRUNet(hidden_size=8, horizon=14, normalize=normalize, window=24, season=season)
-        windows = torch.randn(6, 24) * 5 + 3
         with torch.no_grad():
             forecast = network.eval()(windows)
         torch.testing.assert_close(forecast, windows[:, picks], atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="needs the window width"):
         GRUNet(season=12)
+
+
+@pytest.mark.parametrize("season", [1, 30])
+def test_without_a_season_the_skip_starts_at_zero(season):
+    # no season (or one longer than the window): the map starts at zero, so the untrained
+    # network forecasts the window's mean (normalised) or zero (the scaled series' mean)
+    torch.manual_seed(0)
+    windows = torch.randn(6, 24) * 5 + 3
+    network = GRUNet(hidden_size=8, horizon=5, normalize="window", window=24, season=season)
+    assert torch.count_nonzero(network.skip.weight) == 0
+    with torch.no_grad():
+        forecast = network.eval()(windows)
+        flat = GRUNet(hidden_size=8, horizon=5, window=24, season=season).eval()(windows)
+    torch.testing.assert_close(forecast, windows.mean(1, keepdim=True).expand(6, 5), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(flat, torch.zeros(6, 5))
