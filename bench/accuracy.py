@@ -21,7 +21,7 @@ by the in-sample seasonal naive error of period m) and sMAPE, averaged over orig
 the summary is the geometric mean over series of each model's MASE divided by seasonal
 naive's (below 1: better than seasonal naive).
 
-    python3 bench/peers_training.py --setup     # once: bench/.venv-peers (also for this)
+    python3 bench/peers_training.py --setup     # once: bench/.venv-peers, peers included
     bench/.venv-peers/bin/python bench/accuracy.py [--models ...] [--origins 4] [--jobs 2]
 
 ``--gru '{"hidden_size": 32}'`` passes other parameters to GRUForecaster (for trying

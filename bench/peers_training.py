@@ -2,8 +2,9 @@
 
 The peers are never dependencies of gruforecast: ``--setup`` makes a virtual
 environment of their own (``bench/.venv-peers``: torch 2.13.0, this repository, Darts,
-neuralforecast), and the measurement runs inside it, all libraries in one process, in
-turn, on the same threads.
+neuralforecast, and for ``bench/accuracy.py`` statsforecast, pmdarima, statsmodels), and
+the measurement runs inside it, all libraries in one process, in turn, on the same
+threads.
 
 The work: the seed tutorial's network (window 50, GRU hidden 64, 2 layers, horizon 1),
 batch 32, ``--epochs`` passes over the training windows (the first 80% of the windows of
@@ -39,7 +40,12 @@ def setup() -> None:
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, "torch==2.13.0"], check=True)  # the CPU build, as .ci/run does
-    subprocess.run([*pip, "-e", str(ROOT), "u8darts[torch]", "neuralforecast"], check=True)
+    subprocess.run(
+        [*pip, "-e", str(ROOT), "u8darts[torch]", "neuralforecast",
+         # for bench/accuracy.py: classical peers and the packages that carry its series
+         "statsforecast", "pmdarima", "statsmodels"],
+        check=True,
+    )
     print(f"ready: {VENV / 'bin' / 'python'} {Path(__file__).relative_to(ROOT)}")
 
 
