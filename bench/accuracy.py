@@ -26,9 +26,11 @@ naive's (below 1: better than seasonal naive).
 
 ``--gru '{"hidden_size": 32}'`` passes other parameters to GRUForecaster (for trying
 defaults); ``--label`` names that variant in the tables. Runs with only ``snaive`` and
-``gruforecast`` need nothing beyond gruforecast itself. Every forecast goes to
-``--csv`` (default bench/results/accuracy.csv), so that tables can be remade with
-``--from-csv`` without refitting.
+``gruforecast`` on the shipped series (``--series air_passengers uk_driver_deaths
+sunspots``) need nothing beyond gruforecast itself; the other series need pmdarima and
+statsmodels. Every forecast goes to ``--csv`` (default bench/results/accuracy.csv) as
+soon as it is made, so that a stopped run keeps what it finished and tables can be
+remade with ``--from-csv`` without refitting.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import json
 import os
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -226,18 +228,21 @@ def main() -> None:
                     label = arguments.label if model == "gruforecast" else model
                     tasks += [(name, model, label, origin, seed, arguments.gru) for seed in seeds]
         started = time.perf_counter()
-        with ProcessPoolExecutor(arguments.jobs) as pool:
-            rows = list(pool.map(evaluate, *zip(*tasks)))
-        new = pd.DataFrame(rows)
-        if arguments.csv.exists():  # keep other models' and variants' earlier results
-            old = pd.read_csv(arguments.csv)
-            keys = set(zip(new["series"], new["model"]))
-            old = old[[k not in keys for k in zip(old["series"], old["model"])]]
-            new = pd.concat([old, new], ignore_index=True)
+        # earlier results of other models and variants are kept; those re-run are
+        # replaced, and the file is rewritten (atomically) after every fit, so that a
+        # run that is stopped keeps what it finished
+        kept = pd.read_csv(arguments.csv) if arguments.csv.exists() else pd.DataFrame()
+        if len(kept):
+            rerun = {(task[0], task[2]) for task in tasks}
+            kept = kept[[key not in rerun for key in zip(kept["series"], kept["model"])]]
         arguments.csv.parent.mkdir(parents=True, exist_ok=True)
         partial = arguments.csv.with_suffix(".partial")
-        new.to_csv(partial, index=False)
-        os.replace(partial, arguments.csv)
+        rows = []
+        with ProcessPoolExecutor(arguments.jobs) as pool:
+            for future in as_completed([pool.submit(evaluate, *task) for task in tasks]):
+                rows.append(future.result())
+                pd.concat([kept, pd.DataFrame(rows)], ignore_index=True).to_csv(partial, index=False)
+                os.replace(partial, arguments.csv)
         print(f"{len(tasks)} fits in {time.perf_counter() - started:.0f} s\n")
     print(tables(pd.read_csv(arguments.csv)))
 
