@@ -39,12 +39,13 @@ import argparse
 import json
 import os
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from _peers import LIGHTNING_QUIET, silence_peers
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("snaive", "ets", "arima", "gruforecast", "darts", "neuralforecast")
@@ -121,10 +122,6 @@ def forecast(model: str, train: pd.Series, m: int, h: int, seed: int, gru: dict)
 
         fitted = GRUForecaster(**{"horizon": h, "random_state": seed, **gru}).fit(train)
         return np.asarray(fitted.forecast(h), float)
-    quiet = {
-        "enable_progress_bar": False, "logger": False, "enable_checkpointing": False,
-        "enable_model_summary": False, "accelerator": "cpu",
-    }
     if model == "darts":
         from darts import TimeSeries
         from darts.dataprocessing.transformers import Scaler
@@ -134,7 +131,7 @@ def forecast(model: str, train: pd.Series, m: int, h: int, seed: int, gru: dict)
         series = scaler.fit_transform(TimeSeries.from_values(values.astype(np.float32)))
         network = BlockRNNModel(
             model="GRU", input_chunk_length=window, output_chunk_length=h,
-            random_state=seed, pl_trainer_kwargs=quiet,
+            random_state=seed, pl_trainer_kwargs=LIGHTNING_QUIET,
         )
         network.fit(series, verbose=False)
         predicted = scaler.inverse_transform(network.predict(n=h, verbose=False))
@@ -143,7 +140,7 @@ def forecast(model: str, train: pd.Series, m: int, h: int, seed: int, gru: dict)
         from neuralforecast import NeuralForecast
         from neuralforecast.models import GRU
 
-        network = GRU(h=h, input_size=window, random_seed=seed, **quiet)
+        network = GRU(h=h, input_size=window, random_seed=seed, **LIGHTNING_QUIET)
         frame = pd.DataFrame({"unique_id": "s", "ds": np.arange(len(values)), "y": values})
         fitted = NeuralForecast(models=[network], freq=1)
         fitted.fit(frame)
@@ -153,16 +150,12 @@ def forecast(model: str, train: pd.Series, m: int, h: int, seed: int, gru: dict)
 
 def evaluate(name: str, model: str, label: str, origin: int, seed: int, gru: dict) -> dict:
     """One model at one origin of one series: its forecasts, scores and fit seconds."""
-    import logging
-
     import torch
 
     from gruforecast.metrics import mase, smape
 
     torch.set_num_threads(1)  # one process per core
-    warnings.filterwarnings("ignore")
-    for logger in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(logger).setLevel(logging.ERROR)
+    silence_peers()
     series = load(name)
     m, h = SERIES[name]
     train, truth = series.iloc[:origin], series.to_numpy(float)[origin : origin + h]

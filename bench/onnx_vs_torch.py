@@ -66,17 +66,12 @@ def darts_engine(series: np.ndarray, one: np.ndarray, many: np.ndarray):
         from darts.models import BlockRNNModel
     except ImportError:
         return None
-    import logging
-    import warnings
+    from _peers import LIGHTNING_QUIET, silence_peers
 
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    quiet = {"accelerator": "cpu", "enable_progress_bar": False, "logger": False,
-             "enable_checkpointing": False, "enable_model_summary": False}
+    silence_peers()
     model = BlockRNNModel(
         model="GRU", input_chunk_length=WINDOW, output_chunk_length=1, hidden_dim=HIDDEN,
-        n_rnn_layers=LAYERS, n_epochs=1, random_state=0, pl_trainer_kwargs=quiet,
+        n_rnn_layers=LAYERS, n_epochs=1, random_state=0, pl_trainer_kwargs=LIGHTNING_QUIET,
     )
     model.fit(TimeSeries.from_values(series.astype(np.float32)), verbose=False)
     single = [TimeSeries.from_values(one[0].astype(np.float32))]

@@ -26,10 +26,11 @@ import argparse
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
+
+from _peers import LIGHTNING_QUIET, silence_peers
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / "bench" / ".venv-peers"
@@ -93,10 +94,7 @@ def run_darts(values: np.ndarray, epochs: int) -> tuple[float, float]:
     model = BlockRNNModel(
         model="GRU", input_chunk_length=WINDOW, output_chunk_length=1, hidden_dim=HIDDEN,
         n_rnn_layers=LAYERS, batch_size=BATCH, n_epochs=epochs, random_state=0,
-        pl_trainer_kwargs={
-            "accelerator": "cpu", "enable_progress_bar": False, "logger": False,
-            "enable_checkpointing": False, "enable_model_summary": False,
-        },
+        pl_trainer_kwargs=LIGHTNING_QUIET,
     )
     train = TimeSeries.from_values(scaled[: n_train + WINDOW].astype(np.float32))
     started = time.perf_counter()
@@ -119,8 +117,7 @@ def run_neuralforecast(values: np.ndarray, epochs: int) -> tuple[float, float]:
         h=1, input_size=WINDOW, encoder_hidden_size=HIDDEN, encoder_n_layers=LAYERS,
         decoder_hidden_size=HIDDEN, decoder_layers=1, batch_size=1, windows_batch_size=BATCH,
         max_steps=steps, scaler_type="identity", random_seed=0, val_check_steps=steps + 1,
-        enable_progress_bar=False, logger=False, enable_checkpointing=False,
-        enable_model_summary=False, accelerator="cpu",
+        **LIGHTNING_QUIET,
     )
     train = pd.DataFrame({
         "unique_id": "s", "ds": np.arange(n_train + WINDOW), "y": scaled[: n_train + WINDOW],
@@ -150,14 +147,10 @@ def main() -> None:
     if arguments.setup:
         setup()
         return
-    import logging
-
     import torch
 
     torch.set_num_threads(arguments.threads)
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    silence_peers()
     runners = {"gruforecast": run_gruforecast, "darts": run_darts, "neuralforecast": run_neuralforecast}
     print(f"torch {torch.__version__}, {arguments.threads} threads, {arguments.epochs} epochs\n")
     print("| series | library | s per epoch | test MSE | time vs gruforecast |")
