@@ -340,6 +340,7 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
         num_layers=arguments.num_layers,
         calibration_fraction=arguments.calibration_fraction,
         device=arguments.device,
+        precision=arguments.precision,
         random_state=arguments.seed,
         verbose=0 if arguments.quiet else 1,
         **settings,
@@ -487,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--calibration-fraction", type=_fraction, default=0.1, help="share of the last windows kept for prediction intervals (default 0.1)")
     fit.add_argument("--seed", type=int, default=None, help="random seed, for repeatable training")
     fit.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
+    fit.add_argument("--precision", choices=["float32", "bfloat16"], default="float32", help="training arithmetic; bfloat16 (mixed precision) needs CUDA (default float32)")
     fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model (e.g. model.gruf)")
     fit.set_defaults(run=_cmd_fit)
 

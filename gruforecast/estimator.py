@@ -47,6 +47,8 @@ AUTO_BATCH_MAX = 256
 # normalize="window" applies from this window width on
 MIN_NORMALIZED_WINDOW = 3
 SKIP_KINDS = ("seasonal", None)
+# precision: the dtype torch.autocast runs training's forward pass in (None: float32)
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 def _label(label: Any) -> Any:
@@ -153,6 +155,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU; ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"`` force one (an unavailable device is an error).
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of training's forward and backward passes. ``"bfloat16"``: mixed
+        precision (``torch.autocast`` to bfloat16; the weights, the optimizer, the
+        loss, early stopping's validation loss, ``predict`` and the exported model stay
+        float32). CUDA only: on the CPU it is many times slower (about 9x on 2 cores),
+        so asking for it there is an error. See bench/README.md for what it gives on a GPU.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling. With an int, runs on the
         CPU are bitwise repeatable.
@@ -218,6 +226,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         calibration_fraction: float = 0.1,
         patience: int | None = 40,
         device: str | torch.device = "auto",
+        precision: str = "float32",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -239,6 +248,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.calibration_fraction = calibration_fraction
         self.patience = patience
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -280,6 +290,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
         if self.patience is not None:
             check_int(self.patience, "patience")
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be 'float32' or 'bfloat16', got {self.precision!r}"
+            )
         check_int(self.verbose, "verbose", minimum=0)
 
     def _auto_window(self, length: int, freq: str | None) -> int:
@@ -350,6 +364,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         self._check_params()
         device = resolve_device(self.device)
+        if self.precision != "float32" and device.type != "cuda":
+            raise ValueError(
+                f"precision={self.precision!r} is for training on CUDA; the device here is "
+                f"{device} (where it is many times slower than float32): use "
+                "precision='float32'"
+            )
         horizon = self.horizon
         if y is None:
             values, fitted = self._prepare_series(X)
@@ -401,6 +421,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 patience=self.patience,
                 verbose=self.verbose,
                 generator=torch.Generator().manual_seed(seed),
+                autocast_dtype=PRECISIONS[self.precision],
             )
             history = trainer.fit(
                 inputs[training], outputs[training], inputs[validation], outputs[validation]

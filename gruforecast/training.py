@@ -105,6 +105,9 @@ class Trainer:
         As documented on :class:`gruforecast.GRUForecaster`.
     generator : torch.Generator
         The CPU generator that shuffles minibatches (seeded for repeatable runs).
+    autocast_dtype : torch.dtype or None
+        Runs each training step's forward pass under ``torch.autocast`` in this dtype
+        (mixed precision); None trains in float32. Evaluation is always float32.
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Trainer:
         patience: int | None,
         verbose: int,
         generator: torch.Generator,
+        autocast_dtype: torch.dtype | None = None,
     ) -> None:
         self.network = network
         self.epochs = epochs
@@ -127,6 +131,7 @@ class Trainer:
         self.patience = patience
         self.verbose = verbose
         self.generator = generator
+        self.autocast_dtype = autocast_dtype
         self.optimizer = torch.optim.Adam(
             network.parameters(), lr=lr, weight_decay=weight_decay
         )
@@ -241,7 +246,13 @@ class Trainer:
     def train_step(self, batch_inputs: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
         """zero_grad, forward, backward, clip, step: what the seed tutorial left out."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_function(self.network(batch_inputs), batch_targets)
+        with torch.autocast(
+            batch_inputs.device.type,
+            dtype=self.autocast_dtype,
+            enabled=self.autocast_dtype is not None,
+        ):
+            predictions = self.network(batch_inputs)
+        loss = self.loss_function(predictions.float(), batch_targets)
         loss.backward()
         if self.gradient_clip is not None:
             nn.utils.clip_grad_norm_(self.network.parameters(), self.gradient_clip)

@@ -263,6 +263,31 @@ def test_best_weights_are_restored(sine):
     assert trainer.evaluate(inputs[800:], targets[800:]) == pytest.approx(best, rel=1e-6)
 
 
+def test_mixed_precision_steps_keep_float32_weights_and_learn(sine):
+    """The autocast path of train_step, run on the CPU (the estimator allows it on CUDA only)."""
+    from gruforecast import GRUNet
+
+    values = torch.as_tensor(sine, dtype=torch.float32)
+    inputs, targets = values[:-1].unfold(0, 10, 1), values[10:].unfold(0, 1, 1)
+    torch.manual_seed(0)
+    network = GRUNet(8, 1)
+    trainer = Trainer(
+        network, epochs=5, batch_size=64, lr=0.02, weight_decay=0.0, gradient_clip=1.0,
+        patience=None, verbose=0, generator=torch.Generator().manual_seed(0),
+        autocast_dtype=torch.bfloat16,
+    )
+    before = trainer.evaluate(inputs, targets)
+    history = trainer.fit(inputs, targets, inputs[:0], targets[:0])
+    assert all(p.dtype == torch.float32 for p in network.parameters())
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    assert trainer.evaluate(inputs, targets) < 0.5 * before
+
+
+def test_mixed_precision_on_the_cpu_is_refused(sine):
+    with pytest.raises(ValueError, match="precision='bfloat16' is for training on CUDA; the device here is cpu"):
+        fast(precision="bfloat16", device="cpu").fit(sine)
+
+
 def test_verbose_shows_a_progress_bar_with_losses(sine, capsys):
     fast(window=10, verbose=1).fit(sine)
     err = capsys.readouterr().err
@@ -368,6 +393,8 @@ def test_windows_of_the_wrong_width(sine):
         (dict(batch_size=0), ValueError, "batch_size must be an integer >= 1"),
         (dict(patience=0), ValueError, "patience must be an integer >= 1"),
         (dict(device="tpu"), ValueError, "device must be"),
+        (dict(precision="float16"), ValueError, "precision must be 'float32' or 'bfloat16', got 'float16'"),
+        (dict(precision=None), ValueError, "precision must be"),
     ],
 )
 def test_bad_parameters(params, error, message, sine):
@@ -439,6 +466,17 @@ def test_trains_and_predicts_on_cuda(sine):
     cpu.device_ = torch.device("cpu")
     X, _ = make_windows(sine, 20)
     np.testing.assert_allclose(cpu.predict(X), forecaster.predict(X), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_mixed_precision_on_cuda_learns_as_well_as_float32(sine):
+    plain = fast(window=20, device="cuda", epochs=30, patience=None, random_state=0).fit(sine)
+    mixed = fast(window=20, device="cuda", epochs=30, patience=None, random_state=0,
+                 precision="bfloat16").fit(sine)
+    assert all(p.dtype == torch.float32 for p in mixed.network_.parameters())
+    X, y = make_windows(sine, 20)
+    assert mixed.predict(X).dtype == plain.predict(X).dtype
+    assert mixed.score(X, y) > 0.95 and mixed.score(X, y) > plain.score(X, y) - 0.02
 
 
 @pytest.mark.gpu
