@@ -33,7 +33,13 @@ from ._validation import (
 from .intervals import Calibration
 from .network import GRUNet, check_normalize
 from .scaling import SeriesScaler, check_scaler_kind
-from .training import EVALUATION_BATCH_SIZE, Trainer, resolve_device, usable_device
+from .training import (
+    EVALUATION_BATCH_SIZE,
+    Trainer,
+    full_float32,
+    resolve_device,
+    usable_device,
+)
 from .windowing import make_windows, n_windows
 
 __all__ = ["GRUForecaster"]
@@ -65,12 +71,13 @@ def _validation_scores(
     series' own units (all steps ahead pooled); None without a validation part."""
     if len(inputs) == 0:
         return None
-    predictions = torch.cat(
-        [
-            network(inputs[start : start + EVALUATION_BATCH_SIZE])
-            for start in range(0, len(inputs), EVALUATION_BATCH_SIZE)
-        ]
-    )
+    with full_float32(inputs.device):
+        predictions = torch.cat(
+            [
+                network(inputs[start : start + EVALUATION_BATCH_SIZE])
+                for start in range(0, len(inputs), EVALUATION_BATCH_SIZE)
+            ]
+        )
     truth = scaler.inverse_transform(targets.cpu().numpy())
     forecast = scaler.inverse_transform(predictions.cpu().numpy())
     return {
@@ -526,12 +533,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     def _predict_windows(self, windows: np.ndarray) -> np.ndarray:
         """Raw windows (n, window_) float64 -> raw predictions (n, horizon) float64.
 
-        Scaling in float64, the network in float32, chunk by chunk: exactly what the
-        exported ONNX graph does, so that both give the same numbers.
+        Scaling in float64, the network in float32 (full float32 on CUDA too, not TF32),
+        chunk by chunk: exactly what the exported ONNX graph does, so that both give the
+        same numbers.
         """
         scaled = self.scaler_.transform(windows, np.float32)
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), full_float32(self.device_):
             for start in range(0, len(scaled), EVALUATION_BATCH_SIZE):
                 chunk = torch.as_tensor(
                     scaled[start : start + EVALUATION_BATCH_SIZE], device=self.device_

@@ -50,6 +50,9 @@ _REQUIRED_METADATA = ("format_version", "window", "horizon", "input_name", "outp
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 _ALIASES = {"cuda": _CUDA, "cpu": _CPU}
+# CUDA without TF32 (its default: float32 products with 10-bit mantissas), so that
+# served forecasts equal the CPU's and PyTorch's
+_CUDA_FULL_FLOAT32 = (_CUDA, {"use_tf32": "0"})
 # what ONNX Runtime raises for a file that is not a loadable model
 _LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf)
 
@@ -110,7 +113,10 @@ def _normalise_providers(providers: Any) -> list[Any]:
         if not isinstance(name, str):
             raise TypeError(f"provider names must be strings, got {name!r}")
         name = _ALIASES.get(name.lower(), name)
-        normalised.append((name, entry[1]) if isinstance(entry, tuple) else name)
+        if isinstance(entry, tuple):
+            normalised.append((name, entry[1]))
+        else:
+            normalised.append(_CUDA_FULL_FLOAT32 if name == _CUDA else name)
     return normalised
 
 
@@ -133,7 +139,9 @@ class OnnxForecaster:
         really starts on it, else the CPU, silently. A name or list (``"cuda"``,
         ``"cpu"``, ``"CUDAExecutionProvider"``, ``[("CUDAExecutionProvider",
         {"device_id": 1}), "CPUExecutionProvider"]``): exactly those; one that cannot
-        start is an error, never a silent CPU fallback.
+        start is an error, never a silent CPU fallback. CUDA chosen by ``"auto"`` or by
+        a bare name runs float32 at full precision (``{"use_tf32": "0"}``), so that its
+        forecasts equal the CPU's; a ``(name, options)`` pair keeps its own options.
     threads : int, default=1
         ONNX Runtime's intra-op threads (see the module's notes on session options).
 
@@ -186,7 +194,7 @@ class OnnxForecaster:
         if isinstance(providers, str) and providers == "auto":
             if _CUDA in available and _cuda_device_count() > 0:
                 _preload_cuda_libraries()
-                session = self._create(model, [_CUDA, _CPU], quiet=True)
+                session = self._create(model, [_CUDA_FULL_FLOAT32, _CPU], quiet=True)
                 if session.get_providers()[0] == _CUDA:
                     return session
             return self._create(model, [_CPU])

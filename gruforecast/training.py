@@ -13,15 +13,24 @@ one permutation going in and one loss value coming out.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["History", "Trainer", "TrainingDivergedError", "resolve_device", "usable_device"]
+__all__ = [
+    "History",
+    "Trainer",
+    "TrainingDivergedError",
+    "full_float32",
+    "resolve_device",
+    "usable_device",
+]
 
 # Rows per forward pass when evaluating: large enough to be fast, small enough that the
 # GRU's activations for 10^6 windows never sit in memory at once (2048 windows of 50
@@ -71,6 +80,37 @@ def usable_device(saved: str) -> torch.device:
         return resolve_device(saved)
     except ValueError:
         return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def full_float32(device: torch.device) -> Iterator[None]:
+    """Run cuDNN's float32 GRU at full float32 precision inside the block.
+
+    PyTorch lets cuDNN compute float32 RNNs with TF32 tensor cores by default (10-bit
+    mantissas: forecasts off by about 1e-4 relative on an H100). That is fine for
+    training, but forecasts, and the calibration errors behind the intervals, must
+    equal the CPU's and the exported model's. Only CUDA devices touch the setting, and
+    it is restored after the block (it is process-wide: a thread running cuDNN at the
+    same moment sees it too).
+    """
+    if device.type != "cuda":
+        yield
+        return
+    rnn = getattr(torch.backends.cudnn, "rnn", None)
+    if rnn is not None and hasattr(rnn, "fp32_precision"):  # torch >= 2.9
+        previous = rnn.fp32_precision
+        rnn.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            rnn.fp32_precision = previous
+    else:
+        previous = torch.backends.cudnn.allow_tf32
+        torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.allow_tf32 = previous
 
 
 class History(list):

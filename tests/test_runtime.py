@@ -154,9 +154,24 @@ def test_cuda_provider_matches_pytorch_on_cuda(tmp_path, sine):
     assert served.providers[0] == "CUDAExecutionProvider"
     assert OnnxForecaster(path).providers[0] == "CUDAExecutionProvider"  # auto picks it
     windows, _ = make_windows(sine, 50)
+    on_cpu = OnnxForecaster(path, providers="cpu")
+    # full float32 on both sides (no TF32): agreement to float32 rounding
     for batch in (1, 7, 900):
-        assert relative_error(served.predict(windows[:batch]), forecaster.predict(windows[:batch])) < 1e-4
-    assert relative_error(served.forecast(36), forecaster.forecast(36)) < 1e-4
+        assert relative_error(served.predict(windows[:batch]), forecaster.predict(windows[:batch])) < 1e-5
+        assert relative_error(served.predict(windows[:batch]), on_cpu.predict(windows[:batch])) < 1e-5
+    assert relative_error(served.forecast(36), forecaster.forecast(36)) < 1e-5
+    bounds = served.forecast(12, interval=0.9).to_numpy()
+    assert relative_error(bounds, forecaster.forecast(12, interval=0.9).to_numpy()) < 1e-5
+
+
+def test_cuda_by_name_runs_full_float32_unless_options_are_given():
+    from gruforecast.runtime import _normalise_providers
+
+    assert _normalise_providers("cuda") == [("CUDAExecutionProvider", {"use_tf32": "0"})]
+    assert _normalise_providers(["CUDAExecutionProvider", "cpu"]) == [
+        ("CUDAExecutionProvider", {"use_tf32": "0"}), "CPUExecutionProvider"]
+    mine = ("CUDAExecutionProvider", {"device_id": 1})
+    assert _normalise_providers([mine]) == [mine]
 
 
 @pytest.mark.gpu
