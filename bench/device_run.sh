@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU checks, as run on the device machine (one NVIDIA H100/H200, its own Python 3.12
 # and torch with CUDA, no network): GPU tests, bench/gpu.py, then the whole suite.
-# onnxruntime-gpu travels as .whl/ort-gpu-*.tar.xz (the wheel's package with the CUDA
-# provider's cubins for other GPUs than sm_90 zeroed, so that it fits the 64 MiB the
-# device tool carries; bench/README.md says how it was made). Logs go to $OUT.
+# onnxruntime-gpu travels as .whl/ort-gpu-*.tar.xz, made by bench/device_ort_package.py
+# (the wheel's package, its CUDA kernels for sm_90 only, to fit the 64 MiB the device
+# tool carries): run it with carry [".whl"]. Logs go to $OUT.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" /tmp/site
 export PYTHONUNBUFFERED=1
