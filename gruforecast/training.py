@@ -141,7 +141,7 @@ class Trainer:
     ----------
     network : nn.Module
         Maps (batch, window) inputs to (batch, horizon) outputs.
-    epochs, batch_size, lr, weight_decay, gradient_clip, patience, verbose
+    epochs, batch_size, lr, weight_decay, gradient_clip, patience, tol, verbose
         As documented on :class:`gruforecast.GRUForecaster`.
     generator : torch.Generator
         The CPU generator that shuffles minibatches (seeded for repeatable runs).
@@ -161,6 +161,7 @@ class Trainer:
         gradient_clip: float | None,
         patience: int | None,
         verbose: int,
+        tol: float = 0.0,
         generator: torch.Generator,
         autocast_dtype: torch.dtype | None = None,
     ) -> None:
@@ -169,6 +170,7 @@ class Trainer:
         self.batch_size = batch_size
         self.gradient_clip = gradient_clip
         self.patience = patience
+        self.tol = tol
         self.verbose = verbose
         self.generator = generator
         self.autocast_dtype = autocast_dtype
@@ -190,8 +192,10 @@ class Trainer:
     ) -> History:
         """Train on ``inputs``/``targets``; the validation part may be empty.
 
-        With a validation part, training stops after ``patience`` epochs without a lower
-        validation loss and the best weights are restored. A non-finite loss stops it
+        With a validation part, training stops after ``patience`` epochs without a
+        validation loss below ``(1 - tol)`` times the loss of the last epoch that reset
+        the count, and the best weights (the lowest loss, however small the gain) are
+        restored. A non-finite loss stops it
         too (the best finite weights are restored, with a warning). Ctrl-C stops it
         cleanly: the best weights so far are restored and the history is kept; before
         the first epoch ends there are none, and the interrupt goes on up.
@@ -224,6 +228,7 @@ class Trainer:
 
         has_validation = len(valid_inputs) > 0
         epochs_without_improvement = 0
+        reference = math.inf  # the loss an epoch must beat by tol to reset the count
         self.stop_reason = "completed"
         progress = tqdm(
             range(1, self.epochs + 1), desc="fit", unit="epoch", disable=not self.verbose
@@ -246,6 +251,8 @@ class Trainer:
                         name: tensor.detach().clone()
                         for name, tensor in self.network.state_dict().items()
                     }
+                if monitored < reference * (1.0 - self.tol):
+                    reference = monitored
                     epochs_without_improvement = 0
                 else:
                     epochs_without_improvement += 1

@@ -263,6 +263,30 @@ def test_best_weights_are_restored(sine):
     assert trainer.evaluate(inputs[800:], targets[800:]) == pytest.approx(best, rel=1e-6)
 
 
+@pytest.mark.parametrize("tol, epochs_run, best", [(0.0, 9, 6), (0.05, 5, 5)])
+def test_tol_ends_training_on_small_gains_but_keeps_the_best_weights(tol, epochs_run, best):
+    from gruforecast import GRUNet
+
+    # validation losses: real progress until epoch 2, then gains of under 5% an epoch
+    losses = iter([1.0, 0.5, 0.49, 0.485, 0.48, 0.479, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6])
+
+    class Scripted(Trainer):
+        def run_single_epoch(self, inputs, targets):
+            return 0.1
+
+        def evaluate(self, inputs, targets):
+            return next(losses)
+
+    inputs, targets = torch.zeros(8, 5), torch.zeros(8, 1)
+    trainer = Scripted(
+        GRUNet(4, 1), epochs=12, batch_size=4, lr=0.01, weight_decay=0.0, gradient_clip=None,
+        patience=3, verbose=0, generator=torch.Generator().manual_seed(0), tol=tol,
+    )
+    history = trainer.fit(inputs, targets, inputs, targets)
+    assert len(history) == epochs_run and history.best_epoch == best
+    assert trainer.stop_reason == "early stopping"
+
+
 def test_mixed_precision_steps_keep_float32_weights_and_learn(sine):
     """The autocast path of train_step, run on the CPU (the estimator allows it on CUDA only)."""
     from gruforecast import GRUNet
@@ -395,6 +419,8 @@ def test_windows_of_the_wrong_width(sine):
         (dict(device="tpu"), ValueError, "device must be"),
         (dict(precision="float16"), ValueError, "precision must be 'float32' or 'bfloat16', got 'float16'"),
         (dict(precision=None), ValueError, "precision must be"),
+        (dict(tol=1.0), ValueError, "tol must be"),
+        (dict(skip="trend"), ValueError, "skip must be 'seasonal', 'seasonal_drift' or None"),
     ],
 )
 def test_bad_parameters(params, error, message, sine):
