@@ -52,7 +52,7 @@ AUTO_BATCH_MIN = 16
 AUTO_BATCH_MAX = 256
 # normalize="window" applies from this window width on
 MIN_NORMALIZED_WINDOW = 3
-SKIP_KINDS = ("seasonal", "seasonal_drift", None)
+SKIP_KINDS = ("seasonal", None)
 # precision: the dtype torch.autocast runs training's forward pass in (None: float32)
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
@@ -120,7 +120,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         the exported ONNX graph does the same. Windows of fewer than 3 values are not
         normalised (their own mean and spread would leave nothing to learn from).
         None: only the global scaler.
-    skip : {"seasonal", "seasonal_drift"} or None, default="seasonal"
+    skip : {"seasonal"} or None, default="seasonal"
         ``"seasonal"``: the network adds to its GRU's output a linear map of the input
         window, initialised to seasonal naive forecasting (the value one season before
         each step; the season from a pandas index's frequency, 12 for monthly data),
@@ -128,9 +128,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         season ago", and training learns the correction. Without a known season (NumPy
         input, yearly data, windows given to ``fit(X, y)``, a window shorter than the
         season) the map starts at zero, so the untrained network forecasts the window's
-        mean. ``"seasonal_drift"``: the map starts at seasonal naive plus the change
-        between the window's last two seasons (a trend carries on), where the window
-        holds two seasons. Part of the network, so the exported ONNX graph does the same.
+        mean. Part of the network, so the exported ONNX graph does the same.
     missing : {"raise", "interpolate"}, default="raise"
         Missing values (NaN, None, pd.NA) in a series given to ``fit``, ``score`` or
         ``forecast(context=...)``: ``"raise"`` refuses them with an error naming the
@@ -161,11 +159,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     patience : int or None, default=40
         Epochs without a lower validation loss before training stops; the weights of
         the best epoch are restored. None trains all epochs (and still restores the best).
-    tol : float, default=0.0
+    tol : float, default=0.05
         The relative gain in validation loss that counts as progress for ``patience``:
         training stops after ``patience`` epochs none of which beat, by a factor
         ``1 - tol``, the loss of the last epoch that did. Gains smaller than that still
-        update the best weights; they just do not keep training going.
+        update the best weights; they just do not keep training going (a validation
+        loss that creeps down by chance kept fits of 500 values going for minutes).
+        0 counts every gain.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU; ``"cpu"``, ``"cuda"`` or
         ``"cuda:N"`` force one (an unavailable device is an error).
@@ -239,7 +239,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         calibration_fraction: float = 0.1,
         patience: int | None = 40,
-        tol: float = 0.0,
+        tol: float = 0.05,
         device: str | torch.device = "auto",
         precision: str = "float32",
         random_state: int | np.random.RandomState | None = None,
@@ -289,9 +289,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_scaler_kind(self.scaler)
         check_normalize(self.normalize)
         if self.skip not in SKIP_KINDS:
-            raise ValueError(
-                f"skip must be 'seasonal', 'seasonal_drift' or None, got {self.skip!r}"
-            )
+            raise ValueError(f"skip must be 'seasonal' or None, got {self.skip!r}")
         check_missing(self.missing)
         check_int(self.epochs, "epochs")
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -429,7 +427,6 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 normalize=self.normalize if fitted["window_"] >= MIN_NORMALIZED_WINDOW else None,
                 window=fitted["window_"],
                 season=self._season(fitted["time_index_"]) if self.skip else None,
-                drift=self.skip == "seasonal_drift",
             ).to(device)
             trainer = Trainer(
                 network,

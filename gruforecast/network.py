@@ -38,25 +38,15 @@ def check_normalize(kind: object) -> str | None:
     return kind
 
 
-def seasonal_naive_weights(
-    window: int, horizon: int, season: int, drift: bool = False
-) -> torch.Tensor:
+def seasonal_naive_weights(window: int, horizon: int, season: int) -> torch.Tensor:
     """The (horizon, window) matrix whose row j picks the value one season before step
     j + 1 of the forecast: seasonal naive forecasting as a linear map of the window.
-    Zeros when there is no season (``season`` 1, or longer than the window).
-
-    ``drift``: plus the change from the window's second-to-last season to its last
-    (their means), once per season ahead, so that a trend carries on; only where the
-    window holds two seasons."""
+    Zeros when there is no season (``season`` 1, or longer than the window)."""
     weights = torch.zeros(horizon, window)
     if not 1 < season <= window:
         return weights
     for step in range(horizon):
         weights[step, window - season + step % season] = 1.0
-        if drift and window >= 2 * season:
-            seasons_ahead = step // season + 1
-            weights[step, window - season :] += seasons_ahead / season
-            weights[step, window - 2 * season : window - season] -= seasons_ahead / season
     return weights
 
 
@@ -92,10 +82,6 @@ class GRUNet(nn.Module):
         training learns the GRU's correction to that. A period of 1 (no season) or one
         longer than the window starts the map at zero: the untrained network forecasts
         the window's mean (with ``normalize="window"``). None: no such map.
-    drift : bool
-        Starts the map at seasonal naive *with drift* (see
-        :func:`seasonal_naive_weights`). Only the starting point: not part of
-        :meth:`config`, which rebuilds the shape for weights to be loaded into.
     """
 
     def __init__(
@@ -108,7 +94,6 @@ class GRUNet(nn.Module):
         normalize: str | None = None,
         window: int | None = None,
         season: int | None = None,
-        drift: bool = False,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
@@ -133,7 +118,7 @@ class GRUNet(nn.Module):
                 raise ValueError("GRUNet(season=...) needs the window width")
             self.skip = nn.Linear(window, horizon)
             with torch.no_grad():
-                self.skip.weight.copy_(seasonal_naive_weights(window, horizon, season, drift))
+                self.skip.weight.copy_(seasonal_naive_weights(window, horizon, season))
                 self.skip.bias.zero_()
                 self.head.weight.zero_()
                 self.head.bias.zero_()

@@ -97,27 +97,3 @@ def test_without_a_season_the_skip_starts_at_zero(season):
     torch.testing.assert_close(forecast, windows.mean(1, keepdim=True).expand(6, 5), atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(flat, torch.zeros(6, 5))
 
-
-@pytest.mark.parametrize("season, window", [(12, 24), (4, 10)])
-def test_an_untrained_drift_skip_continues_a_seasonal_trend_exactly(season, window):
-    # trend plus a season, forecast 2.5 seasons ahead: seasonal naive with drift is exact
-    rng = np.random.default_rng(0)
-    pattern = rng.normal(size=season)
-    values = torch.tensor([0.7 * t + 3 * pattern[t % season] for t in range(window + 30)])
-    horizon = season * 5 // 2
-    windows = values.unfold(0, window, 1)[: 30 - horizon + 1]
-    truth = values[window:].unfold(0, horizon, 1)[: len(windows)]
-    for normalize in (None, "window"):
-        network = GRUNet(hidden_size=8, horizon=horizon, normalize=normalize, window=window,
-                         season=season, drift=True)
-        with torch.no_grad():
-            forecast = network.eval()(windows.float())
-        torch.testing.assert_close(forecast, truth.float(), atol=1e-3, rtol=1e-4)
-
-
-def test_drift_needs_two_seasons_in_the_window():
-    from gruforecast.network import seasonal_naive_weights
-
-    torch.testing.assert_close(seasonal_naive_weights(20, 3, 12, drift=True),
-                               seasonal_naive_weights(20, 3, 12))
-    assert seasonal_naive_weights(24, 3, 12, drift=True)[0].sum() == pytest.approx(1.0)
