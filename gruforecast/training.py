@@ -97,20 +97,16 @@ def full_float32(device: torch.device) -> Iterator[None]:
         yield
         return
     rnn = getattr(torch.backends.cudnn, "rnn", None)
-    if rnn is not None and hasattr(rnn, "fp32_precision"):  # torch >= 2.9
-        previous = rnn.fp32_precision
-        rnn.fp32_precision = "ieee"
-        try:
-            yield
-        finally:
-            rnn.fp32_precision = previous
+    if hasattr(rnn, "fp32_precision"):  # torch >= 2.9; mixing in allow_tf32 would raise
+        owner, name, exact = rnn, "fp32_precision", "ieee"
     else:
-        previous = torch.backends.cudnn.allow_tf32
-        torch.backends.cudnn.allow_tf32 = False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.allow_tf32 = previous
+        owner, name, exact = torch.backends.cudnn, "allow_tf32", False
+    previous = getattr(owner, name)
+    setattr(owner, name, exact)
+    try:
+        yield
+    finally:
+        setattr(owner, name, previous)
 
 
 class History(list):

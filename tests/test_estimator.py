@@ -307,6 +307,19 @@ def test_mixed_precision_steps_keep_float32_weights_and_learn(sine):
     assert trainer.evaluate(inputs, targets) < 0.5 * before
 
 
+def test_full_float32_switches_cudnn_rnns_off_tf32_for_cuda_only_and_restores():
+    from gruforecast.training import full_float32
+
+    rnn = torch.backends.cudnn.rnn  # settable without a GPU
+    before = rnn.fp32_precision
+    with full_float32(torch.device("cpu")):
+        assert rnn.fp32_precision == before
+    with pytest.raises(KeyError), full_float32(torch.device("cuda")):
+        assert rnn.fp32_precision == "ieee"
+        raise KeyError  # restored on the way out of a failure too
+    assert rnn.fp32_precision == before
+
+
 def test_mixed_precision_on_the_cpu_is_refused(sine):
     with pytest.raises(ValueError, match="precision='bfloat16' is for training on CUDA; the device here is cpu"):
         fast(precision="bfloat16", device="cpu").fit(sine)
