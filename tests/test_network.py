@@ -96,4 +96,3 @@ def test_without_a_season_the_skip_starts_at_zero(season):
         flat = GRUNet(hidden_size=8, horizon=5, window=24, season=season).eval()(windows)
     torch.testing.assert_close(forecast, windows.mean(1, keepdim=True).expand(6, 5), atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(flat, torch.zeros(6, 5))
-
