@@ -34,8 +34,8 @@ from .intervals import Calibration
 from .network import GRUNet, check_normalize
 from .scaling import SeriesScaler, check_scaler_kind
 from .training import (
-    EVALUATION_BATCH_SIZE,
     Trainer,
+    evaluation_batch_size,
     full_float32,
     resolve_device,
     usable_device,
@@ -71,12 +71,10 @@ def _validation_scores(
     series' own units (all steps ahead pooled); None without a validation part."""
     if len(inputs) == 0:
         return None
+    rows = evaluation_batch_size(inputs.device, inputs.shape[1], network.hidden_size)
     with full_float32(inputs.device):
         predictions = torch.cat(
-            [
-                network(inputs[start : start + EVALUATION_BATCH_SIZE])
-                for start in range(0, len(inputs), EVALUATION_BATCH_SIZE)
-            ]
+            [network(inputs[start : start + rows]) for start in range(0, len(inputs), rows)]
         )
     truth = scaler.inverse_transform(targets.cpu().numpy())
     forecast = scaler.inverse_transform(predictions.cpu().numpy())
@@ -440,6 +438,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 verbose=self.verbose,
                 generator=torch.Generator().manual_seed(seed),
                 autocast_dtype=PRECISIONS[self.precision],
+                evaluation_batch_size=evaluation_batch_size(
+                    device, fitted["window_"], self.hidden_size
+                ),
             )
             history = trainer.fit(
                 inputs[training], outputs[training], inputs[validation], outputs[validation]
@@ -550,11 +551,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         scaled = self.scaler_.transform(windows, np.float32)
         outputs = []
+        rows = evaluation_batch_size(self.device_, self.window_, self.network_.hidden_size)
         with torch.inference_mode(), full_float32(self.device_):
-            for start in range(0, len(scaled), EVALUATION_BATCH_SIZE):
-                chunk = torch.as_tensor(
-                    scaled[start : start + EVALUATION_BATCH_SIZE], device=self.device_
-                )
+            for start in range(0, len(scaled), rows):
+                chunk = torch.as_tensor(scaled[start : start + rows], device=self.device_)
                 outputs.append(self.network_(chunk).cpu().numpy())
         return self.scaler_.inverse_transform(np.concatenate(outputs))
 

@@ -320,6 +320,14 @@ def test_full_float32_switches_cudnn_rnns_off_tf32_for_cuda_only_and_restores():
     assert rnn.fp32_precision == before
 
 
+def test_evaluation_chunks_are_larger_on_cuda_within_a_memory_bound():
+    from gruforecast.training import EVALUATION_BATCH_SIZE, evaluation_batch_size
+
+    assert evaluation_batch_size(torch.device("cpu"), 50, 64) == EVALUATION_BATCH_SIZE
+    assert evaluation_batch_size(torch.device("cuda"), 50, 64) == 512 * 2**20 // (4 * 50 * 64)
+    assert evaluation_batch_size(torch.device("cuda"), 5000, 1024) == EVALUATION_BATCH_SIZE
+
+
 def test_mixed_precision_on_the_cpu_is_refused(sine):
     with pytest.raises(ValueError, match="precision='bfloat16' is for training on CUDA; the device here is cpu"):
         fast(precision="bfloat16", device="cpu").fit(sine)
