@@ -36,7 +36,7 @@ from .scaling import SeriesScaler, check_scaler_kind
 from .training import (
     Trainer,
     evaluation_batch_size,
-    full_float32,
+    predict_in_chunks,
     resolve_device,
     usable_device,
 )
@@ -63,7 +63,6 @@ def _label(label: Any) -> Any:
     return int(label) if isinstance(label, (int, np.integer)) else str(label)
 
 
-@torch.no_grad()
 def _validation_scores(
     network: GRUNet, inputs: torch.Tensor, targets: torch.Tensor, scaler: SeriesScaler
 ) -> dict[str, float] | None:
@@ -71,13 +70,8 @@ def _validation_scores(
     series' own units (all steps ahead pooled); None without a validation part."""
     if len(inputs) == 0:
         return None
-    rows = evaluation_batch_size(inputs.device, inputs.shape[1], network.hidden_size)
-    with full_float32(inputs.device):
-        predictions = torch.cat(
-            [network(inputs[start : start + rows]) for start in range(0, len(inputs), rows)]
-        )
     truth = scaler.inverse_transform(targets.cpu().numpy())
-    forecast = scaler.inverse_transform(predictions.cpu().numpy())
+    forecast = scaler.inverse_transform(predict_in_chunks(network, inputs, inputs.device))
     return {
         "mae": metrics.mae(truth.ravel(), forecast.ravel()),
         "rmse": metrics.rmse(truth.ravel(), forecast.ravel()),
@@ -550,13 +544,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         same numbers.
         """
         scaled = self.scaler_.transform(windows, np.float32)
-        outputs = []
-        rows = evaluation_batch_size(self.device_, self.window_, self.network_.hidden_size)
-        with torch.inference_mode(), full_float32(self.device_):
-            for start in range(0, len(scaled), rows):
-                chunk = torch.as_tensor(scaled[start : start + rows], device=self.device_)
-                outputs.append(self.network_(chunk).cpu().numpy())
-        return self.scaler_.inverse_transform(np.concatenate(outputs))
+        return self.scaler_.inverse_transform(
+            predict_in_chunks(self.network_, scaled, self.device_)
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the values that follow each window.

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -29,6 +30,7 @@ __all__ = [
     "TrainingDivergedError",
     "evaluation_batch_size",
     "full_float32",
+    "predict_in_chunks",
     "resolve_device",
     "usable_device",
 ]
@@ -48,7 +50,7 @@ def evaluation_batch_size(device: torch.device, window: int, hidden_size: int) -
     CUDA as many as keep a layer's outputs under CUDA_EVALUATION_BYTES (not fewer)."""
     if device.type != "cuda":
         return EVALUATION_BATCH_SIZE
-    per_row = 4 * max(1, window) * max(1, hidden_size)  # float32 outputs of one layer
+    per_row = 4 * window * hidden_size  # float32 outputs of one layer
     return max(EVALUATION_BATCH_SIZE, CUDA_EVALUATION_BYTES // per_row)
 
 
@@ -121,6 +123,19 @@ def full_float32(device: torch.device) -> Iterator[None]:
         yield
     finally:
         setattr(owner, name, previous)
+
+
+def predict_in_chunks(network: nn.Module, inputs: Any, device: torch.device) -> Any:
+    """The network's outputs for ``inputs`` (a NumPy array or a tensor on any device),
+    as a NumPy array: chunk by chunk on ``device`` (see :func:`evaluation_batch_size`),
+    at full float32 (:func:`full_float32`), without autograd."""
+    rows = evaluation_batch_size(device, inputs.shape[1], network.hidden_size)
+    outputs = []
+    with torch.inference_mode(), full_float32(device):
+        for start in range(0, len(inputs), rows):
+            chunk = torch.as_tensor(inputs[start : start + rows], device=device)
+            outputs.append(network(chunk).cpu().numpy())
+    return np.concatenate(outputs)
 
 
 class History(list):
