@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import fused
+
 __all__ = ["GRUNet", "NORMALIZE_KINDS", "check_normalize", "seasonal_naive_weights"]
 
 NORMALIZE_KINDS = ("window", None)
@@ -150,7 +152,18 @@ class GRUNet(nn.Module):
         return outputs * spread[:, :1] + level[:, :1]
 
     def _outputs(self, windows: torch.Tensor) -> torch.Tensor:
-        output, _ = self.gru(windows)
+        if (
+            self.training
+            and windows.device.type == "cpu"
+            and torch.is_grad_enabled()
+            and not torch.is_autocast_enabled("cpu")  # float32 only
+            and fused.enabled()
+        ):
+            # training on the CPU: the same function, with a compiled time loop and a
+            # hand-written backward (gruforecast.fused); nn.GRU everywhere else
+            output = fused.gru(self.gru, windows)
+        else:
+            output, _ = self.gru(windows)
         outputs = self.head(output[:, -1, :])
         if self.skip is not None:
             outputs = outputs + self.skip(windows[..., 0])

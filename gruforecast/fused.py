@@ -1,0 +1,143 @@
+"""The fused CPU GRU that training uses in place of ``nn.GRU``'s forward and backward.
+
+PyTorch's CPU ``nn.GRU`` spends its time at forecasting sizes in dispatching a dozen
+small operations per time step, forward and (through autograd) backward.
+``_fused_gru.cpp`` runs one layer's time loop in C++: per step one matrix product and
+plain loops over the gates, and a hand-written backward whose weight gradients are one
+matrix product each after the loop (bench/README.md has the speed-up). The weights are
+``nn.GRU``'s own parameters, so evaluation, ``predict`` and the ONNX export still run
+``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
+
+The kernel is compiled with PyTorch's C++ extension tools the first time a network
+trains on the CPU (about a minute, once per machine and torch version; the build is
+cached in PyTorch's extension directory, ``TORCH_EXTENSIONS_DIR``). Where it cannot be
+built (no C++ compiler or ninja), training falls back to ``nn.GRU`` with a warning. The
+environment variable ``GRUFORECAST_FUSED_GRU`` decides: ``0`` never uses it, ``1``
+requires it (an error if it cannot be built), anything else or unset uses it when it
+builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import torch
+from torch import nn
+
+__all__ = ["ENVIRONMENT_VARIABLE", "enabled", "gru", "kernel"]
+
+ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
+SOURCE = Path(__file__).with_name("_fused_gru.cpp")
+
+_lock = threading.Lock()
+_kernel: ModuleType | None = None
+_failure: str | None = None
+
+
+def _setting() -> str:
+    return os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip()
+
+
+def enabled() -> bool:
+    """Whether training on the CPU uses the fused kernel (building it if need be)."""
+    return _setting() != "0" and kernel() is not None
+
+
+def kernel() -> ModuleType | None:
+    """The compiled extension, built on first call; None where it cannot be built
+    (after one warning), or an error if ``GRUFORECAST_FUSED_GRU=1``."""
+    global _kernel, _failure
+    with _lock:
+        if _kernel is None and _failure is None:
+            try:
+                _kernel = _build()
+            except Exception as error:  # no compiler, no ninja, a failed build
+                _failure = f"{type(error).__name__}: {str(error).strip()[:500]}"
+                if _setting() != "1":
+                    warnings.warn(
+                        "gruforecast could not build its fused CPU GRU kernel, so training "
+                        f"uses nn.GRU (slower on the CPU, same results): {_failure}",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
+    if _kernel is None and _setting() == "1":
+        raise RuntimeError(
+            f"{ENVIRONMENT_VARIABLE}=1 requires the fused CPU GRU kernel, which could not "
+            f"be built: {_failure}"
+        )
+    return _kernel
+
+
+def _build() -> ModuleType:
+    from torch.utils import cpp_extension
+
+    try:  # the ninja wheel (a dependency) puts its binary here, maybe off PATH
+        import ninja
+
+        os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
+    except (ImportError, AttributeError):
+        pass  # a system ninja on PATH works too
+    source = SOURCE.read_bytes()
+    # the name carries the source's hash, so that a changed kernel is rebuilt
+    name = "gruforecast_fused_gru_" + hashlib.sha256(source).hexdigest()[:12]
+    try:
+        directory = Path(cpp_extension._get_build_directory(name, verbose=False))
+        built = any(directory.glob(f"{name}*.so")) or any(directory.glob(f"{name}*.pyd"))
+    except Exception:  # a private helper: only decides whether to say something
+        built = False
+    if not built:
+        print(
+            "gruforecast: compiling the fused CPU GRU kernel, once per machine "
+            "(about a minute)...",
+            file=sys.stderr,
+            flush=True,
+        )
+    return cpp_extension.load(name, [str(SOURCE)], extra_cflags=["-O3"], verbose=False)
+
+
+class _GRULayer(torch.autograd.Function):
+    """One layer: time-major x (T, B, I) and nn.GRU's four parameters -> (T, B, H)."""
+
+    @staticmethod
+    def forward(ctx, x, weight_ih, weight_hh, bias_ih, bias_hh):
+        module = kernel()
+        outputs, rz, candidate, hidden_n = module.forward(
+            x.contiguous(), weight_ih, weight_hh, bias_ih, bias_hh
+        )
+        ctx.save_for_backward(x, weight_ih, weight_hh, outputs, rz, candidate, hidden_n)
+        return outputs[1:]
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        needs_x = ctx.needs_input_grad[0]
+        grad_x, *rest = kernel().backward(grad, *saved, needs_x)
+        return (grad_x if needs_x else None, *rest)
+
+
+def gru(module: nn.GRU, windows: torch.Tensor) -> torch.Tensor:
+    """What ``module(windows)[0]`` computes (batch-first, zero initial state), by the
+    fused kernel: the last layer's outputs (batch, steps, hidden). Dropout between
+    layers as ``nn.GRU`` applies it in training mode."""
+    if not module.batch_first or module.bidirectional or not module.bias:
+        raise ValueError(
+            "the fused GRU supports batch_first, one-directional nn.GRU with biases only"
+        )
+    outputs = windows.transpose(0, 1).contiguous()
+    for layer in range(module.num_layers):
+        if layer and module.dropout and module.training:
+            outputs = nn.functional.dropout(outputs, module.dropout, training=True)
+        outputs = _GRULayer.apply(
+            outputs,
+            getattr(module, f"weight_ih_l{layer}"),
+            getattr(module, f"weight_hh_l{layer}"),
+            getattr(module, f"bias_ih_l{layer}"),
+            getattr(module, f"bias_hh_l{layer}"),
+        )
+    return outputs.transpose(0, 1)

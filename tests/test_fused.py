@@ -1,0 +1,145 @@
+"""The fused CPU GRU kernel (gruforecast.fused): nn.GRU's function and gradients,
+used in CPU training only, and a clean fallback where it cannot be built."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gruforecast import GRUForecaster, fused
+from gruforecast.network import GRUNet
+
+from conftest import FAST
+
+# The CI machine and a newcomer's Linux machine have a C++ compiler; where there is
+# none the kernel cannot exist, and only the fallback can be tested.
+needs_kernel = pytest.mark.skipif(
+    shutil.which("c++") is None and shutil.which("g++") is None,
+    reason="no C++ compiler to build the fused GRU kernel",
+)
+
+
+@pytest.fixture
+def kernel_state(monkeypatch):
+    """Forget the loaded kernel for one test (it is loaded again from the cache after)."""
+    monkeypatch.setattr(fused, "_kernel", None)
+    monkeypatch.setattr(fused, "_failure", None)
+    monkeypatch.delenv(fused.ENVIRONMENT_VARIABLE, raising=False)
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    "num_layers, input_size, batch, steps",
+    [(2, 1, 8, 20), (1, 3, 5, 7), (3, 2, 1, 1), (2, 1, 33, 50)],
+)
+def test_outputs_and_gradients_match_autograd_of_nn_gru(num_layers, input_size, batch, steps):
+    torch.manual_seed(0)
+    gru = nn.GRU(input_size, 16, num_layers, batch_first=True).double()
+    x = torch.randn(batch, steps, input_size, dtype=torch.float64, requires_grad=True)
+    expected, _ = gru(x)
+    weights = torch.randn_like(expected)  # a loss that reaches every output state
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
+
+    outputs = fused.gru(gru, x)
+    grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
+
+    assert outputs.shape == expected.shape
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
+    names = ["x"] + [name for name, _ in gru.named_parameters()]
+    for name, grad, expected_grad in zip(names, grads, expected_grads):
+        torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-11, msg=name)
+
+
+@needs_kernel
+def test_float32_gradients_of_the_training_loss_match_nn_gru():
+    """What training computes: float32, a head on the last step only."""
+    torch.manual_seed(1)
+    network = GRUNet(hidden_size=64, num_layers=2, horizon=12, normalize="window",
+                     window=24, season=12).train()
+    windows, targets = torch.randn(32, 24), torch.randn(32, 12)
+
+    def gradients(use_fused: bool) -> list[torch.Tensor]:
+        network.zero_grad()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fused, "enabled", lambda: use_fused)
+            nn.functional.mse_loss(network(windows), targets).backward()
+        return [p.grad.clone() for p in network.parameters()]
+
+    for grad, expected in zip(gradients(True), gradients(False)):
+        torch.testing.assert_close(grad, expected, rtol=1e-4, atol=1e-6)
+
+
+@needs_kernel
+def test_used_for_cpu_training_only(monkeypatch):
+    calls = []
+    original = fused.gru
+    monkeypatch.setattr(fused, "gru", lambda *a: calls.append(1) or original(*a))
+    network = GRUNet(hidden_size=8, num_layers=2)
+    windows = torch.randn(4, 10)
+    network.train()(windows).sum().backward()
+    assert calls == [1]
+    with torch.no_grad():  # validation loss in training mode's eval pass
+        network(windows)
+    network.eval()(windows)  # predict, export: nn.GRU, as the ONNX graph
+    assert calls == [1]
+
+
+@needs_kernel
+def test_dropout_between_layers_is_applied_in_training():
+    torch.manual_seed(0)
+    gru = nn.GRU(1, 16, 2, batch_first=True, dropout=0.5).train()
+    x = torch.randn(4, 6, 1)
+    with torch.no_grad():
+        first, second = fused.gru(gru, x), fused.gru(gru, x)
+        expected, _ = gru.eval()(x)
+        without = fused.gru(gru, x)  # eval mode: no dropout, nn.GRU's numbers
+    assert not torch.allclose(first, second)
+    torch.testing.assert_close(without, expected, rtol=1e-5, atol=1e-6)
+
+
+@needs_kernel
+def test_fit_gives_the_same_model_as_with_nn_gru(monthly, monkeypatch):
+    params = dict(FAST, hidden_size=16, num_layers=2, horizon=3)
+    with_kernel = GRUForecaster(**params).fit(monthly).forecast(6)
+    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "0")
+    without = GRUForecaster(**params).fit(monthly).forecast(6)
+    np.testing.assert_allclose(with_kernel, without, rtol=1e-4)
+
+
+def test_environment_variable_0_never_builds_it(kernel_state, monkeypatch):
+    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "0")
+    monkeypatch.setattr(fused, "_build", lambda: pytest.fail("built although disabled"))
+    assert not fused.enabled()
+
+
+def test_a_failed_build_falls_back_to_nn_gru_with_one_warning(kernel_state, monkeypatch, monthly):
+    def no_compiler():
+        raise RuntimeError("Error building extension: c++ not found")
+
+    monkeypatch.setattr(fused, "_build", no_compiler)
+    with pytest.warns(RuntimeWarning, match="uses nn.GRU.*c\\+\\+ not found"):
+        assert not fused.enabled()
+    assert not fused.enabled()  # no second attempt, no second warning
+    forecaster = GRUForecaster(**FAST).fit(monthly)  # trains all the same
+    assert np.isfinite(forecaster.forecast(3)).all()
+
+
+def test_environment_variable_1_makes_a_failed_build_an_error(kernel_state, monkeypatch):
+    def no_compiler():
+        raise RuntimeError("c++ not found")
+
+    monkeypatch.setattr(fused, "_build", no_compiler)
+    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(RuntimeError, match="GRUFORECAST_FUSED_GRU=1 requires.*c\\+\\+ not found"):
+        fused.enabled()
+
+
+def test_refuses_what_it_does_not_compute():
+    with pytest.raises(ValueError, match="batch_first"):
+        fused.gru(nn.GRU(1, 4, batch_first=False), torch.randn(2, 3, 1))
+    with pytest.raises(ValueError, match="one-directional"):
+        fused.gru(nn.GRU(1, 4, batch_first=True, bidirectional=True), torch.randn(2, 3, 1))
