@@ -9,8 +9,8 @@ matrix product each after the loop (bench/README.md has the speed-up). The weigh
 ``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
 
 The kernel is compiled with PyTorch's C++ extension tools the first time a network
-trains on the CPU (about a minute, once per machine and torch version; the build is
-cached in PyTorch's extension directory, ``TORCH_EXTENSIONS_DIR``). Where it cannot be
+trains on the CPU (about a minute, once per machine and Python environment; the build
+is cached in PyTorch's extension directory, ``TORCH_EXTENSIONS_DIR``). Where it cannot be
 built (no C++ compiler or ninja), training falls back to ``nn.GRU`` with a warning. The
 environment variable ``GRUFORECAST_FUSED_GRU`` decides: ``0`` never uses it, ``1``
 requires it (an error if it cannot be built), anything else or unset uses it when it
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import threading
 import warnings
@@ -77,15 +78,18 @@ def kernel() -> ModuleType | None:
 def _build() -> ModuleType:
     from torch.utils import cpp_extension
 
-    try:  # the ninja wheel (a dependency) puts its binary here, maybe off PATH
-        import ninja
+    if shutil.which("ninja") is None:
+        try:  # the ninja wheel (a dependency) puts its binary here, off PATH when its
+            import ninja  # environment is not activated
 
-        os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
-    except (ImportError, AttributeError):
-        pass  # a system ninja on PATH works too
-    source = SOURCE.read_bytes()
-    # the name carries the source's hash, so that a changed kernel is rebuilt
-    name = "gruforecast_fused_gru_" + hashlib.sha256(source).hexdigest()[:12]
+            os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
+        except (ImportError, AttributeError):
+            pass  # then the build fails with torch's own message, and we fall back
+    # The name carries a hash of the source and of the torch it is built against (one
+    # build directory per environment: torch would otherwise rebuild it, a minute each
+    # time, whenever another virtual environment had used it last).
+    key = SOURCE.read_bytes() + f"{torch.__version__} {torch.__file__} {sys.version}".encode()
+    name = "gruforecast_fused_gru_" + hashlib.sha256(key).hexdigest()[:12]
     try:
         directory = Path(cpp_extension._get_build_directory(name, verbose=False))
         built = any(directory.glob(f"{name}*.so")) or any(directory.glob(f"{name}*.pyd"))
@@ -93,8 +97,8 @@ def _build() -> ModuleType:
         built = False
     if not built:
         print(
-            "gruforecast: compiling the fused CPU GRU kernel, once per machine "
-            "(about a minute)...",
+            "gruforecast: compiling the fused CPU GRU kernel, once per machine and "
+            "Python environment (about a minute)...",
             file=sys.stderr,
             flush=True,
         )
