@@ -1,8 +1,8 @@
 // gruforecast's fused CPU GRU layer: forward and hand-written backward.
 //
 // PyTorch's CPU nn.GRU runs each time step as a dozen small ATen operations, and its
-// backward as autograd's step-by-step graph; at forecasting sizes (batches of 16 to 256,
-// hidden 64) dispatch dominates. Here each step is one matrix product for the recurrent
+// backward as autograd's step-by-step graph; at the sizes short series train with
+// (batches of 16 to 64, hidden 64) dispatch dominates. Here each step is one matrix product for the recurrent
 // projection plus plain loops over the gates; the input projections are one product
 // before the time loop, and the weight gradients one product each after it.
 //
