@@ -2,9 +2,10 @@
 //
 // PyTorch's CPU nn.GRU runs each time step as a dozen small ATen operations, and its
 // backward as autograd's step-by-step graph; at the sizes short series train with
-// (batches of 16 to 64, hidden 64) dispatch dominates. Here each step is one matrix product for the recurrent
-// projection plus plain loops over the gates; the input projections are one product
-// before the time loop, and the weight gradients one product each after it.
+// (batches of 16 to 64, hidden 64) dispatch dominates. Here each step is one matrix
+// product for the recurrent projection plus plain loops over the gates; the input
+// projections are one product before the time loop, and the weight gradients one
+// product each after it.
 //
 // The equations are nn.GRU's (linear_before_reset), with weights in its layout:
 //   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
@@ -27,7 +28,8 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
   auto bias = b_ih.clone();
   bias.narrow(0, 0, 2 * H).add_(b_hh.narrow(0, 0, 2 * H));
   auto gi = at::addmm(bias, x.reshape({T * B, I}), w_ih.t()).view({T, B, 3 * H});
-  auto out = at::zeros({T + 1, B, H}, x.options());
+  auto out = at::empty({T + 1, B, H}, x.options());
+  out[0].zero_();  // the initial state; the other steps are all written below
   auto rz = at::empty({T, B, 2 * H}, x.options());
   auto n = at::empty({T, B, H}, x.options());
   auto ghn = at::empty({T, B, H}, x.options());
