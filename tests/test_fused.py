@@ -55,6 +55,32 @@ def test_outputs_and_gradients_match_autograd_of_nn_gru(num_layers, input_size, 
 
 
 @needs_kernel
+@pytest.mark.parametrize("scale", [0.0, 1e-30, 1.0, 30.0, 1e4, 1e30])
+def test_float32_outputs_match_nn_gru_at_any_magnitude(scale):
+    """float32 computes sigmoid and tanh itself: saturation, underflow and tiny values
+    as nn.GRU has them; hidden 13 is no multiple of the vector width."""
+    torch.manual_seed(2)
+    gru = nn.GRU(3, 13, 2, batch_first=True)
+    x = torch.randn(7, 11, 3) * scale
+    expected, _ = gru(x)
+    outputs = fused.gru(gru, x)
+    assert torch.isfinite(outputs).all()
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-5)
+
+
+@needs_kernel
+def test_a_nan_input_gives_nan_outputs_as_nn_gru_does():
+    torch.manual_seed(3)
+    gru = nn.GRU(1, 16, 2, batch_first=True)
+    x = torch.randn(4, 9, 1)
+    x[1, 5, 0] = float("nan")
+    expected, _ = gru(x)
+    outputs = fused.gru(gru, x)
+    assert torch.equal(outputs.isnan(), expected.isnan())
+    assert outputs[1, 5:].isnan().all() and not outputs[[0, 2, 3]].isnan().any()
+
+
+@needs_kernel
 def test_float32_gradients_of_the_training_loss_match_nn_gru():
     """What training computes: float32, a head on the last step only."""
     torch.manual_seed(1)
