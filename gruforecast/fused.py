@@ -31,11 +31,16 @@ from types import ModuleType
 import torch
 from torch import nn
 
-__all__ = ["ENVIRONMENT_VARIABLE", "enabled", "gru", "kernel"]
+__all__ = ["ENVIRONMENT_VARIABLE", "MAX_BATCH", "enabled", "gru", "kernel"]
 
 ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
 SOURCE = Path(__file__).with_name("_fused_gru.cpp")
 LOOPS = SOURCE.with_name("_fused_gru_loops.h")  # included by SOURCE
+# Training batches of more windows than this use nn.GRU: there the work is large
+# products and elementwise passes that ATen spreads over all cores, while the kernel's
+# loops run on one. On 16 cores, batch 1024 trained 1.6x faster with the kernel and
+# batch 16384 3x slower (bench/README.md); no default batch comes near (at most 256).
+MAX_BATCH = 2048
 
 _lock = threading.Lock()
 _kernel: ModuleType | None = None
@@ -91,7 +96,8 @@ def _build() -> ModuleType:
     # time, whenever another virtual environment had used it last).
     # -fno-trapping-math lets the compiler vectorise the gates' selects (_fused_gru.cpp)
     flags = ["-O3", "-fno-trapping-math"]
-    key = SOURCE.read_bytes() + LOOPS.read_bytes() + f"{flags} {torch.__version__} {torch.__file__} {sys.version}".encode()
+    versions = f"{flags} {torch.__version__} {torch.__file__} {sys.version}"
+    key = SOURCE.read_bytes() + LOOPS.read_bytes() + versions.encode()
     name = "gruforecast_fused_gru_" + hashlib.sha256(key).hexdigest()[:12]
     try:
         directory = Path(cpp_extension._get_build_directory(name, verbose=False))

@@ -157,6 +157,7 @@ class GRUNet(nn.Module):
             and windows.device.type == "cpu"
             and torch.is_grad_enabled()
             and not torch.is_autocast_enabled("cpu")  # float32 only
+            and len(windows) <= fused.MAX_BATCH
             and fused.enabled()
         ):
             # training on the CPU: the same function, with a compiled time loop and a

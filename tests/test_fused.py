@@ -112,6 +112,8 @@ def test_used_for_cpu_training_only(monkeypatch):
         network(windows)
     network.eval()(windows)  # predict, export: nn.GRU, as the ONNX graph
     assert calls == [1]
+    network.train()(torch.randn(fused.MAX_BATCH + 1, 10)).sum().backward()  # huge batches
+    assert calls == [1]
 
 
 @needs_kernel
