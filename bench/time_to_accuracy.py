@@ -40,9 +40,9 @@ from peers_training import series_of
 
 WINDOW = 50
 BUDGETS = {
-    "gruforecast": [2, 5, 10, 20, 50, 500],  # epochs (early stopping stays on)
-    "darts": [1, 3, 10, 30, 100],  # epochs
-    "neuralforecast": [30, 100, 300, 1000],  # optimizer steps
+    "gruforecast": [2, 5, 10, 15, 20, 50, 500],  # epochs (early stopping stays on)
+    "darts": [1, 3, 10, 20, 30, 100],  # epochs
+    "neuralforecast": [30, 100, 200, 300, 1000],  # optimizer steps
 }
 SLACK = 1.05
 
