@@ -3,9 +3,9 @@
 // PyTorch's CPU nn.GRU runs each time step as a dozen small ATen operations, and its
 // backward as autograd's step-by-step graph; at the sizes short series train with
 // (batches of 16 to 64, hidden 64) dispatch dominates. Here each step is one matrix
-// product for the recurrent projection plus plain loops over the gates; the input
-// projections are one product before the time loop, and the weight gradients one
-// product each after it.
+// product for the recurrent projection plus one vectorised pass over the gates
+// (_fused_gru_loops.h); the input projections are one product before the time loop, and
+// the weight gradients one product each after it.
 //
 // The equations are nn.GRU's (linear_before_reset), with weights in its layout:
 //   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
@@ -83,10 +83,11 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
     const scalar_t* bn = b_hh.data_ptr<scalar_t>() + 2 * H;
     for (int64_t t = 0; t < T; ++t) {
       at::mm_out(gh, out[t], w_hh_t);
-      step_forward<scalar_t>(B, H, gi.data_ptr<scalar_t>() + t * B * 3 * H, gh.data_ptr<scalar_t>(), bn,
-                 out.data_ptr<scalar_t>() + t * B * H, rz.data_ptr<scalar_t>() + t * B * 2 * H,
-                 ghn.data_ptr<scalar_t>() + t * B * H, n.data_ptr<scalar_t>() + t * B * H,
-                 out.data_ptr<scalar_t>() + (t + 1) * B * H);
+      step_forward<scalar_t>(
+          B, H, gi.data_ptr<scalar_t>() + t * B * 3 * H, gh.data_ptr<scalar_t>(), bn,
+          out.data_ptr<scalar_t>() + t * B * H, rz.data_ptr<scalar_t>() + t * B * 2 * H,
+          ghn.data_ptr<scalar_t>() + t * B * H, n.data_ptr<scalar_t>() + t * B * H,
+          out.data_ptr<scalar_t>() + (t + 1) * B * H);
     }
   });
   return {out, rz, n, ghn};

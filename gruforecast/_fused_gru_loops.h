@@ -47,8 +47,8 @@ static inline double tanh_value(double x) { return std::tanh(x); }
 // the candidate n and the new state hn from the previous one hp.
 template <typename scalar_t>
 static void gates(int64_t nb, int64_t H, const scalar_t* R gi, const scalar_t* R gh,
-                         const scalar_t* R bn, const scalar_t* R hp, scalar_t* R rz,
-                         scalar_t* R ghn, scalar_t* R n, scalar_t* R hn) {
+                  const scalar_t* R bn, const scalar_t* R hp, scalar_t* R rz, scalar_t* R ghn,
+                  scalar_t* R n, scalar_t* R hn) {
   for (int64_t k = 0; k < nb; ++k) {
     const scalar_t* R g = gi + k * 3 * H;
     const scalar_t* R h = gh + k * 3 * H;

@@ -3,8 +3,9 @@
 PyTorch's CPU ``nn.GRU`` spends its time at forecasting sizes in dispatching a dozen
 small operations per time step, forward and (through autograd) backward.
 ``_fused_gru.cpp`` runs one layer's time loop in C++: per step one matrix product and
-plain loops over the gates, and a hand-written backward whose weight gradients are one
-matrix product each after the loop (bench/README.md has the speed-up). The weights are
+one vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
+whose weight gradients are one matrix product each after the loop (bench/README.md has
+the speed-up). Batches of more than ``MAX_BATCH`` windows train through ``nn.GRU``. The weights are
 ``nn.GRU``'s own parameters, so evaluation, ``predict`` and the ONNX export still run
 ``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
 
