@@ -5,9 +5,9 @@ small operations per time step, forward and (through autograd) backward.
 ``_fused_gru.cpp`` runs one layer's time loop in C++: per step one matrix product and
 one vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
 whose weight gradients are one matrix product each after the loop (bench/README.md has
-the speed-up). Batches of more than ``MAX_BATCH`` windows train through ``nn.GRU``. The weights are
-``nn.GRU``'s own parameters, so evaluation, ``predict`` and the ONNX export still run
-``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
+the speed-up). Batches of more than ``MAX_BATCH`` windows train through ``nn.GRU``. The
+weights are ``nn.GRU``'s own parameters, so evaluation, ``predict`` and the ONNX export
+still run ``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
 
 The kernel is compiled with PyTorch's C++ extension tools the first time a network
 trains on the CPU (about a minute, once per machine and Python environment; the build
