@@ -21,7 +21,7 @@
 
 #define R __restrict__
 #if defined(__GNUC__)
-#define INLINE inline __attribute__((always_inline))  // also into the AVX2 copy below
+#define INLINE inline __attribute__((always_inline))  // into the loops, which then vectorise
 #else
 #define INLINE inline
 #endif
