@@ -95,9 +95,12 @@ def _build() -> ModuleType:
     # The name carries a hash of the source and of the torch it is built against (one
     # build directory per environment: torch would otherwise rebuild it, a minute each
     # time, whenever another virtual environment had used it last).
-    # -fno-trapping-math lets the compiler vectorise the gates' selects (_fused_gru.cpp)
+    # -fno-trapping-math lets the compiler vectorise the gates' selects (_fused_gru.cpp);
+    # -fopenmp makes at::parallel_for parallel (without it ATen's header runs it serially):
+    # the library is torch's own libgomp.so.1, already loaded, found by its soname
     flags = ["-O3", "-fno-trapping-math"]
-    versions = f"{flags} {torch.__version__} {torch.__file__} {sys.version}"
+    openmp = ["-fopenmp"] if sys.platform.startswith("linux") else []
+    versions = f"{flags + openmp} {torch.__version__} {torch.__file__} {sys.version}"
     key = SOURCE.read_bytes() + LOOPS.read_bytes() + versions.encode()
     name = "gruforecast_fused_gru_" + hashlib.sha256(key).hexdigest()[:12]
     try:
@@ -112,7 +115,9 @@ def _build() -> ModuleType:
             file=sys.stderr,
             flush=True,
         )
-    return cpp_extension.load(name, [str(SOURCE)], extra_cflags=flags, verbose=False)
+    return cpp_extension.load(
+        name, [str(SOURCE)], extra_cflags=flags + openmp, extra_ldflags=openmp, verbose=False
+    )
 
 
 class _GRULayer(torch.autograd.Function):

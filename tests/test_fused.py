@@ -55,6 +55,53 @@ def test_outputs_and_gradients_match_autograd_of_nn_gru(num_layers, input_size, 
 
 
 @needs_kernel
+@pytest.mark.parametrize("threads", [2, 3])
+def test_batches_split_over_threads_match_nn_gru(threads):
+    """Large batches run as one chunk of rows per thread (uneven ones with 3 threads):
+    outputs and gradients as nn.GRU's, whatever the split."""
+    torch.manual_seed(4)
+    gru = nn.GRU(1, 16, 2, batch_first=True).double()
+    x = torch.randn(100, 30, 1, dtype=torch.float64, requires_grad=True)
+    expected, _ = gru(x)
+    weights = torch.randn_like(expected)
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        outputs = fused.gru(gru, x)
+        grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
+    finally:
+        torch.set_num_threads(previous)
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
+    for grad, expected_grad in zip(grads, expected_grads):
+        torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-11)
+
+
+@needs_kernel
+@pytest.mark.parametrize("hidden", [13, 40, 64])
+def test_float32_outputs_and_gradients_match_nn_gru(hidden):
+    """float32 runs its own small-matrix loops in blocks of 4 rows by 16 columns: hidden
+    sizes that leave columns over (13, 40: 3 x 13 and 3 x 40 are no multiples of 16) and
+    chunks of rows that leave rows over (37 rows on 2 threads: 18 and 19)."""
+    torch.manual_seed(5)
+    gru = nn.GRU(2, hidden, 2, batch_first=True)
+    x = torch.randn(37, 23, 2, requires_grad=True)
+    expected, _ = gru(x)
+    weights = torch.randn_like(expected)
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        outputs = fused.gru(gru, x)
+        grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
+    finally:
+        torch.set_num_threads(previous)
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=2e-6)
+    for grad, expected_grad in zip(grads, expected_grads):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-4)
+
+
+@needs_kernel
 @pytest.mark.parametrize("scale", [0.0, 1e-30, 1.0, 30.0, 1e4, 1e30])
 def test_float32_outputs_match_nn_gru_at_any_magnitude(scale):
     """float32 computes sigmoid and tanh itself: saturation, underflow and tiny values
