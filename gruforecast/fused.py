@@ -2,12 +2,14 @@
 
 PyTorch's CPU ``nn.GRU`` spends its time at forecasting sizes in dispatching a dozen
 small operations per time step, forward and (through autograd) backward.
-``_fused_gru.cpp`` runs one layer's time loop in C++: per step one matrix product and
-one vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
-whose weight gradients are one matrix product each after the loop (bench/README.md has
-the speed-up). Batches of more than ``MAX_BATCH`` windows train through ``nn.GRU``. The
-weights are ``nn.GRU``'s own parameters, so evaluation, ``predict`` and the ONNX export
-still run ``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
+``_fused_gru.cpp`` runs one layer's time loop in C++, the batch's rows split over the
+threads: per step one small matrix product and one vectorised pass over the gates
+(``_fused_gru_loops.h``), and a hand-written backward whose weight gradients are one
+matrix product each after the loop (bench/README.md has the speed-up). Batches of more
+than ``MAX_BATCH`` windows train through ``nn.GRU``. The trainer's validation passes use
+the kernel's forward too (:func:`evaluation`). The weights are ``nn.GRU``'s own
+parameters, so ``predict`` and the ONNX export still run ``nn.GRU``, and the tests check
+the kernel's outputs and gradients against it.
 
 The kernel is compiled with PyTorch's C++ extension tools the first time a network
 trains on the CPU (about a minute, once per machine and Python environment; the build
@@ -20,19 +22,22 @@ builds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import torch
 from torch import nn
 
-__all__ = ["ENVIRONMENT_VARIABLE", "MAX_BATCH", "enabled", "gru", "kernel"]
+__all__ = ["ENVIRONMENT_VARIABLE", "MAX_BATCH", "enabled", "evaluation", "gru", "in_evaluation",
+           "kernel"]
 
 ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
 SOURCE = Path(__file__).with_name("_fused_gru.cpp")
@@ -44,6 +49,7 @@ LOOPS = SOURCE.with_name("_fused_gru_loops.h")  # included by SOURCE
 MAX_BATCH = 2048
 
 _lock = threading.Lock()
+_thread = threading.local()  # whether this thread is inside evaluation()
 _kernel: ModuleType | None = None
 _failure: str | None = None
 
@@ -55,6 +61,24 @@ def _setting() -> str:
 def enabled() -> bool:
     """Whether training on the CPU uses the fused kernel (building it if need be)."""
     return _setting() != "0" and kernel() is not None
+
+
+@contextlib.contextmanager
+def evaluation() -> Iterator[None]:
+    """Inside the block, CPU forward passes in evaluation mode without autograd run
+    through the kernel too (the trainer's validation loss: about 5% of a small fit's
+    time with nn.GRU); ``predict`` and everything else keep nn.GRU."""
+    previous = in_evaluation()
+    _thread.evaluation = True
+    try:
+        yield
+    finally:
+        _thread.evaluation = previous
+
+
+def in_evaluation() -> bool:
+    """Whether this thread is inside :func:`evaluation`."""
+    return getattr(_thread, "evaluation", False)
 
 
 def kernel() -> ModuleType | None:

@@ -153,15 +153,15 @@ class GRUNet(nn.Module):
 
     def _outputs(self, windows: torch.Tensor) -> torch.Tensor:
         if (
-            self.training
-            and windows.device.type == "cpu"
-            and torch.is_grad_enabled()
+            windows.device.type == "cpu"
+            and ((self.training and torch.is_grad_enabled()) or fused.in_evaluation())
             and not torch.is_autocast_enabled("cpu")  # float32 only
             and len(windows) <= fused.MAX_BATCH
             and fused.enabled()
         ):
-            # training on the CPU: the same function, with a compiled time loop and a
-            # hand-written backward (gruforecast.fused); nn.GRU everywhere else
+            # training on the CPU and its validation passes: the same function, with a
+            # compiled time loop and a hand-written backward (gruforecast.fused); nn.GRU
+            # everywhere else
             output = fused.gru(self.gru, windows)
         else:
             output, _ = self.gru(windows)

@@ -12,6 +12,7 @@ from torch import nn
 
 from gruforecast import GRUForecaster, fused
 from gruforecast.network import GRUNet
+from gruforecast.training import Trainer
 
 from conftest import FAST
 
@@ -161,6 +162,30 @@ def test_used_for_cpu_training_only(monkeypatch):
     assert calls == [1]
     network.train()(torch.randn(fused.MAX_BATCH + 1, 10)).sum().backward()  # huge batches
     assert calls == [1]
+    with fused.evaluation(), torch.no_grad():  # the trainer's validation loss
+        network.eval()(windows)
+    assert calls == [1, 1]
+    network.eval()(windows)  # and after the block, nn.GRU again
+    assert calls == [1, 1]
+
+
+@needs_kernel
+def test_validation_losses_run_through_the_kernel_with_nn_grus_numbers(monkeypatch):
+    calls = []
+    original = fused.gru
+    monkeypatch.setattr(fused, "gru", lambda *a: calls.append(1) or original(*a))
+    network = GRUNet(hidden_size=16, num_layers=2, horizon=3).eval()
+    windows, targets = torch.randn(50, 20), torch.randn(50, 3)
+    trainer = Trainer(network, epochs=1, batch_size=16, lr=1e-3, weight_decay=0.0,
+                      gradient_clip=None, patience=None, verbose=0,
+                      generator=torch.Generator(), evaluation_batch_size=32)
+    loss = trainer.evaluate(windows, targets)
+    assert len(calls) == 2  # two chunks of windows
+    with torch.no_grad():
+        expected = float(((network(windows) - targets) ** 2).mean())  # nn.GRU
+    assert len(calls) == 2
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert not fused.in_evaluation()
 
 
 @needs_kernel
