@@ -87,8 +87,9 @@ static void for_chunks(int64_t B, const F& body) {  // body(first row, rows)
 // x (T, B, I), weights as nn.GRU's. Returns out (T + 1, B, H) with out[0] = 0 (the
 // states, saved for backward), rz (T, B, 2H) the gates r and z, n (T, B, H) the
 // candidates, and ghn (T, B, H) = W_hn h + b_hn, the recurrent part r multiplied.
+// Without save (no backward to come), rz, n and ghn hold the last step only.
 std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_hh,
-                                    at::Tensor b_ih, at::Tensor b_hh) {
+                                    at::Tensor b_ih, at::Tensor b_hh, bool save) {
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = w_hh.size(1);
   // input projections of all steps at once, with the recurrent biases of r and z
   // folded in (b_hn stays apart: r multiplies it)
@@ -97,9 +98,10 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
   auto gi = at::addmm(bias, x.reshape({T * B, I}), w_ih.t()).view({T, B, 3 * H});
   auto out = at::empty({T + 1, B, H}, x.options());
   out[0].zero_();  // the initial state; the other steps are all written below
-  auto rz = at::empty({T, B, 2 * H}, x.options());
-  auto n = at::empty({T, B, H}, x.options());
-  auto ghn = at::empty({T, B, H}, x.options());
+  const int64_t kept = save ? T : 1;  // steps of rz, n and ghn kept
+  auto rz = at::empty({kept, B, 2 * H}, x.options());
+  auto n = at::empty({kept, B, H}, x.options());
+  auto ghn = at::empty({kept, B, H}, x.options());
   auto gh = at::empty({B, 3 * H}, x.options());
   auto w_hh_t = w_hh.t().contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_forward", [&] {
@@ -107,11 +109,12 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
     for_chunks(B, [&](int64_t b0, int64_t nb) {
       for (int64_t t = 0; t < T; ++t) {
         const int64_t row = t * B + b0;  // the chunk's first row at step t
+        const int64_t slot = (save ? t : 0) * B + b0;  // its row in rz, n and ghn
         step_forward<scalar_t>(
             nb, H, gi.data_ptr<scalar_t>() + row * 3 * H, w_hh_t.data_ptr<scalar_t>(),
             gh.data_ptr<scalar_t>() + b0 * 3 * H, bn, out.data_ptr<scalar_t>() + row * H,
-            rz.data_ptr<scalar_t>() + row * 2 * H, ghn.data_ptr<scalar_t>() + row * H,
-            n.data_ptr<scalar_t>() + row * H, out.data_ptr<scalar_t>() + (row + B) * H);
+            rz.data_ptr<scalar_t>() + slot * 2 * H, ghn.data_ptr<scalar_t>() + slot * H,
+            n.data_ptr<scalar_t>() + slot * H, out.data_ptr<scalar_t>() + (row + B) * H);
       }
     });
   });

@@ -148,12 +148,14 @@ class _GRULayer(torch.autograd.Function):
     """One layer: time-major x (T, B, I) and nn.GRU's four parameters -> (T, B, H)."""
 
     @staticmethod
-    def forward(ctx, x, weight_ih, weight_hh, bias_ih, bias_hh):
-        module = kernel()
-        outputs, rz, candidate, hidden_n = module.forward(
-            x.contiguous(), weight_ih, weight_hh, bias_ih, bias_hh
+    def forward(ctx, x, weight_ih, weight_hh, bias_ih, bias_hh, save):
+        # save: whether a backward may follow; without one (validation passes) the
+        # kernel keeps no gates of past steps
+        outputs, rz, candidate, hidden_n = kernel().forward(
+            x.contiguous(), weight_ih, weight_hh, bias_ih, bias_hh, save
         )
-        ctx.save_for_backward(x, weight_ih, weight_hh, outputs, rz, candidate, hidden_n)
+        if save:
+            ctx.save_for_backward(x, weight_ih, weight_hh, outputs, rz, candidate, hidden_n)
         return outputs[1:]
 
     @staticmethod
@@ -161,7 +163,7 @@ class _GRULayer(torch.autograd.Function):
         saved = ctx.saved_tensors
         needs_x = ctx.needs_input_grad[0]
         grad_x, *rest = kernel().backward(grad, *saved, needs_x)
-        return (grad_x if needs_x else None, *rest)
+        return (grad_x if needs_x else None, *rest, None)
 
 
 def gru(module: nn.GRU, windows: torch.Tensor) -> torch.Tensor:
@@ -182,5 +184,6 @@ def gru(module: nn.GRU, windows: torch.Tensor) -> torch.Tensor:
             getattr(module, f"weight_hh_l{layer}"),
             getattr(module, f"bias_ih_l{layer}"),
             getattr(module, f"bias_hh_l{layer}"),
+            torch.is_grad_enabled(),
         )
     return outputs.transpose(0, 1)

@@ -56,6 +56,30 @@ def test_outputs_and_gradients_match_autograd_of_nn_gru(num_layers, input_size, 
 
 
 @needs_kernel
+def test_without_autograd_the_outputs_are_the_same_and_no_gates_are_kept(monkeypatch):
+    """Validation passes run under no_grad: the kernel keeps only the last step's gates."""
+    torch.manual_seed(6)
+    gru = nn.GRU(2, 16, 2, batch_first=True).double()
+    x = torch.randn(40, 25, 2, dtype=torch.float64)
+    expected, _ = gru(x)
+    kept = []  # the steps of r and z that each layer's forward returns
+    real = fused.kernel()
+
+    class Recording:
+        @staticmethod
+        def forward(*args):
+            result = real.forward(*args)
+            kept.append(result[1].shape[0])
+            return result
+
+    monkeypatch.setattr(fused, "kernel", lambda: Recording)
+    with torch.no_grad():
+        outputs = fused.gru(gru, x)
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
+    assert kept == [1, 1]  # rz of one step per layer, not 25
+
+
+@needs_kernel
 @pytest.mark.parametrize("threads", [2, 3])
 def test_batches_split_over_threads_match_nn_gru(threads):
     """Large batches run as one chunk of rows per thread (uneven ones with 3 threads):
