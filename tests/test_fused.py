@@ -32,6 +32,22 @@ def kernel_state(monkeypatch):
     monkeypatch.delenv(fused.ENVIRONMENT_VARIABLE, raising=False)
 
 
+def kernel_and_nn_gru(gru, x, threads=None):
+    """Outputs and gradients (of x and every parameter) of the kernel and of nn.GRU, for
+    a loss that reaches every output state; the kernel on ``threads`` threads."""
+    expected, _ = gru(x)
+    weights = torch.randn_like(expected)
+    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        outputs = fused.gru(gru, x)
+        grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
+    finally:
+        torch.set_num_threads(previous)
+    return (outputs, grads), (expected, expected_grads)
+
+
 @needs_kernel
 @pytest.mark.parametrize(
     "num_layers, input_size, batch, steps",
@@ -41,12 +57,7 @@ def test_outputs_and_gradients_match_autograd_of_nn_gru(num_layers, input_size, 
     torch.manual_seed(0)
     gru = nn.GRU(input_size, 16, num_layers, batch_first=True).double()
     x = torch.randn(batch, steps, input_size, dtype=torch.float64, requires_grad=True)
-    expected, _ = gru(x)
-    weights = torch.randn_like(expected)  # a loss that reaches every output state
-    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
-
-    outputs = fused.gru(gru, x)
-    grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
+    (outputs, grads), (expected, expected_grads) = kernel_and_nn_gru(gru, x)
 
     assert outputs.shape == expected.shape
     torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
@@ -87,16 +98,7 @@ def test_batches_split_over_threads_match_nn_gru(threads):
     torch.manual_seed(4)
     gru = nn.GRU(1, 16, 2, batch_first=True).double()
     x = torch.randn(100, 30, 1, dtype=torch.float64, requires_grad=True)
-    expected, _ = gru(x)
-    weights = torch.randn_like(expected)
-    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        outputs = fused.gru(gru, x)
-        grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
-    finally:
-        torch.set_num_threads(previous)
+    (outputs, grads), (expected, expected_grads) = kernel_and_nn_gru(gru, x, threads)
     torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
     for grad, expected_grad in zip(grads, expected_grads):
         torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-11)
@@ -111,16 +113,7 @@ def test_float32_outputs_and_gradients_match_nn_gru(hidden):
     torch.manual_seed(5)
     gru = nn.GRU(2, hidden, 2, batch_first=True)
     x = torch.randn(37, 23, 2, requires_grad=True)
-    expected, _ = gru(x)
-    weights = torch.randn_like(expected)
-    expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        outputs = fused.gru(gru, x)
-        grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
-    finally:
-        torch.set_num_threads(previous)
+    (outputs, grads), (expected, expected_grads) = kernel_and_nn_gru(gru, x, threads=2)
     torch.testing.assert_close(outputs, expected, rtol=0, atol=2e-6)
     for grad, expected_grad in zip(grads, expected_grads):
         torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-4)
