@@ -74,6 +74,19 @@ static INLINE void matmul_block(int64_t N, int64_t K, const float* R a, const fl
   }
 }
 
+// c[:, j0:] = a b[:, j0:] in plain loops, also in k order: all of a float64 product (the
+// tests' precision), and the columns of a float32 one past its last block of 16
+template <typename scalar_t>
+static void matmul_columns(int64_t M, int64_t N, int64_t K, const scalar_t* R a,
+                           const scalar_t* R b, scalar_t* R c, int64_t j0) {
+  for (int64_t j = j0; j < N; ++j)
+    for (int64_t i = 0; i < M; ++i) {
+      scalar_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += a[i * K + k] * b[k * N + j];
+      c[i * N + j] = sum;
+    }
+}
+
 static void matmul(int64_t M, int64_t N, int64_t K, const float* R a, const float* R b,
                    float* R c) {
   int64_t j = 0;
@@ -82,23 +95,12 @@ static void matmul(int64_t M, int64_t N, int64_t K, const float* R a, const floa
     for (; i + 4 <= M; i += 4) matmul_block<4>(N, K, a + i * K, b + j, c + i * N + j);
     for (; i < M; ++i) matmul_block<1>(N, K, a + i * K, b + j, c + i * N + j);
   }
-  for (; j < N; ++j)  // the last columns (hidden sizes not a multiple of 16)
-    for (int64_t i = 0; i < M; ++i) {
-      float sum = 0;
-      for (int64_t k = 0; k < K; ++k) sum += a[i * K + k] * b[k * N + j];
-      c[i * N + j] = sum;
-    }
+  matmul_columns(M, N, K, a, b, c, j);  // hidden sizes not a multiple of 16
 }
 
-// float64, the tests' precision: plain loops, also in k order
 static void matmul(int64_t M, int64_t N, int64_t K, const double* R a, const double* R b,
                    double* R c) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      double sum = 0;
-      for (int64_t k = 0; k < K; ++k) sum += a[i * K + k] * b[k * N + j];
-      c[i * N + j] = sum;
-    }
+  matmul_columns(M, N, K, a, b, c, 0);
 }
 
 // One time step forward for nb rows: gh = W_h hp (w_hh_t is W_h transposed, (H, 3H)),
