@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -84,6 +85,61 @@ static void for_chunks(int64_t B, const F& body) {  // body(first row, rows)
   });
 }
 
+// Training allocates the same large buffers every step (input projections, every step's
+// gates and their gradients: megabytes each at batch 124). glibc maps each such buffer
+// afresh and unmaps it when freed, so every 4 KiB page the kernel first writes cost a
+// page fault: about 1,700 a step at batch 124, 13% of the process's CPU time, all in
+// the kernel's loops. While a workspace is open (fused.workspace(), the trainer's fit),
+// these buffers come from a cache instead: a block is handed out again only once nothing
+// else holds its storage (autograd's saved tensors and every view count), so a buffer in
+// use is never reused. At most kWorkspaceBytes are cached; closing the last workspace
+// drops them.
+namespace workspace {
+constexpr int64_t kWorkspaceBytes = int64_t(256) << 20;
+std::mutex mutex;
+std::vector<at::Tensor> blocks;  // one-dimensional; free when only this holds its storage
+int64_t bytes = 0;
+int open = 0;
+
+at::Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
+  const int64_t numel = c10::multiply_integers(sizes);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (open > 0) {
+    const at::Tensor* best = nullptr;  // the smallest free block that is large enough
+    for (const auto& block : blocks)
+      if (block.numel() >= numel && block.dtype() == options.dtype() &&
+          block.storage().use_count() == 1 && (!best || block.numel() < best->numel()))
+        best = &block;
+    if (best != nullptr) return best->narrow(0, 0, numel).view(sizes);
+    const int64_t size = numel * static_cast<int64_t>(options.dtype().itemsize());
+    if (bytes + size <= kWorkspaceBytes) {
+      blocks.push_back(at::empty({numel}, options));
+      bytes += size;
+      return blocks.back().view(sizes);
+    }
+  }
+  return at::empty(sizes, options);
+}
+
+void enter() {
+  std::lock_guard<std::mutex> lock(mutex);
+  ++open;
+}
+
+int64_t cached_bytes() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return bytes;
+}
+
+void leave() {  // blocks still in use live on as plain tensors
+  std::lock_guard<std::mutex> lock(mutex);
+  if (--open == 0) {
+    blocks.clear();
+    bytes = 0;
+  }
+}
+}  // namespace workspace
+
 // x (T, B, I), weights as nn.GRU's. Returns out (T + 1, B, H) with out[0] = 0 (the
 // states, saved for backward), rz (T, B, 2H) the gates r and z, n (T, B, H) the
 // candidates, and ghn (T, B, H) = W_hn h + b_hn, the recurrent part r multiplied.
@@ -95,13 +151,19 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
   // folded in (b_hn stays apart: r multiplies it)
   auto bias = b_ih.clone();
   bias.narrow(0, 0, 2 * H).add_(b_hh.narrow(0, 0, 2 * H));
-  auto gi = at::addmm(bias, x.reshape({T * B, I}), w_ih.t()).view({T, B, 3 * H});
-  auto out = at::empty({T + 1, B, H}, x.options());
+  // save: a training step, whose buffers come from the workspace while one is open
+  auto empty = [&](at::IntArrayRef sizes) {
+    return save ? workspace::empty(sizes, x.options()) : at::empty(sizes, x.options());
+  };
+  auto gi = empty({T, B, 3 * H});
+  auto gi2 = gi.view({T * B, 3 * H});
+  at::addmm_out(gi2, bias, x.reshape({T * B, I}), w_ih.t());
+  auto out = empty({T + 1, B, H});
   out[0].zero_();  // the initial state; the other steps are all written below
   const int64_t kept = save ? T : 1;  // steps of rz, n and ghn kept
-  auto rz = at::empty({kept, B, 2 * H}, x.options());
-  auto n = at::empty({kept, B, H}, x.options());
-  auto ghn = at::empty({kept, B, H}, x.options());
+  auto rz = empty({kept, B, 2 * H});
+  auto n = empty({kept, B, H});
+  auto ghn = empty({kept, B, H});
   auto gh = at::empty({B, 3 * H}, x.options());
   auto w_hh_t = w_hh.t().contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_forward", [&] {
@@ -121,16 +183,20 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
   return {out, rz, n, ghn};
 }
 
-// Gradients of nn.GRU's parameters (and of x if need_x) from grad_out (T, B, H), the
-// gradient of every output state. Returns grad_x (undefined without need_x),
-// grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh.
+// Gradients of nn.GRU's parameters (and of x if need_x) from grad_out: (T, B, H), the
+// gradient of every output state, or (B, H), that of the last state only (the others
+// are then zero: a forecasting head reads the last state). Returns grad_x (undefined
+// without need_x), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh.
 std::vector<at::Tensor> gru_backward(at::Tensor grad_out, at::Tensor x, at::Tensor w_ih,
                                      at::Tensor w_hh, at::Tensor out, at::Tensor rz,
                                      at::Tensor n, at::Tensor ghn, bool need_x) {
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = w_hh.size(1);
   grad_out = grad_out.contiguous();
-  auto dgh = at::empty({T, B, 3 * H}, x.options());  // d loss / d (W_h h + b_h)
-  auto dgi = at::empty({T, B, 3 * H}, x.options());  // d loss / d (W_i x + b_i)
+  const bool last_only = grad_out.dim() == 2;
+  // with last_only, the output gradient of every step but the last reads zeros here
+  auto no_grad_out = last_only ? at::zeros({B, H}, x.options()) : at::Tensor();
+  auto dgh = workspace::empty({T, B, 3 * H}, x.options());  // d loss / d (W_h h + b_h)
+  auto dgi = workspace::empty({T, B, 3 * H}, x.options());  // d loss / d (W_i x + b_i)
   auto carried = at::zeros({B, H}, x.options());    // the part through h' = ... + z h
   auto recurrent = at::zeros({B, H}, x.options());  // the part through W_h h
   w_hh = w_hh.contiguous();
@@ -138,8 +204,11 @@ std::vector<at::Tensor> gru_backward(at::Tensor grad_out, at::Tensor x, at::Tens
     for_chunks(B, [&](int64_t b0, int64_t nb) {
       for (int64_t t = T - 1; t >= 0; --t) {
         const int64_t row = t * B + b0;  // the chunk's first row at step t
+        const scalar_t* go = !last_only     ? grad_out.data_ptr<scalar_t>() + row * H
+                             : t == T - 1   ? grad_out.data_ptr<scalar_t>() + b0 * H
+                                            : no_grad_out.data_ptr<scalar_t>() + b0 * H;
         step_backward<scalar_t>(
-            nb, H, grad_out.data_ptr<scalar_t>() + row * H,
+            nb, H, go,
             recurrent.data_ptr<scalar_t>() + b0 * H, carried.data_ptr<scalar_t>() + b0 * H,
             rz.data_ptr<scalar_t>() + row * 2 * H, n.data_ptr<scalar_t>() + row * H,
             ghn.data_ptr<scalar_t>() + row * H, out.data_ptr<scalar_t>() + row * H,
@@ -153,12 +222,21 @@ std::vector<at::Tensor> gru_backward(at::Tensor grad_out, at::Tensor x, at::Tens
   auto grad_w_hh = at::mm(dgh2.t(), out.narrow(0, 0, T).reshape({T * B, H}));
   auto grad_b_hh = dgh2.sum(0);
   auto grad_w_ih = at::mm(dgi2.t(), x.reshape({T * B, I}));
-  auto grad_b_ih = dgi2.sum(0);
-  auto grad_x = need_x ? at::mm(dgi2, w_ih).view({T, B, I}) : at::Tensor();
+  // dgi's r and z columns are dgh's (gates_backward): their sums too
+  auto grad_b_ih = at::cat({grad_b_hh.narrow(0, 0, 2 * H), dgi2.narrow(1, 2 * H, H).sum(0)});
+  at::Tensor grad_x;
+  if (need_x) {
+    grad_x = workspace::empty({T, B, I}, x.options());
+    auto grad_x2 = grad_x.view({T * B, I});
+    at::mm_out(grad_x2, dgi2, w_ih);
+  }
   return {grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &gru_forward, "GRU layer forward (time-major)");
   m.def("backward", &gru_backward, "GRU layer backward");
+  m.def("enter_workspace", &workspace::enter, "cache training's buffers from here on");
+  m.def("leave_workspace", &workspace::leave, "the last one left drops the cache");
+  m.def("workspace_bytes", &workspace::cached_bytes, "bytes the workspace holds");
 }

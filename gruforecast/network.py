@@ -162,10 +162,10 @@ class GRUNet(nn.Module):
             # training on the CPU and its validation passes: the same function, with a
             # compiled time loop and a hand-written backward (gruforecast.fused); nn.GRU
             # everywhere else
-            output = fused.gru(self.gru, windows)
+            last = fused.gru(self.gru, windows, last_only=True)
         else:
-            output, _ = self.gru(windows)
-        outputs = self.head(output[:, -1, :])
+            last = self.gru(windows)[0][:, -1, :]
+        outputs = self.head(last)
         if self.skip is not None:
             outputs = outputs + self.skip(windows[..., 0])
         return outputs

@@ -235,8 +235,11 @@ class Trainer:
         cleanly: the best weights so far are restored and the history is kept; before
         the first epoch ends there are none, and the interrupt goes on up.
         """
+        # training steps through the fused CPU kernel reuse their buffers (fused.workspace)
+        uses_kernel = inputs.device.type == "cpu" and self.autocast_dtype is None
         try:
-            self.fit_loop(inputs, targets, valid_inputs, valid_targets)
+            with fused.workspace() if uses_kernel else contextlib.nullcontext():
+                self.fit_loop(inputs, targets, valid_inputs, valid_targets)
         except KeyboardInterrupt:
             if self._best_state is None:
                 raise

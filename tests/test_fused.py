@@ -32,16 +32,19 @@ def kernel_state(monkeypatch):
     monkeypatch.delenv(fused.ENVIRONMENT_VARIABLE, raising=False)
 
 
-def kernel_and_nn_gru(gru, x, threads=None):
+def kernel_and_nn_gru(gru, x, threads=None, last_only=False):
     """Outputs and gradients (of x and every parameter) of the kernel and of nn.GRU, for
-    a loss that reaches every output state; the kernel on ``threads`` threads."""
+    a loss that reaches every output state (with ``last_only``, the last one only); the
+    kernel on ``threads`` threads."""
     expected, _ = gru(x)
+    if last_only:
+        expected = expected[:, -1]
     weights = torch.randn_like(expected)
     expected_grads = torch.autograd.grad((expected * weights).sum(), [x, *gru.parameters()])
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
-        outputs = fused.gru(gru, x)
+        outputs = fused.gru(gru, x, last_only=last_only)
         grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
     finally:
         torch.set_num_threads(previous)
@@ -49,15 +52,19 @@ def kernel_and_nn_gru(gru, x, threads=None):
 
 
 @needs_kernel
+@pytest.mark.parametrize("last_only", [False, True])
 @pytest.mark.parametrize(
     "num_layers, input_size, batch, steps",
     [(2, 1, 8, 20), (1, 3, 5, 7), (3, 2, 1, 1), (2, 1, 33, 50)],
 )
-def test_outputs_and_gradients_match_autograd_of_nn_gru(num_layers, input_size, batch, steps):
+def test_outputs_and_gradients_match_autograd_of_nn_gru(
+    num_layers, input_size, batch, steps, last_only
+):
+    """All output states, or the last one only (what a forecasting head reads)."""
     torch.manual_seed(0)
     gru = nn.GRU(input_size, 16, num_layers, batch_first=True).double()
     x = torch.randn(batch, steps, input_size, dtype=torch.float64, requires_grad=True)
-    (outputs, grads), (expected, expected_grads) = kernel_and_nn_gru(gru, x)
+    (outputs, grads), (expected, expected_grads) = kernel_and_nn_gru(gru, x, last_only=last_only)
 
     assert outputs.shape == expected.shape
     torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
@@ -146,6 +153,56 @@ def test_a_nan_input_gives_nan_outputs_as_nn_gru_does():
 
 
 @needs_kernel
+def test_buffers_in_use_are_never_reused_by_the_workspace():
+    """In a workspace, two graphs alive at once (two forward passes before a backward,
+    one backward run twice) keep their own buffers: every gradient as nn.GRU's."""
+    torch.manual_seed(7)
+    gru = nn.GRU(1, 16, 2, batch_first=True).double()
+    xs = [torch.randn(20, 15, 1, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    weights = [torch.randn(20, 16, dtype=torch.float64) for _ in range(2)]
+    parameters = list(gru.parameters())
+    expected = [torch.autograd.grad((gru(x)[0][:, -1] * w).sum(), [x, *parameters])
+                for x, w in zip(xs, weights)]
+    with fused.workspace():
+        losses = [(fused.gru(gru, x, last_only=True) * w).sum() for x, w in zip(xs, weights)]
+        first = torch.autograd.grad(losses[0], [xs[0], *parameters], retain_graph=True)
+        again = torch.autograd.grad(losses[0], [xs[0], *parameters])
+        second = torch.autograd.grad(losses[1], [xs[1], *parameters])
+    for grads, expected_grads in zip([first, again, second], [expected[0], *expected]):
+        for grad, expected_grad in zip(grads, expected_grads):
+            torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-11)
+
+
+@needs_kernel
+def test_the_workspace_reuses_its_buffers_and_drops_them_when_the_last_one_ends():
+    network = GRUNet(hidden_size=16, num_layers=2).train()
+    windows = torch.randn(30, 20)
+    kernel = fused.kernel()
+
+    def step() -> int:
+        network(windows).sum().backward()
+        return kernel.workspace_bytes()
+
+    assert step() == 0  # outside a workspace nothing is cached
+    with fused.workspace():
+        with fused.workspace():
+            cached = step()
+            assert cached > 0
+            assert step() == step() == cached  # the next steps take the same buffers
+        assert kernel.workspace_bytes() == cached  # still open
+    assert kernel.workspace_bytes() == 0
+
+
+@needs_kernel
+def test_the_trainer_fits_in_a_workspace(monkeypatch):
+    opened = []
+    original = fused.workspace
+    monkeypatch.setattr(fused, "workspace", lambda: opened.append(1) or original())
+    GRUForecaster(window=8, hidden_size=8, epochs=2, random_state=0).fit(np.arange(60.0))
+    assert opened == [1] and fused.kernel().workspace_bytes() == 0
+
+
+@needs_kernel
 def test_float32_gradients_of_the_training_loss_match_nn_gru():
     """What training computes: float32, a head on the last step only."""
     torch.manual_seed(1)
@@ -168,7 +225,7 @@ def test_float32_gradients_of_the_training_loss_match_nn_gru():
 def test_used_for_cpu_training_only(monkeypatch):
     calls = []
     original = fused.gru
-    monkeypatch.setattr(fused, "gru", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
     network = GRUNet(hidden_size=8, num_layers=2)
     windows = torch.randn(4, 10)
     network.train()(windows).sum().backward()
@@ -190,7 +247,7 @@ def test_used_for_cpu_training_only(monkeypatch):
 def test_validation_losses_run_through_the_kernel_with_nn_grus_numbers(monkeypatch):
     calls = []
     original = fused.gru
-    monkeypatch.setattr(fused, "gru", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
     network = GRUNet(hidden_size=16, num_layers=2, horizon=3).eval()
     windows, targets = torch.randn(50, 20), torch.randn(50, 3)
     trainer = Trainer(network, epochs=1, batch_size=16, lr=1e-3, weight_decay=0.0,
