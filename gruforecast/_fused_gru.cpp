@@ -72,15 +72,18 @@ static void step_backward(Args... args) {
 // in chunks of 8 rows, one of 124 windows 1.6x.
 constexpr int64_t kChunkRows = 8;
 
+static int64_t chunk_count(int64_t B) {
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B / kChunkRows));
+}
+
 template <typename F>
-static void for_chunks(int64_t B, const F& body) {  // body(first row, rows)
-  const int64_t chunks =
-      std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B / kChunkRows));
-  if (chunks == 1) return body(0, B);
+static void for_chunks(int64_t B, const F& body) {  // body(chunk, first row, rows)
+  const int64_t chunks = chunk_count(B);
+  if (chunks == 1) return body(0, 0, B);
   at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       const int64_t first = B * c / chunks;
-      body(first, B * (c + 1) / chunks - first);
+      body(c, first, B * (c + 1) / chunks - first);
     }
   });
 }
@@ -147,36 +150,37 @@ void leave() {  // blocks still in use live on as plain tensors
 std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_hh,
                                     at::Tensor b_ih, at::Tensor b_hh, bool save) {
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = w_hh.size(1);
-  // input projections of all steps at once, with the recurrent biases of r and z
-  // folded in (b_hn stays apart: r multiplies it)
+  // the input biases, with the recurrent biases of r and z folded in (b_hn stays
+  // apart: r multiplies it)
   auto bias = b_ih.clone();
   bias.narrow(0, 0, 2 * H).add_(b_hh.narrow(0, 0, 2 * H));
   // save: a training step, whose buffers come from the workspace while one is open
   auto empty = [&](at::IntArrayRef sizes) {
     return save ? workspace::empty(sizes, x.options()) : at::empty(sizes, x.options());
   };
-  auto gi = empty({T, B, 3 * H});
-  auto gi2 = gi.view({T * B, 3 * H});
-  at::addmm_out(gi2, bias, x.reshape({T * B, I}), w_ih.t());
   auto out = empty({T + 1, B, H});
   out[0].zero_();  // the initial state; the other steps are all written below
   const int64_t kept = save ? T : 1;  // steps of rz, n and ghn kept
   auto rz = empty({kept, B, 2 * H});
   auto n = empty({kept, B, H});
   auto ghn = empty({kept, B, H});
+  auto gi = at::empty({B, 3 * H}, x.options());  // one step's products, each chunk's rows
   auto gh = at::empty({B, 3 * H}, x.options());
+  auto w_ih_t = w_ih.t().contiguous();
   auto w_hh_t = w_hh.t().contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_forward", [&] {
     const scalar_t* bn = b_hh.data_ptr<scalar_t>() + 2 * H;
-    for_chunks(B, [&](int64_t b0, int64_t nb) {
+    for_chunks(B, [&](int64_t, int64_t b0, int64_t nb) {
       for (int64_t t = 0; t < T; ++t) {
         const int64_t row = t * B + b0;  // the chunk's first row at step t
         const int64_t slot = (save ? t : 0) * B + b0;  // its row in rz, n and ghn
         step_forward<scalar_t>(
-            nb, H, gi.data_ptr<scalar_t>() + row * 3 * H, w_hh_t.data_ptr<scalar_t>(),
-            gh.data_ptr<scalar_t>() + b0 * 3 * H, bn, out.data_ptr<scalar_t>() + row * H,
-            rz.data_ptr<scalar_t>() + slot * 2 * H, ghn.data_ptr<scalar_t>() + slot * H,
-            n.data_ptr<scalar_t>() + slot * H, out.data_ptr<scalar_t>() + (row + B) * H);
+            nb, H, I, x.data_ptr<scalar_t>() + row * I, w_ih_t.data_ptr<scalar_t>(),
+            bias.data_ptr<scalar_t>(), gi.data_ptr<scalar_t>() + b0 * 3 * H,
+            w_hh_t.data_ptr<scalar_t>(), gh.data_ptr<scalar_t>() + b0 * 3 * H, bn,
+            out.data_ptr<scalar_t>() + row * H, rz.data_ptr<scalar_t>() + slot * 2 * H,
+            ghn.data_ptr<scalar_t>() + slot * H, n.data_ptr<scalar_t>() + slot * H,
+            out.data_ptr<scalar_t>() + (row + B) * H);
       }
     });
   });
@@ -186,50 +190,57 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
 // Gradients of nn.GRU's parameters (and of x if need_x) from grad_out: (T, B, H), the
 // gradient of every output state, or (B, H), that of the last state only (the others
 // are then zero: a forecasting head reads the last state). Returns grad_x (undefined
-// without need_x), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh.
+// without need_x), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh. Each chunk of rows sums
+// its share of the parameters' gradients step by step, while the step's gradients are
+// at hand; the chunks' sums are added at the end.
 std::vector<at::Tensor> gru_backward(at::Tensor grad_out, at::Tensor x, at::Tensor w_ih,
                                      at::Tensor w_hh, at::Tensor out, at::Tensor rz,
                                      at::Tensor n, at::Tensor ghn, bool need_x) {
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = w_hh.size(1);
+  x = x.contiguous();
   grad_out = grad_out.contiguous();
   const bool last_only = grad_out.dim() == 2;
   // with last_only, the output gradient of every step but the last reads zeros here
   auto no_grad_out = last_only ? at::zeros({B, H}, x.options()) : at::Tensor();
-  auto dgh = workspace::empty({T, B, 3 * H}, x.options());  // d loss / d (W_h h + b_h)
-  auto dgi = workspace::empty({T, B, 3 * H}, x.options());  // d loss / d (W_i x + b_i)
+  auto dgh = at::empty({B, 3 * H}, x.options());  // d loss / d (W_h h + b_h), one step
+  auto dgi = at::empty({B, 3 * H}, x.options());  // d loss / d (W_i x + b_i), one step
   auto carried = at::zeros({B, H}, x.options());    // the part through h' = ... + z h
   auto recurrent = at::zeros({B, H}, x.options());  // the part through W_h h
+  // each chunk's sums: grad_w_hh, grad_w_ih, grad_b_hh, and grad_b_ih's n part
+  const int64_t sizes[] = {3 * H * H, 3 * H * I, 3 * H, H};
+  const int64_t width = sizes[0] + sizes[1] + sizes[2] + sizes[3];
+  auto sums = at::zeros({chunk_count(B), width}, x.options());
+  auto grad_x = need_x ? workspace::empty({T, B, I}, x.options()) : at::Tensor();
   w_hh = w_hh.contiguous();
+  w_ih = w_ih.contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_backward", [&] {
-    for_chunks(B, [&](int64_t b0, int64_t nb) {
+    for_chunks(B, [&](int64_t chunk, int64_t b0, int64_t nb) {
+      scalar_t* g_hh = sums.data_ptr<scalar_t>() + chunk * width;
+      scalar_t* g_ih = g_hh + sizes[0];
+      scalar_t* gb_hh = g_ih + sizes[1];
+      scalar_t* gb_in = gb_hh + sizes[2];
       for (int64_t t = T - 1; t >= 0; --t) {
         const int64_t row = t * B + b0;  // the chunk's first row at step t
         const scalar_t* go = !last_only     ? grad_out.data_ptr<scalar_t>() + row * H
                              : t == T - 1   ? grad_out.data_ptr<scalar_t>() + b0 * H
                                             : no_grad_out.data_ptr<scalar_t>() + b0 * H;
         step_backward<scalar_t>(
-            nb, H, go,
-            recurrent.data_ptr<scalar_t>() + b0 * H, carried.data_ptr<scalar_t>() + b0 * H,
-            rz.data_ptr<scalar_t>() + row * 2 * H, n.data_ptr<scalar_t>() + row * H,
-            ghn.data_ptr<scalar_t>() + row * H, out.data_ptr<scalar_t>() + row * H,
-            dgh.data_ptr<scalar_t>() + row * 3 * H, dgi.data_ptr<scalar_t>() + row * 3 * H,
-            w_hh.data_ptr<scalar_t>(), t == 0);
+            nb, H, I, go, recurrent.data_ptr<scalar_t>() + b0 * H,
+            carried.data_ptr<scalar_t>() + b0 * H, rz.data_ptr<scalar_t>() + row * 2 * H,
+            n.data_ptr<scalar_t>() + row * H, ghn.data_ptr<scalar_t>() + row * H,
+            out.data_ptr<scalar_t>() + row * H, x.data_ptr<scalar_t>() + row * I,
+            dgh.data_ptr<scalar_t>() + b0 * 3 * H, dgi.data_ptr<scalar_t>() + b0 * 3 * H,
+            w_hh.data_ptr<scalar_t>(), w_ih.data_ptr<scalar_t>(), g_hh, g_ih, gb_hh, gb_in,
+            need_x ? grad_x.data_ptr<scalar_t>() + row * I : nullptr, t == 0);
       }
     });
   });
-  auto dgh2 = dgh.view({T * B, 3 * H});
-  auto dgi2 = dgi.view({T * B, 3 * H});
-  auto grad_w_hh = at::mm(dgh2.t(), out.narrow(0, 0, T).reshape({T * B, H}));
-  auto grad_b_hh = dgh2.sum(0);
-  auto grad_w_ih = at::mm(dgi2.t(), x.reshape({T * B, I}));
+  auto total = sums.sum(0);  // the chunks' sums, in chunk order
+  auto grad_w_hh = total.narrow(0, 0, sizes[0]).view({3 * H, H});
+  auto grad_w_ih = total.narrow(0, sizes[0], sizes[1]).view({3 * H, I});
+  auto grad_b_hh = total.narrow(0, sizes[0] + sizes[1], sizes[2]);
   // dgi's r and z columns are dgh's (gates_backward): their sums too
-  auto grad_b_ih = at::cat({grad_b_hh.narrow(0, 0, 2 * H), dgi2.narrow(1, 2 * H, H).sum(0)});
-  at::Tensor grad_x;
-  if (need_x) {
-    grad_x = workspace::empty({T, B, I}, x.options());
-    auto grad_x2 = grad_x.view({T * B, I});
-    at::mm_out(grad_x2, dgi2, w_ih);
-  }
+  auto grad_b_ih = at::cat({grad_b_hh.narrow(0, 0, 2 * H), total.narrow(0, width - H, H)});
   return {grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh};
 }
 

@@ -103,14 +103,73 @@ static void matmul(int64_t M, int64_t N, int64_t K, const double* R a, const dou
   matmul_columns(M, N, K, a, b, c, 0);
 }
 
-// One time step forward for nb rows: gh = W_h hp (w_hh_t is W_h transposed, (H, 3H)),
-// then the gates in one pass: from gi (the input projections, r and z recurrent biases
-// included) and gh, writes r and z (rz), ghn = W_hn h + b_hn, the candidate n and the new
-// state hn from the previous one hp.
+// c += a^T b for row-major a (K, M), b (K, N) and c (M, N): one step's share of a weight
+// gradient, summed over the chunk's rows (K): dgh^T h, (3H, H), and dgi^T x, (3H, I).
+// As matmul: blocks of 4 rows by 16 columns of c in registers, sums in k order.
+template <int MR>
+static INLINE void matmul_tn_block(int64_t M, int64_t N, int64_t K, const float* R a,
+                                   const float* R b, float* R c) {  // c[:MR, :16] += ...
+  float8 acc[MR][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r) {
+    acc[r][0] = *reinterpret_cast<const float8_u*>(c + r * N);
+    acc[r][1] = *reinterpret_cast<const float8_u*>(c + r * N + 8);
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const float8 b0 = *reinterpret_cast<const float8_u*>(b + k * N);
+    const float8 b1 = *reinterpret_cast<const float8_u*>(b + k * N + 8);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) {
+      const float ak = a[k * M + r];
+      acc[r][0] += ak * b0;
+      acc[r][1] += ak * b1;
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r) {
+    *reinterpret_cast<float8_u*>(c + r * N) = acc[r][0];
+    *reinterpret_cast<float8_u*>(c + r * N + 8) = acc[r][1];
+  }
+}
+
+template <typename scalar_t>  // c[:, j0:] += a^T b[:, j0:] in plain loops, in k order
+static void matmul_tn_columns(int64_t M, int64_t N, int64_t K, const scalar_t* R a,
+                              const scalar_t* R b, scalar_t* R c, int64_t j0) {
+  for (int64_t j = j0; j < N; ++j)
+    for (int64_t i = 0; i < M; ++i) {
+      scalar_t sum = c[i * N + j];
+      for (int64_t k = 0; k < K; ++k) sum += a[k * M + i] * b[k * N + j];
+      c[i * N + j] = sum;
+    }
+}
+
+static void matmul_tn(int64_t M, int64_t N, int64_t K, const float* R a, const float* R b,
+                      float* R c) {
+  int64_t j = 0;
+  for (; j + 16 <= N; j += 16) {
+    int64_t i = 0;
+    for (; i + 4 <= M; i += 4) matmul_tn_block<4>(M, N, K, a + i, b + j, c + i * N + j);
+    for (; i < M; ++i) matmul_tn_block<1>(M, N, K, a + i, b + j, c + i * N + j);
+  }
+  matmul_tn_columns(M, N, K, a, b, c, j);
+}
+
+static void matmul_tn(int64_t M, int64_t N, int64_t K, const double* R a,
+                      const double* R b, double* R c) {
+  matmul_tn_columns(M, N, K, a, b, c, 0);
+}
+
+// One time step forward for nb rows: gi = W_i x (w_ih_t is W_i transposed, (I, 3H)) and
+// gh = W_h hp (w_hh_t, (H, 3H)), then the gates in one pass: from gi plus bi (b_i, with
+// the recurrent biases of r and z folded in) and gh, writes r and z (rz), ghn = W_hn h +
+// b_hn, the candidate n and the new state hn from the previous one hp.
 template <typename scalar_t>
-static void gates(int64_t nb, int64_t H, const scalar_t* R gi, const scalar_t* R w_hh_t,
-                  scalar_t* R gh, const scalar_t* R bn, const scalar_t* R hp, scalar_t* R rz,
-                  scalar_t* R ghn, scalar_t* R n, scalar_t* R hn) {
+static void gates(int64_t nb, int64_t H, int64_t I, const scalar_t* R x,
+                  const scalar_t* R w_ih_t, const scalar_t* R bi, scalar_t* R gi,
+                  const scalar_t* R w_hh_t, scalar_t* R gh, const scalar_t* R bn,
+                  const scalar_t* R hp, scalar_t* R rz, scalar_t* R ghn, scalar_t* R n,
+                  scalar_t* R hn) {
+  matmul(nb, 3 * H, I, x, w_ih_t, gi);
   matmul(nb, 3 * H, H, hp, w_hh_t, gh);
   for (int64_t k = 0; k < nb; ++k) {
     const scalar_t* R g = gi + k * 3 * H;
@@ -118,10 +177,10 @@ static void gates(int64_t nb, int64_t H, const scalar_t* R gi, const scalar_t* R
     scalar_t* R r = rz + k * 2 * H;
     scalar_t* R z = r + H;
     for (int64_t j = 0; j < H; ++j) {
-      const scalar_t rj = sigmoid_value(g[j] + h[j]);
-      const scalar_t zj = sigmoid_value(g[H + j] + h[H + j]);
+      const scalar_t rj = sigmoid_value(g[j] + bi[j] + h[j]);
+      const scalar_t zj = sigmoid_value(g[H + j] + bi[H + j] + h[H + j]);
       const scalar_t v = h[2 * H + j] + bn[j];
-      const scalar_t nj = tanh_value(g[2 * H + j] + rj * v);
+      const scalar_t nj = tanh_value(g[2 * H + j] + bi[2 * H + j] + rj * v);
       r[j] = rj;
       z[j] = zj;
       ghn[k * H + j] = v;
@@ -136,12 +195,18 @@ static void gates(int64_t nb, int64_t H, const scalar_t* R gi, const scalar_t* R
 // the path through W_h h in m), gives dgh = d loss / d (W_h h + b_h) and dgi =
 // d loss / d (W_i x + b_i) from the saved r, z (rz), n, ghn and the previous state hp;
 // c becomes the part carried on to the step before, and, unless this is the first step,
-// m too: m = dgh W_h (w_hh, (3H, H)).
+// m too: m = dgh W_h (w_hh, (3H, H)). Then the step's shares of the parameters'
+// gradients are added (the chunk's rows summed): g_hh += dgh^T hp, g_ih += dgi^T x,
+// gb_hh += dgh and gb_in += dgi's n columns (its r and z columns are dgh's); and unless
+// gx is null, gx = dgi W_i (w_ih, (3H, I)), the gradient of x.
 template <typename scalar_t>
-static void gates_backward(int64_t nb, int64_t H, const scalar_t* R go, scalar_t* R m,
-                           scalar_t* R c, const scalar_t* R rz, const scalar_t* R n,
-                           const scalar_t* R ghn, const scalar_t* R hp, scalar_t* R dgh,
-                           scalar_t* R dgi, const scalar_t* R w_hh, bool first) {
+static void gates_backward(int64_t nb, int64_t H, int64_t I, const scalar_t* R go,
+                           scalar_t* R m, scalar_t* R c, const scalar_t* R rz,
+                           const scalar_t* R n, const scalar_t* R ghn, const scalar_t* R hp,
+                           const scalar_t* R x, scalar_t* R dgh, scalar_t* R dgi,
+                           const scalar_t* R w_hh, const scalar_t* R w_ih, scalar_t* R g_hh,
+                           scalar_t* R g_ih, scalar_t* R gb_hh, scalar_t* R gb_in,
+                           scalar_t* R gx, bool first) {
   for (int64_t k = 0; k < nb; ++k) {
     const scalar_t* R r = rz + k * 2 * H;
     const scalar_t* R z = r + H;
@@ -161,6 +226,11 @@ static void gates_backward(int64_t nb, int64_t H, const scalar_t* R go, scalar_t
       oi[2 * H + j] = a;
       c[i] = d * z[j];
     }
+    for (int64_t j = 0; j < 3 * H; ++j) gb_hh[j] += oh[j];
+    for (int64_t j = 0; j < H; ++j) gb_in[j] += oi[2 * H + j];
   }
   if (!first) matmul(nb, H, 3 * H, dgh, w_hh, m);
+  matmul_tn(3 * H, H, nb, dgh, hp, g_hh);
+  matmul_tn(3 * H, I, nb, dgi, x, g_ih);
+  if (gx != nullptr) matmul(nb, I, 3 * H, dgi, w_ih, gx);
 }
