@@ -3,9 +3,11 @@
 PyTorch's CPU ``nn.GRU`` spends its time at forecasting sizes in dispatching a dozen
 small operations per time step, forward and (through autograd) backward.
 ``_fused_gru.cpp`` runs one layer's time loop in C++, the batch's rows split over the
-threads: per step one small matrix product and one vectorised pass over the gates
-(``_fused_gru_loops.h``), and a hand-written backward whose weight gradients are one
-matrix product each after the loop (bench/README.md has the speed-up). Batches of more
+threads: per step the input and recurrent products (its own small-matrix loops) and one
+vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
+that adds each step's share of the weight gradients while the step's values are in
+cache (bench/README.md has the speed-up). Training steps inside :func:`workspace` reuse
+their buffers. Batches of more
 than ``MAX_BATCH`` windows train through ``nn.GRU``. The trainer's validation passes use
 the kernel's forward too (:func:`evaluation`). The weights are ``nn.GRU``'s own
 parameters, so ``predict`` and the ONNX export still run ``nn.GRU``, and the tests check
