@@ -1,7 +1,8 @@
 """The fused CPU GRU kernel against nn.GRU: forward + backward of a training step.
 
 A GRU of hidden 64 and 2 layers reads batch x steps windows of one value; the loss is
-the last step's outputs summed (what a head on the last step back-propagates). Median
+the last step's outputs summed (what a head on the last step back-propagates), and the
+kernel runs as training runs it: ``last_only``, inside ``fused.workspace()``. Median
 milliseconds of ``--calls`` calls after 3 warm-up calls, for each batch and length, at
 each thread count; the two engines alternate size by size.
 
@@ -23,11 +24,11 @@ SIZES = [(16, 24), (32, 50), (256, 50)]
 def median_ms(step, batch: int, steps: int, calls: int) -> float:
     windows = torch.randn(batch, steps, 1)
     for _ in range(3):
-        step(windows)[:, -1].sum().backward()
+        step(windows).sum().backward()
     times = []
     for _ in range(calls):
         started = time.perf_counter()
-        step(windows)[:, -1].sum().backward()
+        step(windows).sum().backward()
         times.append(time.perf_counter() - started)
     return sorted(times)[len(times) // 2] * 1e3
 
@@ -47,8 +48,10 @@ def main() -> None:
     for threads in arguments.threads:
         torch.set_num_threads(threads)
         for batch, steps in SIZES:
-            reference = median_ms(lambda x: gru(x)[0], batch, steps, arguments.calls)
-            mine = median_ms(lambda x: fused.gru(gru, x), batch, steps, arguments.calls)
+            reference = median_ms(lambda x: gru(x)[0][:, -1], batch, steps, arguments.calls)
+            with fused.workspace():
+                mine = median_ms(lambda x: fused.gru(gru, x, last_only=True), batch, steps,
+                                 arguments.calls)
             print(f"| {threads} | {batch} x {steps} | {reference:.1f} | {mine:.1f} "
                   f"| {reference / mine:.2f}x |", flush=True)
 

@@ -42,27 +42,37 @@ static INLINE float tanh_value(float x) {
 static inline double sigmoid_value(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 static inline double tanh_value(double x) { return std::tanh(x); }
 
-// c = a b for row-major a (M, K), b (K, N) and c (M, N): the recurrent products of one
-// step, (nb, H) by (H, 3H) forward and (nb, 3H) by (3H, H) backward. At these sizes a
-// BLAS call (MKL's sgemm through at::mm) ran at about 20 GFLOP/s here, its packing and
-// dispatch costing more than the arithmetic; this runs at 60 to 85. In float32 it keeps
-// a block of 6 rows by 16 columns of c in registers (12 AVX2 registers) over all k, and
-// every value is summed in k order, whatever the number of rows.
+// The products of one step, with row-major b (K, N) and c (M, N): matmul<false> is
+// c = a b for a (M, K), the input and recurrent products, (nb, I or H) by (I or H, 3H)
+// forward and (nb, 3H) by (3H, H or I) backward; matmul<true> is c += a^T b for a (K,
+// M), one step's share of a weight gradient summed over the chunk's rows (K), dgh^T h and
+// dgi^T x. At these sizes a BLAS call (MKL's sgemm through at::mm) ran at about 20
+// GFLOP/s here, its packing and dispatch costing more than the arithmetic; this runs at
+// 60 to 85. In float32 it keeps a block of 6 rows by 16 columns of c in registers (12
+// AVX2 registers) over all k, and every value is summed in k order, whatever the number
+// of rows.
 typedef float float8 __attribute__((vector_size(32)));
 // for loads and stores at any float's address, as GCC's own __m256_u (a memcpy instead
 // kept the accumulators in memory: 20% slower)
 typedef float float8_u __attribute__((vector_size(32), may_alias, aligned(4)));
 
-template <int MR>
-static INLINE void matmul_block(int64_t N, int64_t K, const float* R a, const float* R b,
-                                float* R c) {  // c[:MR, :16] = a[:MR] b[:, :16]
+template <int MR, bool TN>  // c[:MR, :16] (+)= a's MR rows (columns if TN) times b[:, :16]
+static INLINE void matmul_block(int64_t M, int64_t N, int64_t K, const float* R a,
+                                const float* R b, float* R c) {
   float8 acc[MR][2] = {};
+  if constexpr (TN) {
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      acc[r][0] = *reinterpret_cast<const float8_u*>(c + r * N);
+      acc[r][1] = *reinterpret_cast<const float8_u*>(c + r * N + 8);
+    }
+  }
   for (int64_t k = 0; k < K; ++k) {
     const float8 b0 = *reinterpret_cast<const float8_u*>(b + k * N);
     const float8 b1 = *reinterpret_cast<const float8_u*>(b + k * N + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
-      const float ak = a[r * K + k];
+      const float ak = TN ? a[k * M + r] : a[r * K + k];
       acc[r][0] += ak * b0;
       acc[r][1] += ak * b1;
     }
@@ -74,15 +84,16 @@ static INLINE void matmul_block(int64_t N, int64_t K, const float* R a, const fl
   }
 }
 
-// c[:, j0:] = a b[:, j0:] in plain loops, also in k order: all of a float64 product (the
+// c[:, j0:] (+)= ... in plain loops, also in k order: all of a float64 product (the
 // tests' precision), and the columns of a float32 one past its last block of 16
-template <typename scalar_t>
+template <bool TN, typename scalar_t>
 static void matmul_columns(int64_t M, int64_t N, int64_t K, const scalar_t* R a,
                            const scalar_t* R b, scalar_t* R c, int64_t j0) {
   for (int64_t j = j0; j < N; ++j)
     for (int64_t i = 0; i < M; ++i) {
-      scalar_t sum = 0;
-      for (int64_t k = 0; k < K; ++k) sum += a[i * K + k] * b[k * N + j];
+      scalar_t sum = TN ? c[i * N + j] : 0;
+      for (int64_t k = 0; k < K; ++k)
+        sum += (TN ? a[k * M + i] : a[i * K + k]) * b[k * N + j];
       c[i * N + j] = sum;
     }
 }
@@ -103,64 +114,10 @@ static INLINE void in_row_blocks(int64_t M, const Block& block) {
   }
 }
 
+template <bool TN>
 static void matmul(int64_t M, int64_t N, int64_t K, const float* R a, const float* R b,
                    float* R c) {
-  int64_t j = 0;
-  for (; j + 16 <= N; j += 16)
-    in_row_blocks(M, [&](auto rows, int64_t i) {
-      matmul_block<rows.value>(N, K, a + i * K, b + j, c + i * N + j);
-    });
-  matmul_columns(M, N, K, a, b, c, j);  // hidden sizes not a multiple of 16
-}
-
-static void matmul(int64_t M, int64_t N, int64_t K, const double* R a, const double* R b,
-                   double* R c) {
-  matmul_columns(M, N, K, a, b, c, 0);
-}
-
-// c += a^T b for row-major a (K, M), b (K, N) and c (M, N): one step's share of a weight
-// gradient, summed over the chunk's rows (K): dgh^T h, (3H, H), and dgi^T x, (3H, I).
-// As matmul: blocks of 6 rows by 16 columns of c in registers, sums in k order.
-template <int MR>
-static INLINE void matmul_tn_block(int64_t M, int64_t N, int64_t K, const float* R a,
-                                   const float* R b, float* R c) {  // c[:MR, :16] += ...
-  float8 acc[MR][2];
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
-    acc[r][0] = *reinterpret_cast<const float8_u*>(c + r * N);
-    acc[r][1] = *reinterpret_cast<const float8_u*>(c + r * N + 8);
-  }
-  for (int64_t k = 0; k < K; ++k) {
-    const float8 b0 = *reinterpret_cast<const float8_u*>(b + k * N);
-    const float8 b1 = *reinterpret_cast<const float8_u*>(b + k * N + 8);
-#pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) {
-      const float ak = a[k * M + r];
-      acc[r][0] += ak * b0;
-      acc[r][1] += ak * b1;
-    }
-  }
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
-    *reinterpret_cast<float8_u*>(c + r * N) = acc[r][0];
-    *reinterpret_cast<float8_u*>(c + r * N + 8) = acc[r][1];
-  }
-}
-
-template <typename scalar_t>  // c[:, j0:] += a^T b[:, j0:] in plain loops, in k order
-static void matmul_tn_columns(int64_t M, int64_t N, int64_t K, const scalar_t* R a,
-                              const scalar_t* R b, scalar_t* R c, int64_t j0) {
-  for (int64_t j = j0; j < N; ++j)
-    for (int64_t i = 0; i < M; ++i) {
-      scalar_t sum = c[i * N + j];
-      for (int64_t k = 0; k < K; ++k) sum += a[k * M + i] * b[k * N + j];
-      c[i * N + j] = sum;
-    }
-}
-
-static void matmul_tn(int64_t M, int64_t N, int64_t K, const float* R a, const float* R b,
-                      float* R c) {
-  if (N == 1) {  // an input of one value (a univariate series' first layer)
+  if (TN && N == 1) {  // an input of one value (a univariate series' first layer)
     for (int64_t k = 0; k < K; ++k)  // still in k order for each value of c
       for (int64_t i = 0; i < M; ++i) c[i] += a[k * M + i] * b[k];
     return;
@@ -168,14 +125,15 @@ static void matmul_tn(int64_t M, int64_t N, int64_t K, const float* R a, const f
   int64_t j = 0;
   for (; j + 16 <= N; j += 16)
     in_row_blocks(M, [&](auto rows, int64_t i) {
-      matmul_tn_block<rows.value>(M, N, K, a + i, b + j, c + i * N + j);
+      matmul_block<rows.value, TN>(M, N, K, a + (TN ? i : i * K), b + j, c + i * N + j);
     });
-  matmul_tn_columns(M, N, K, a, b, c, j);
+  matmul_columns<TN>(M, N, K, a, b, c, j);  // hidden sizes not a multiple of 16
 }
 
-static void matmul_tn(int64_t M, int64_t N, int64_t K, const double* R a,
-                      const double* R b, double* R c) {
-  matmul_tn_columns(M, N, K, a, b, c, 0);
+template <bool TN>
+static void matmul(int64_t M, int64_t N, int64_t K, const double* R a, const double* R b,
+                   double* R c) {
+  matmul_columns<TN>(M, N, K, a, b, c, 0);
 }
 
 // One time step forward for nb rows: gi = W_i x (w_ih_t is W_i transposed, (I, 3H)) and
@@ -188,8 +146,8 @@ static void gates(int64_t nb, int64_t H, int64_t I, const scalar_t* R x,
                   const scalar_t* R w_hh_t, scalar_t* R gh, const scalar_t* R bn,
                   const scalar_t* R hp, scalar_t* R rz, scalar_t* R ghn, scalar_t* R n,
                   scalar_t* R hn) {
-  matmul(nb, 3 * H, I, x, w_ih_t, gi);
-  matmul(nb, 3 * H, H, hp, w_hh_t, gh);
+  matmul<false>(nb, 3 * H, I, x, w_ih_t, gi);
+  matmul<false>(nb, 3 * H, H, hp, w_hh_t, gh);
   for (int64_t k = 0; k < nb; ++k) {
     const scalar_t* R g = gi + k * 3 * H;
     const scalar_t* R h = gh + k * 3 * H;
@@ -248,8 +206,8 @@ static void gates_backward(int64_t nb, int64_t H, int64_t I, const scalar_t* R g
     for (int64_t j = 0; j < 3 * H; ++j) gb_hh[j] += oh[j];
     for (int64_t j = 0; j < H; ++j) gb_in[j] += oi[2 * H + j];
   }
-  if (!first) matmul(nb, H, 3 * H, dgh, w_hh, m);
-  matmul_tn(3 * H, H, nb, dgh, hp, g_hh);
-  matmul_tn(3 * H, I, nb, dgi, x, g_ih);
-  if (gx != nullptr) matmul(nb, I, 3 * H, dgi, w_ih, gx);
+  if (!first) matmul<false>(nb, H, 3 * H, dgh, w_hh, m);
+  matmul<true>(3 * H, H, nb, dgh, hp, g_hh);
+  matmul<true>(3 * H, I, nb, dgi, x, g_ih);
+  if (gx != nullptr) matmul<false>(nb, I, 3 * H, dgi, w_ih, gx);
 }

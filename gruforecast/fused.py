@@ -45,9 +45,10 @@ ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
 SOURCE = Path(__file__).with_name("_fused_gru.cpp")
 LOOPS = SOURCE.with_name("_fused_gru_loops.h")  # included by SOURCE
 # Training batches of more windows than this use nn.GRU: there the work is large
-# products and elementwise passes that ATen spreads over all cores, while the kernel's
-# loops run on one. On 16 cores, batch 1024 trained 1.6x faster with the kernel and
-# batch 16384 3x slower (bench/README.md); no default batch comes near (at most 256).
+# products and elementwise passes that ATen spreads over all cores. On 16 cores, batch
+# 1024 trained 1.6x faster with the kernel and batch 16384 3x slower (bench/README.md),
+# measured when the kernel's loops ran on one core; no default batch comes near (at most
+# 256).
 MAX_BATCH = 2048
 
 _lock = threading.Lock()
