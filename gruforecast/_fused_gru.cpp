@@ -21,6 +21,9 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#endif
 #include <type_traits>
 #include <vector>
 
@@ -106,6 +109,20 @@ std::vector<at::Tensor> blocks;  // one-dimensional; free when only this holds i
 int64_t bytes = 0;
 int open = 0;
 
+// A block of its own pages where there is mmap: from glibc's heap, blocks held for the
+// whole fit kept the heap from shrinking between them (a fit over 10^6 points peaked
+// 80 MiB higher than without the workspace, and 30 MiB lower with mapped blocks).
+at::Tensor block(int64_t numel, int64_t size, const at::TensorOptions& options) {
+#if defined(__unix__) || defined(__APPLE__)
+  if (size == 0) return at::empty({numel}, options);
+  void* pages = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  TORCH_CHECK(pages != MAP_FAILED, "the fused GRU's workspace could not map ", size, " bytes");
+  return at::from_blob(pages, {numel}, [size](void* p) { munmap(p, size); }, options);
+#else
+  return at::empty({numel}, options);
+#endif
+}
+
 at::Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
   const int64_t numel = c10::multiply_integers(sizes);
   std::lock_guard<std::mutex> lock(mutex);
@@ -118,7 +135,7 @@ at::Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
     if (best != nullptr) return best->narrow(0, 0, numel).view(sizes);
     const int64_t size = numel * static_cast<int64_t>(options.dtype().itemsize());
     if (bytes + size <= kWorkspaceBytes) {
-      blocks.push_back(at::empty({numel}, options));
+      blocks.push_back(block(numel, size, options));
       bytes += size;
       return blocks.back().view(sizes);
     }
