@@ -93,11 +93,12 @@ static void for_chunks(int64_t B, const F& body) {  // body(chunk, first row, ro
   });
 }
 
-// Training allocates the same large buffers every step (input projections, every step's
-// gates and their gradients: megabytes each at batch 124). glibc maps each such buffer
-// afresh and unmaps it when freed, so every 4 KiB page the kernel first writes cost a
-// page fault: about 1,700 a step at batch 124, 13% of the process's CPU time, all in
-// the kernel's loops. While a workspace is open (fused.workspace(), the trainer's fit),
+// Training allocates the same large buffers every step (every step's states and gates,
+// kept for the backward, and the input's gradient: megabytes each at batch 124). glibc
+// may map each such buffer afresh and unmap it when freed, and then every 4 KiB page the
+// kernel first writes costs a page fault: up to 3,700 a step at batch 124, a training
+// step 1.4x slower, depending on the allocator's state (bench/README.md). While a
+// workspace is open (fused.workspace(), the trainer's fit),
 // these buffers come from a cache instead: a block is handed out again only once nothing
 // else holds its storage (autograd's saved tensors and every view count), so a buffer in
 // use is never reused. At most kWorkspaceBytes are cached; closing the last workspace
@@ -111,12 +112,14 @@ int open = 0;
 
 // A block of its own pages where there is mmap: from glibc's heap, blocks held for the
 // whole fit kept the heap from shrinking between them (a fit over 10^6 points peaked
-// 80 MiB higher than without the workspace, and 30 MiB lower with mapped blocks).
+// 80 MiB higher than without the workspace; 60 MiB lower with mapped blocks).
 at::Tensor block(int64_t numel, int64_t size, const at::TensorOptions& options) {
 #if defined(__unix__) || defined(__APPLE__)
   if (size == 0) return at::empty({numel}, options);
-  void* pages = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  TORCH_CHECK(pages != MAP_FAILED, "the fused GRU's workspace could not map ", size, " bytes");
+  void* pages =
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  TORCH_CHECK(pages != MAP_FAILED, "the fused GRU's workspace could not map ", size,
+              " bytes");
   return at::from_blob(pages, {numel}, [size](void* p) { munmap(p, size); }, options);
 #else
   return at::empty({numel}, options);

@@ -7,11 +7,10 @@ threads: per step the input and recurrent products (its own small-matrix loops) 
 vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
 that adds each step's share of the weight gradients while the step's values are in
 cache (bench/README.md has the speed-up). Training steps inside :func:`workspace` reuse
-their buffers. Batches of more
-than ``MAX_BATCH`` windows train through ``nn.GRU``. The trainer's validation passes use
-the kernel's forward too (:func:`evaluation`). The weights are ``nn.GRU``'s own
-parameters, so ``predict`` and the ONNX export still run ``nn.GRU``, and the tests check
-the kernel's outputs and gradients against it.
+their buffers. Batches of more than ``MAX_BATCH`` windows train through ``nn.GRU``. The
+trainer's validation passes use the kernel's forward too (:func:`evaluation`). The
+weights are ``nn.GRU``'s own parameters, so ``predict`` and the ONNX export still run
+``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
 
 The kernel is compiled with PyTorch's C++ extension tools the first time a network
 trains on the CPU (about a minute, once per machine and Python environment; the build
@@ -84,9 +83,10 @@ def evaluation() -> Iterator[None]:
 def workspace() -> Iterator[None]:
     """Inside the block, the kernel's training steps reuse their large buffers from a
     cache (at most 256 MiB, dropped when the last open block ends) instead of having
-    the system map fresh memory each step: a page fault for every 4 KiB first written,
-    13% of the CPU time of the time-to-accuracy benchmark's sunspots fit. The trainer's
-    fit runs in one; elsewhere the block does nothing but build the kernel if need be."""
+    the system map fresh memory each step, which can cost a page fault for every 4 KiB
+    first written (a training step at batch 124 up to 1.4x slower, depending on the
+    allocator's state). The trainer's fit runs in one; elsewhere the block does nothing
+    but build the kernel if need be."""
     module = kernel() if _setting() != "0" else None
     if module is None:
         yield
