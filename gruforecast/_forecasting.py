@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._state import FittedState
 from ._time_index import TimeIndex
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
@@ -30,14 +31,22 @@ def _with_bounds(
     return np.column_stack(columns), names
 
 
-def forecast_history(model: Any, steps: Any, context: Any, interval: Any = None) -> Any:
+def forecast_history(
+    state: FittedState,
+    predict_windows: PredictWindows,
+    steps: Any,
+    context: Any,
+    interval: Any = None,
+    *,
+    missing: str,
+) -> Any:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
-    ``model`` is a ``GRUForecaster`` or an ``OnnxForecaster``; what is read of it is
-    the same on both: ``_predict_windows`` (raw windows -> raw predictions),
-    ``window_``, ``last_window_``, ``series_name_``, ``calibration_``, ``missing`` (the
-    policy for NaN in ``context``) and ``time_index_``, which is read only when the
-    fitted series is continued (an ONNX model builds it, and loads pandas, only then).
+    ``state`` is the fitted model (its window, the end of its series, its calibration
+    data, its index), ``predict_windows`` maps raw windows to raw predictions with
+    that same model, and ``missing`` is the policy for NaN in ``context``. The index
+    of the fitted series is decoded (an ONNX model loads pandas) only when it is
+    continued.
 
     Returns
     -------
@@ -46,8 +55,7 @@ def forecast_history(model: Any, steps: Any, context: Any, interval: Any = None)
     (pandas history) or an ndarray of shape (steps, 1 + 2 * n_levels), columns
     ``forecast, lower_L, upper_L`` for each level L in the order given.
     """
-    predict_windows: PredictWindows = model._predict_windows
-    window, calibration = model.window_, model.calibration_
+    window, calibration = state.window, state.calibration
     steps = check_int(steps, "steps")
     levels = None if interval is None else check_levels(interval)
     if levels is not None and calibration is None:
@@ -56,15 +64,15 @@ def forecast_history(model: Any, steps: Any, context: Any, interval: Any = None)
             "calibration_fraction > 0"
         )
     if context is None:
-        if model.last_window_ is None:
+        if state.last_window is None:
             raise ValueError(
                 "this forecaster was fitted on windows (fit(X, y)), so it has no "
                 "series to continue; pass the recent history: forecast(steps, "
                 "context=recent_values)"
             )
-        values, name, index = model.last_window_, model.series_name_, model.time_index_
+        values, name, index = state.last_window, state.series_name, state.index
     else:
-        history = as_series(context, what="context", missing=model.missing)
+        history = as_series(context, what="context", missing=missing)
         if len(history.values) < window:
             raise ValueError(
                 f"context has {len(history.values)} values; at least window_={window} "
@@ -75,6 +83,7 @@ def forecast_history(model: Any, steps: Any, context: Any, interval: Any = None)
     future_index = index.future(steps) if index is not None else None  # fail before work
     forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
     if levels is not None:
+        assert calibration is not None
         half_widths = calibration.half_widths(predict_windows, steps, levels, values[-window:])
         table, columns = _with_bounds(forecast, half_widths, levels)
     if future_index is None:

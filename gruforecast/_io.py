@@ -12,16 +12,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "check_format_version"]
-
-
-def check_format_version(where: str, version: int, supported: int, writer: str | None) -> None:
-    """Refuse a file written in a newer format than this version of gruforecast reads."""
-    if version > supported:
-        raise ValueError(
-            f"{where!r} was written in format {version} (by gruforecast {writer or '?'}); "
-            f"this version reads formats up to {supported}: upgrade gruforecast"
-        )
+__all__ = ["atomic_path"]
 
 
 @contextlib.contextmanager

@@ -22,8 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "MISSING_POLICIES",
-    "check_missing",
     "SeriesInput",
     "as_series",
     "as_targets",
@@ -213,15 +211,6 @@ def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
     ):
         return data.to_numpy(dtype=np.float64, na_value=np.nan)
     return data.to_numpy()
-
-
-MISSING_POLICIES = ("raise", "interpolate")
-
-
-def check_missing(missing: Any) -> str:
-    if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing must be 'raise' or 'interpolate', got {missing!r}")
-    return missing
 
 
 def _interpolate(values: np.ndarray, index: pd.Index | None, what: str) -> np.ndarray:

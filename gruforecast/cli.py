@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ._params import PARAMETERS, Integer, Real
 from ._version import __version__
 
 __all__ = ["main"]
@@ -42,6 +43,54 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 # ---------------------------------------------------------------------- data and models
 
 
+# GRUForecaster parameters that `fit` takes as flags (--window, --hidden-size, ...): their
+# defaults, choices and checks come from gruforecast._params, as the estimator's do
+_FIT_PARAMETERS = (
+    "window", "horizon", "epochs", "hidden_size", "num_layers", "calibration_fraction",
+    "device", "precision", "gru_backend",
+)
+
+
+def _add_parameter(parser: argparse.ArgumentParser, name: str) -> None:
+    """A flag for estimator parameter ``name``, as the parameter table declares it."""
+    parameter = PARAMETERS[name]
+
+    rule = parameter.number
+    expected = ""
+    if isinstance(rule, Integer):
+        expected = "a positive whole number" if rule.minimum == 1 else f"a whole number >= {rule.minimum}"
+    elif isinstance(rule, Real):
+        left, right = "[" if rule.low_inclusive else "(", "]" if rule.high_inclusive else ")"
+        expected = f"a number in {left}{rule.low:g}, {rule.high:g}{right}"
+    if parameter.options is not None and rule is not None:
+        expected += " or " + " or ".join(repr(o) for o in parameter.options.values if o is not None)
+
+    def parse(text: str) -> Any:
+        if parameter.options is not None and parameter.options.allows(text):
+            return text
+        if rule is None:
+            return text  # checked where it is used (device)
+        try:
+            value = int(text) if isinstance(rule, Integer) else float(text)
+            rule.check(value, name)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        return value
+
+    parse.__name__ = name  # argparse names the type in "invalid <name> value"
+    choices = None
+    if parameter.options is not None and parameter.number is None:
+        choices = [option for option in parameter.options.values if option is not None]
+    parser.add_argument(
+        "--" + name.replace("_", "-"),
+        dest=name,
+        type=parse,
+        default=parameter.default,
+        choices=choices,
+        help=f"{parameter.help} (default {parameter.default})",
+    )
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -49,27 +98,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
-    return value
-
-
-def _window(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive whole number or 'auto', got {text!r}"
-        ) from None
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value}")
     return value
 
 
@@ -196,6 +224,8 @@ def load_model(path: str) -> Any:
 
 def model_info(path: str) -> dict[str, Any]:
     """What ``gruforecast info`` shows, read from the file's metadata (no torch)."""
+    from ._state import describe
+
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
     if _is_onnx(path):
@@ -203,54 +233,25 @@ def model_info(path: str) -> dict[str, Any]:
 
         model = OnnxForecaster(path)
         meta = model.metadata
-
-        def loads(key: str) -> Any:
-            return json.loads(meta.get(key, "null"))
-
-        time_index, span = loads("time_index"), loads("training_span")
+        parity = meta.get("parity_max_error")
         return {
             "file": path,
             "kind": "ONNX model (serve with ONNX Runtime)",
             "gruforecast_version": meta.get("gruforecast_version"),
             "format_version": int(meta["format_version"]),
-            "window": model.window_,
-            "horizon": model.horizon,
-            "scaler": loads("scaler"),
-            "normalize": loads("normalize"),
-            "season": loads("season"),
-            "series_name": model.series_name_,
-            "frequency": (time_index or {}).get("freq"),
-            "training_span": span,
-            "intervals": model.calibration_ is not None,
-            "parity_max_error": float(meta["parity_max_error"]) if "parity_max_error" in meta else None,
+            **describe(model.state),
+            "parity_max_error": None if parity is None else float(parity),
             "exporter": meta.get("exporter"),
         }
-    from .persistence import read_metadata
+    from .persistence import read_state
 
-    meta = read_metadata(path)
-    config = meta["config"]
-    params = config["params"]
+    state, params, meta = read_state(path)
     return {
         "file": path,
         "kind": "gruforecast model (GRUForecaster.load)",
         "gruforecast_version": meta.get("gruforecast_version"),
         "format_version": int(meta["format_version"]),
-        "window": config["window_"],
-        "horizon": config["horizon_"],
-        "scaler": config["scaler_"],
-        "normalize": config["network"]["normalize"],
-        "season": config["network"].get("season"),
-        "network": (
-            f"GRU {config['network']['num_layers']} layer(s) x {config['network']['hidden_size']} "
-            "hidden"
-        ),
-        "series_name": config["series_name_"],
-        "frequency": (config["time_index_"] or {}).get("freq"),
-        "training_span": config["training_span_"],
-        "epochs_trained": len(config["history_"]),
-        "stop_reason": config["stop_reason_"],
-        "validation_scores": config["validation_scores_"],
-        "intervals": config["calibration_window"] is not None,
+        **describe(state),
         "random_state": params.get("random_state"),
     }
 
@@ -332,18 +333,10 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     out.detail(f"read {len(series)} values of {series.name!r} from {arguments.data}")
     from .estimator import GRUForecaster
 
-    settings = {"epochs": arguments.epochs} if arguments.epochs is not None else {}
     forecaster = GRUForecaster(
-        window=arguments.window,
-        horizon=arguments.horizon,
-        hidden_size=arguments.hidden_size,
-        num_layers=arguments.num_layers,
-        calibration_fraction=arguments.calibration_fraction,
-        device=arguments.device,
-        precision=arguments.precision,
+        **{name: getattr(arguments, name) for name in _FIT_PARAMETERS},
         random_state=arguments.seed,
         verbose=0 if arguments.quiet else 1,
-        **settings,
     )
     started = time.perf_counter()
     forecaster.fit(series)
@@ -351,7 +344,8 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     out.say(
         f"fitted on {len(series)} values of {series.name!r} in {elapsed:.1f} s: window "
         f"{forecaster.window_}, horizon {forecaster.horizon_}, {len(forecaster.history_)} "
-        f"epochs ({forecaster.stop_reason_}) on {forecaster.device_}"
+        f"epochs ({forecaster.stop_reason_}) on {forecaster.device_}, GRU "
+        f"{forecaster.gru_backend_}"
     )
     out.say(_scores_line(forecaster.validation_scores_))
     forecaster.save(arguments.out)
@@ -480,15 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("data", metavar="DATA", help="a .csv, .tsv or .parquet file")
     fit.add_argument("--column", help="the column to forecast (default: the only numeric one)")
     fit.add_argument("--time-column", help="the column of dates or periods (default: a first column of dates)")
-    fit.add_argument("--window", type=_window, default="auto", help="past values read per forecast, or 'auto' (default)")
-    fit.add_argument("--horizon", type=_positive_int, default=1, help="values predicted per network call (default 1)")
-    fit.add_argument("--epochs", type=_positive_int, default=None, help="most passes over the data (default: the estimator's, with early stopping)")
-    fit.add_argument("--hidden-size", type=_positive_int, default=64, help="GRU hidden size (default 64)")
-    fit.add_argument("--num-layers", type=_positive_int, default=2, help="stacked GRU layers (default 2)")
-    fit.add_argument("--calibration-fraction", type=_fraction, default=0.1, help="share of the last windows kept for prediction intervals (default 0.1)")
+    for name in _FIT_PARAMETERS:
+        _add_parameter(fit, name)
     fit.add_argument("--seed", type=int, default=None, help="random seed, for repeatable training")
-    fit.add_argument("--device", default="auto", help="'auto' (default), 'cpu' or 'cuda'")
-    fit.add_argument("--precision", choices=["float32", "bfloat16"], default="float32", help="training arithmetic; bfloat16 (mixed precision) needs CUDA (default float32)")
     fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model (e.g. model.gruf)")
     fit.set_defaults(run=_cmd_fit)
 

@@ -9,7 +9,8 @@ series and calls ``fit(X_train)`` and ``score(X_test)``, while ``cross_val_score
 
 from __future__ import annotations
 
-import math
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,20 +20,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import metrics
+from . import _state, fused, metrics
 from ._forecasting import forecast_history
-from ._time_index import TimeIndex, seasonal_period
-from ._validation import (
-    as_series,
-    as_targets,
-    as_windows,
-    check_int,
-    check_missing,
-    check_real,
-)
-from .intervals import Calibration
-from .network import GRUNet, check_normalize
-from .scaling import SeriesScaler, check_scaler_kind
+from ._params import check_params
+from ._plan import TrainingPlan, auto_batch_size
+from ._state import FittedState, NetworkShape, absent_if_none, fitted_attribute
+from ._validation import as_series, as_targets, as_windows
+from .network import GRUNet
+from .scaling import SeriesScaler
 from .training import (
     Trainer,
     evaluation_batch_size,
@@ -40,27 +35,12 @@ from .training import (
     resolve_device,
     usable_device,
 )
-from .windowing import make_windows, n_windows
+from .windowing import make_windows
 
 __all__ = ["GRUForecaster"]
 
-# window="auto" without a known seasonal period
-DEFAULT_WINDOW = 24
-# batch_size="auto": about AUTO_BATCH_STEPS minibatches per epoch, within these bounds
-AUTO_BATCH_STEPS = 16
-AUTO_BATCH_MIN = 16
-AUTO_BATCH_MAX = 256
-# normalize="window" applies from this window width on
-MIN_NORMALIZED_WINDOW = 3
-SKIP_KINDS = ("seasonal", None)
 # precision: the dtype torch.autocast runs training's forward pass in (None: float32)
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
-
-
-def _label(label: Any) -> Any:
-    """An index label as JSON holds it: ints stay ints, the rest (timestamps, periods)
-    their string form."""
-    return int(label) if isinstance(label, (int, np.integer)) else str(label)
 
 
 def _validation_scores(
@@ -78,6 +58,19 @@ def _validation_scores(
         "smape": metrics.smape(truth.ravel(), forecast.ravel()),
         "n_windows": len(inputs),
     }
+
+
+def _network_from(state: FittedState, weights: dict[str, Any], device: torch.device) -> GRUNet:
+    """The trained network of ``state`` rebuilt from its weights, on ``device``."""
+    network = GRUNet(**state.shape.arguments(state.window, state.horizon))
+    network.load_state_dict({name: torch.as_tensor(np.array(w)) for name, w in weights.items()})
+    return network.to(device).eval()
+
+
+class _FeatureNames(BaseEstimator):
+    """Receives what scikit-learn's ``validate_data(reset=True)`` records of ``X``
+    (``n_features_in_``, ``feature_names_in_``), which on a forecaster are read from
+    its fitted state."""
 
 
 class GRUForecaster(RegressorMixin, BaseEstimator):
@@ -167,6 +160,17 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         loss, early stopping's validation loss, ``predict`` and the exported model stay
         float32). CUDA only: on the CPU it is many times slower (about 9x on 2 cores),
         so asking for it there is an error. See bench/README.md for what it gives on a GPU.
+    gru_backend : {"auto", "fused", "torch"}, default="auto"
+        Which GRU implementation trains (the function is the same; results agree to
+        float32 rounding). ``"fused"``: gruforecast's C++ CPU kernel (compiled on first
+        use, about a minute, cached in PyTorch's extension directory); an error if it
+        cannot be built, or if training is not on the CPU in float32. ``"torch"``:
+        PyTorch's ``nn.GRU``. ``"auto"``: the kernel when training on the CPU in
+        float32 with at most ``gruforecast.fused.MAX_BATCH`` windows a batch and the
+        kernel builds (else one warning, then ``nn.GRU``); ``nn.GRU`` otherwise. The
+        environment variable ``GRUFORECAST_FUSED_GRU`` overrides ``"auto"`` only:
+        ``0`` means ``"torch"``, ``1`` means ``"fused"``. ``predict`` and the exported
+        model always run ``nn.GRU``'s weights.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling. With an int, runs on the
         CPU are bitwise repeatable.
@@ -201,6 +205,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         None when ``validation_fraction=0``.
     stop_reason_ : str
         Why training ended: "completed", "early stopping", "diverged" or "interrupted".
+    gru_backend_ : str or None
+        The GRU implementation that trained: "fused" or "torch" (None for a model
+        file written before it was recorded).
+    state_ : FittedState
+        Everything above in one object, replaced as a whole by each ``fit``: a thread
+        that forecasts meanwhile uses the old model or the new one, never a mix.
 
     Examples
     --------
@@ -234,6 +244,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         tol: float = 0.05,
         device: str | torch.device = "auto",
         precision: str = "float32",
+        gru_backend: str = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -257,6 +268,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.device = device
         self.precision = precision
+        self.gru_backend = gru_backend
         self.random_state = random_state
         self.verbose = verbose
 
@@ -268,88 +280,32 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    # ------------------------------------------------------------------ parameters
+    # ------------------------------------------------------------------ fitted state
 
-    def _check_params(self) -> None:
-        """Validate the constructor parameters (sklearn: validation belongs in fit)."""
-        if not (isinstance(self.window, str) and self.window == "auto"):
-            check_int(self.window, "window")
-        check_int(self.horizon, "horizon")
-        check_int(self.hidden_size, "hidden_size")
-        check_int(self.num_layers, "num_layers")
-        check_real(self.dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
-        check_scaler_kind(self.scaler)
-        check_normalize(self.normalize)
-        if self.skip not in SKIP_KINDS:
-            raise ValueError(f"skip must be 'seasonal' or None, got {self.skip!r}")
-        check_missing(self.missing)
-        check_int(self.epochs, "epochs")
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            check_int(self.batch_size, "batch_size")
-        check_real(self.lr, "lr", low=0.0, low_inclusive=False)
-        check_real(self.weight_decay, "weight_decay", low=0.0)
-        if self.gradient_clip is not None:
-            check_real(self.gradient_clip, "gradient_clip", low=0.0, low_inclusive=False)
-        for name in ("validation_fraction", "calibration_fraction"):
-            check_real(getattr(self, name), name, low=0.0, high=1.0, high_inclusive=False)
-        if self.validation_fraction + self.calibration_fraction >= 1.0:
-            raise ValueError(
-                f"{self._fractions()} leave nothing to train on; their sum must be below 1"
-            )
-        if self.patience is not None:
-            check_int(self.patience, "patience")
-        check_real(self.tol, "tol", low=0.0, high=1.0, high_inclusive=False)
-        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be 'float32' or 'bfloat16', got {self.precision!r}"
-            )
-        check_int(self.verbose, "verbose", minimum=0)
-
-    def _auto_window(self, length: int, freq: str | None) -> int:
-        period = seasonal_period(freq)
-        preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
-        return max(1, min(preferred, (length - self.horizon) // 3))
-
-    @staticmethod
-    def _season(time_index: TimeIndex | None) -> int:
-        """The seasonal period of the series' index frequency; 1 if none is known."""
-        return (seasonal_period(time_index.freq) if time_index else None) or 1
-
-    def _split(self, n_samples: int) -> tuple[int, int, int, int]:
-        """Chronological parts of the windows: (n_train, n_valid, n_calibration, gap).
-
-        Validation, then calibration, follow training, each after a gap of
-        ``horizon - 1`` windows: a window's targets are its next ``horizon`` values, so
-        without the gap the first held-out windows would share targets with the last
-        windows before them.
-        """
-        gap = self.horizon - 1
-        n_valid = math.ceil(self.validation_fraction * n_samples)
-        n_calibration = math.ceil(self.calibration_fraction * n_samples)
-        gaps = gap * ((n_valid > 0) + (n_calibration > 0))
-        return n_samples - n_valid - n_calibration - gaps, n_valid, n_calibration, gap
-
-    def _batch_size(self, n_train: int) -> int:
-        if self.batch_size != "auto":
-            return self.batch_size
-        return int(min(AUTO_BATCH_MAX, max(AUTO_BATCH_MIN, n_train // AUTO_BATCH_STEPS)))
-
-    def _min_samples(self) -> int:
-        """Fewest windows that leave one to train on after the held-out parts."""
-        n_samples = 1
-        while self._split(n_samples)[0] < 1:
-            n_samples += 1
-        return n_samples
-
-    def _fractions(self) -> str:
-        return (
-            f"validation_fraction={self.validation_fraction} and "
-            f"calibration_fraction={self.calibration_fraction}"
+    window_ = fitted_attribute(lambda state: state.window)
+    horizon_ = fitted_attribute(lambda state: state.horizon)
+    n_features_in_ = fitted_attribute(lambda state: state.window)
+    feature_names_in_ = fitted_attribute(
+        lambda state: absent_if_none(
+            None if state.feature_names is None else np.asarray(state.feature_names, dtype=object)
         )
+    )
+    scaler_ = fitted_attribute(lambda state: state.scaler)
+    network_ = fitted_attribute(lambda state: state.network)
+    device_ = fitted_attribute(lambda state: torch.device(state.device))
+    history_ = fitted_attribute(lambda state: state.history)
+    last_window_ = fitted_attribute(lambda state: state.last_window)
+    calibration_ = fitted_attribute(lambda state: state.calibration)
+    time_index_ = fitted_attribute(lambda state: state.index)
+    series_name_ = fitted_attribute(lambda state: state.series_name)
+    training_span_ = fitted_attribute(lambda state: state.training_span)
+    validation_scores_ = fitted_attribute(lambda state: state.validation_scores)
+    stop_reason_ = fitted_attribute(lambda state: state.stop_reason)
+    gru_backend_ = fitted_attribute(lambda state: state.gru_backend)
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X: Any, y: Any = None) -> "GRUForecaster":
+    def fit(self, X: Any, y: Any = None) -> GRUForecaster:
         """Train the network.
 
         Parameters
@@ -371,7 +327,45 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             For bad parameters or data, with a message naming the problem. A fit that
             fails leaves the forecaster as it was before.
         """
-        self._check_params()
+        params = self.get_params(deep=False)
+        check_params(params)
+        device = self._training_device()
+        plan = self._plan(X, y)
+        backend = fused.resolve_backend(
+            self.gru_backend, device, self.precision, self._batch_size(plan)
+        )
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            network = self._build_network(plan, backend).to(device)
+            trainer, scores = self._train(network, plan, device, seed)
+        # only now, with training done, does the forecaster change: in one step
+        self.state_ = FittedState(
+            window=plan.window,
+            horizon=plan.horizon,
+            scaler=plan.scaler,
+            shape=NetworkShape(**{
+                name: value for name, value in network.config().items()
+                if name not in ("window", "horizon")
+            }),
+            network=network,
+            device=str(device),
+            gru_backend=backend,
+            missing=self.missing,
+            last_window=plan.last_window,
+            calibration=plan.calibration,
+            time_index=plan.time_index,
+            series_name=plan.series_name,
+            training_span=plan.training_span,
+            feature_names=None if y is None else self._feature_names(X),
+            validation_scores=scores,
+            stop_reason=trainer.stop_reason,
+            history=trainer.history,
+        )
+        return self
+
+    def _training_device(self) -> torch.device:
         device = resolve_device(self.device)
         if self.precision != "float32" and device.type != "cuda":
             raise ValueError(
@@ -379,173 +373,98 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 f"{device} (where it is many times slower than float32): use "
                 "precision='float32'"
             )
-        horizon = self.horizon
+        return device
+
+    def _plan(self, X: Any, y: Any) -> TrainingPlan:
+        """The data of this fit and the decisions on it (NumPy/pandas only)."""
+        params = self.get_params(deep=False)
         if y is None:
-            values, fitted = self._prepare_series(X)
-            window = fitted["window_"]
-            n_samples = n_windows(len(values), window, horizon)
-        else:
-            windows, targets, fitted = self._prepare_windows(X, y)
-            n_samples = len(windows)
-        n_train, n_valid, _, gap = self._split(n_samples)
-        training = slice(0, n_train)
-        validation = slice(n_train + gap, n_train + gap + n_valid)
-        scaler = fitted["scaler_"]
-        # Data goes to the device once, as float32. From a series, only the values go:
-        # the windows are views of them there (unfold), never copies.
-        if y is None:
-            used = values[: validation.stop + window + horizon - 1]
-            scaled = torch.as_tensor(scaler.transform(used, np.float32), device=device)
-            inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
-            outputs = scaled[window:].unfold(0, horizon, 1)
-        else:
-            inputs = torch.as_tensor(
-                scaler.transform(windows[: validation.stop], np.float32), device=device
-            )
-            outputs = torch.as_tensor(
-                scaler.transform(targets[: validation.stop], np.float32), device=device
-            )
-
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
-            network = GRUNet(
-                hidden_size=self.hidden_size,
-                num_layers=self.num_layers,
-                horizon=self.horizon,
-                dropout=self.dropout,
-                # a window's own mean and spread leave (almost) nothing of 1 or 2 values
-                normalize=self.normalize if fitted["window_"] >= MIN_NORMALIZED_WINDOW else None,
-                window=fitted["window_"],
-                season=self._season(fitted["time_index_"]) if self.skip else None,
-            ).to(device)
-            trainer = Trainer(
-                network,
-                epochs=self.epochs,
-                batch_size=self._batch_size(n_train),
-                lr=self.lr,
-                weight_decay=self.weight_decay,
-                gradient_clip=self.gradient_clip,
-                patience=self.patience,
-                tol=self.tol,
-                verbose=self.verbose,
-                generator=torch.Generator().manual_seed(seed),
-                autocast_dtype=PRECISIONS[self.precision],
-                evaluation_batch_size=evaluation_batch_size(
-                    device, fitted["window_"], self.hidden_size
-                ),
-            )
-            history = trainer.fit(
-                inputs[training], outputs[training], inputs[validation], outputs[validation]
-            )
-            validation_scores = _validation_scores(
-                network, inputs[validation], outputs[validation], scaler
-            )
-        # only now, with training done, does the forecaster change
-        if y is None and hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        if y is not None:
-            validate_data(self, X, reset=True, skip_check_array=True)  # n_features_in_, names
-        for name, value in fitted.items():
-            setattr(self, name, value)
-        self.horizon_ = self.horizon
-        self.n_features_in_ = self.window_
-        self.history_ = history
-        self.network_ = network
-        self.device_ = device
-        self.stop_reason_ = trainer.stop_reason
-        self.validation_scores_ = validation_scores
-        return self
-
-    def _prepare_series(self, X: Any) -> tuple[np.ndarray, dict[str, Any]]:
-        """The series' values, and what fit will set once training succeeds."""
-        series = as_series(X, what="X (the series)", missing=self.missing)
-        values, horizon = series.values, self.horizon
-        time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
-        if self.window == "auto":
-            window = self._auto_window(len(values), time_index and time_index.freq)
-        else:
-            window = self.window
-        minimum = window + horizon - 1 + self._min_samples()
-        if len(values) < minimum:
-            raise ValueError(
-                f"X (the series) has {len(values)} values, but window={window}, "
-                f"horizon={horizon}, {self._fractions()} need at least {minimum}"
-            )
-        n_train, n_valid, n_calibration, gap = self._split(n_windows(len(values), window, horizon))
-        calibration_start = n_train + n_valid + 2 * gap
-        return values, {
-            # scaling sees only what the training windows cover, inputs and targets
-            "scaler_": SeriesScaler.fit(values[: n_train + window + horizon - 1], self.scaler),
-            # the stretch from the first calibration window on: its targets are unseen
-            "calibration_": (
-                Calibration(window, series=values[calibration_start:].copy())
-                if n_calibration
-                else None
-            ),
-            "window_": window,
-            "last_window_": values[-window:].copy(),
-            "time_index_": time_index,
-            "series_name_": series.name,
-            "training_span_": {
-                "length": len(values),
-                "start": _label(series.index[0]) if series.is_pandas else None,
-                "end": _label(series.index[-1]) if series.is_pandas else None,
-            },
-        }
-
-    def _prepare_windows(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+            series = as_series(X, what="X (the series)", missing=self.missing)
+            return TrainingPlan.for_series(series, params)
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
-        if self.window != "auto" and windows.shape[1] != self.window:
-            raise ValueError(
-                f"X has {windows.shape[1]} columns, but window={self.window}: each row of "
-                "X must be one window of that many past values (or use window='auto')"
-            )
-        if len(windows) < self._min_samples():
-            raise ValueError(
-                f"X has {len(windows)} sample{'s' if len(windows) != 1 else ''}, but "
-                f"{self._fractions()} need at least {self._min_samples()}: one or more to "
-                "train on, the last ones held out"
-            )
-        n_train, n_valid, n_calibration, gap = self._split(len(windows))
-        calibration_start = n_train + n_valid + 2 * gap
-        return windows, targets, {
-            # windows overlap, so their values are the series many times over; scaling
-            # statistics of the training rows are still those of the training period
-            "scaler_": SeriesScaler.fit(
-                np.concatenate([windows[:n_train].ravel(), targets[:n_train].ravel()]),
-                self.scaler,
-            ),
-            "calibration_": (
-                Calibration(
-                    windows.shape[1],
-                    windows=windows[calibration_start:].copy(),
-                    targets=targets[calibration_start:].copy(),
-                )
-                if n_calibration
-                else None
-            ),
-            "window_": windows.shape[1],
-            "last_window_": None,
-            "time_index_": None,
-            "series_name_": None,
-            "training_span_": None,
-        }
+        return TrainingPlan.for_windows(windows, targets, params)
+
+    def _batch_size(self, plan: TrainingPlan) -> int:
+        return auto_batch_size(plan.n_train) if self.batch_size == "auto" else self.batch_size
+
+    def _build_network(self, plan: TrainingPlan, backend: str) -> GRUNet:
+        return GRUNet(
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            horizon=plan.horizon,
+            dropout=self.dropout,
+            normalize=self.normalize if plan.normalize_applies else None,
+            window=plan.window,
+            season=plan.season if self.skip else None,
+            gru_backend=backend,
+        )
+
+    def _train(
+        self, network: GRUNet, plan: TrainingPlan, device: torch.device, seed: int
+    ) -> tuple[Trainer, dict[str, float] | None]:
+        """Train ``network`` on the plan's training windows, stopping on its validation
+        windows; returns the trainer (history, stop reason) and the validation scores."""
+        inputs, outputs = self._tensors(plan, device)
+        training, validation = plan.training, plan.validation
+        trainer = Trainer(
+            network,
+            epochs=self.epochs,
+            batch_size=self._batch_size(plan),
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            gradient_clip=self.gradient_clip,
+            patience=self.patience,
+            tol=self.tol,
+            verbose=self.verbose,
+            generator=torch.Generator().manual_seed(seed),
+            autocast_dtype=PRECISIONS[self.precision],
+            evaluation_batch_size=evaluation_batch_size(device, plan.window, self.hidden_size),
+        )
+        trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
+        scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
+        return trainer, scores
+
+    @staticmethod
+    def _tensors(plan: TrainingPlan, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled inputs and targets of the training and validation windows, on the
+        device, as float32. From a series only the values go there: the windows are
+        views of them (unfold), never copies."""
+        scaler, window, horizon = plan.scaler, plan.window, plan.horizon
+        if plan.values is not None:
+            scaled = torch.as_tensor(scaler.transform(plan.used_values(), np.float32), device=device)
+            inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
+            return inputs, scaled[window:].unfold(0, horizon, 1)
+        assert plan.windows is not None and plan.targets is not None
+        stop = plan.validation.stop
+        return (
+            torch.as_tensor(scaler.transform(plan.windows[:stop], np.float32), device=device),
+            torch.as_tensor(scaler.transform(plan.targets[:stop], np.float32), device=device),
+        )
+
+    @staticmethod
+    def _feature_names(X: Any) -> tuple[str, ...] | None:
+        """The column names of windows given as a DataFrame, as scikit-learn records them."""
+        probe = _FeatureNames()
+        validate_data(probe, X, reset=True, skip_check_array=True)
+        names = getattr(probe, "feature_names_in_", None)
+        return None if names is None else tuple(str(name) for name in names)
 
     # ------------------------------------------------------------------ predict
 
-    def _predict_windows(self, windows: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _predict_windows(state: FittedState, windows: np.ndarray) -> np.ndarray:
         """Raw windows (n, window_) float64 -> raw predictions (n, horizon) float64.
 
         Scaling in float64, the network in float32 (full float32 on CUDA too, not TF32),
         chunk by chunk: exactly what the exported ONNX graph does, so that both give the
         same numbers.
         """
-        scaled = self.scaler_.transform(windows, np.float32)
-        return self.scaler_.inverse_transform(
-            predict_in_chunks(self.network_, scaled, self.device_)
+        scaled = state.scaler.transform(windows, np.float32)
+        network = state.network
+        assert isinstance(network, GRUNet)
+        return state.scaler.inverse_transform(
+            predict_in_chunks(network, scaled, torch.device(state.device))
         )
 
     def predict(self, X: Any) -> np.ndarray:
@@ -561,10 +480,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) if ``horizon == 1`` else (n_samples, horizon)
         """
         check_is_fitted(self)
-        windows = as_windows(X, width=self.window_)
+        state = self.state_  # one consistent model, whatever a concurrent fit does
+        windows = as_windows(X, width=state.window)
         validate_data(self, X, reset=False, skip_check_array=True)  # feature names
-        predictions = self._predict_windows(windows)
-        return predictions[:, 0] if self.horizon_ == 1 else predictions
+        predictions = self._predict_windows(state, windows)
+        return predictions[:, 0] if state.horizon == 1 else predictions
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """R^2 of the predictions; with ``y=None``, ``X`` is a series to window first.
@@ -622,9 +542,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             for an interval level.
         """
         check_is_fitted(self)
-        return forecast_history(self, steps, context, interval)
+        state = self.state_
+        return forecast_history(
+            state, lambda windows: self._predict_windows(state, windows),
+            steps, context, interval, missing=self.missing,
+        )
 
-    def export_onnx(self, path: Any, **options: Any) -> Any:
+    def export_onnx(self, path: str | os.PathLike, **options: Any) -> Path:
         """Export to a self-contained ONNX file; see :func:`gruforecast.export_onnx`.
 
         Returns the path written. The file forecasts in raw units (scaling inside the
@@ -636,7 +560,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, path: Any) -> Any:
+    def save(self, path: str | os.PathLike) -> Path:
         """Save the fitted forecaster to one file (safetensors weights, JSON settings).
 
         Written atomically: a failure leaves whatever was at ``path`` untouched.
@@ -646,10 +570,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         from .persistence import save
 
-        return save(self, path)
+        check_is_fitted(self)
+        return save(path, self.state_, self.get_params(deep=False))
 
     @classmethod
-    def load(cls, path: Any, device: Any = None) -> "GRUForecaster":
+    def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> GRUForecaster:
         """Load a forecaster written by :meth:`save`.
 
         Parameters
@@ -669,30 +594,35 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         from .persistence import load
 
-        return load(path, device=device)
+        state, params, weights = load(path)
+        where = os.fspath(path)
+        try:
+            forecaster = cls(**params)
+            chosen = usable_device(state.device) if device is None else resolve_device(device)
+            network = _network_from(state, weights, chosen)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"{where!r} has inconsistent gruforecast content: {error}") from None
+        forecaster.state_ = state.replace(network=network, device=str(chosen))
+        return forecaster
 
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self) -> dict[str, Any]:
-        # The network travels as CPU tensors plus its shape, so a model trained on CUDA
-        # unpickles on a machine without a GPU.
+        # The fitted state travels encoded, its network as CPU arrays, so a model
+        # trained on CUDA unpickles on a machine without a GPU.
         state = dict(super().__getstate__())  # a copy: object's own is __dict__ itself
-        network = state.pop("network_", None)
-        if network is not None:
-            state["_network_config"] = network.config()
-            state["_network_weights"] = {
-                name: tensor.detach().cpu() for name, tensor in network.state_dict().items()
-            }
-            state["device_"] = str(self.device_)
+        fitted = state.pop("state_", None)
+        if fitted is not None:
+            weights = _state.network_weights(fitted.network)
+            state["_fitted"] = (fitted.replace(network=None), weights)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        config = state.pop("_network_config", None)
-        weights = state.pop("_network_weights", None)
+        fitted = state.pop("_fitted", None)
         super().__setstate__(state)
-        if config is not None:
-            device = usable_device(state["device_"])
-            network = GRUNet(**config)
-            network.load_state_dict(weights)
-            self.network_ = network.to(device).eval()
-            self.device_ = device
+        if fitted is not None:
+            fitted, weights = fitted
+            device = usable_device(fitted.device)
+            self.state_ = fitted.replace(
+                network=_network_from(fitted, weights, device), device=str(device)
+            )

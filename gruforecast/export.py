@@ -21,28 +21,27 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from . import _state
 from ._io import atomic_path
-from ._time_index import check_round_trip, json_name
+from ._state import INPUT_NAME, OUTPUT_NAME, FittedState
+from ._time_index import check_round_trip
 from ._validation import as_windows, check_int, check_real
 from ._version import __version__
 
-__all__ = ["ExportParityError", "export_onnx", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .estimator import GRUForecaster
 
-# Version of what the metadata says and how; OnnxForecaster refuses newer formats.
-FORMAT_VERSION = 1
-INPUT_NAME = "windows"
-OUTPUT_NAME = "forecast"
+__all__ = ["ExportParityError", "INPUT_NAME", "OUTPUT_NAME", "export_onnx"]
 MIN_OPSET = 17  # GRU and everything else here exist since opset 14; 17 is widely served
 MAX_OPSET = 20  # the newest opset the TorchScript exporter writes
 # Random windows checked at export, besides the real ones
@@ -94,13 +93,13 @@ def parity_error(
     return float(np.max(error, initial=0.0)) if np.isfinite(error).all() else float("inf")
 
 
-def _parity_windows(forecaster: Any, sample: Any) -> np.ndarray:
+def _parity_windows(state: FittedState, sample: Any) -> np.ndarray:
     """Real windows (the end of the fitted series, and ``sample`` if given) and random
     windows with the series' level and spread."""
-    window, scaler = forecaster.window_, forecaster.scaler_
+    window, scaler = state.window, state.scaler
     parts = []
-    if forecaster.last_window_ is not None:
-        parts.append(forecaster.last_window_[None, :])
+    if state.last_window is not None:
+        parts.append(state.last_window[None, :])
     if sample is not None:
         parts.append(as_windows(sample, what="sample", width=window))
     rng = np.random.default_rng(0)
@@ -108,39 +107,8 @@ def _parity_windows(forecaster: Any, sample: Any) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _metadata(forecaster: Any, parity: float, tolerance: float, opset: int) -> dict[str, str]:
-    time_index = forecaster.time_index_
-    described = time_index.to_dict() if time_index is not None else None
-    last_window = forecaster.last_window_
-    calibration = forecaster.calibration_
-    return {
-        "producer": "gruforecast",
-        "gruforecast_version": __version__,
-        "format_version": str(FORMAT_VERSION),
-        "window": str(forecaster.window_),
-        "horizon": str(forecaster.horizon_),
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "input_dtype": "float64",
-        "scaler": json.dumps(forecaster.scaler_.to_dict()),
-        "time_index": json.dumps(described),
-        "frequency": (time_index.freq or "") if time_index is not None else "",
-        "last_timestamp": str(described["last"]) if described else "",
-        "series_name": json.dumps(json_name(forecaster.series_name_)),
-        "last_window": json.dumps(None if last_window is None else last_window.tolist()),
-        "training_span": json.dumps(forecaster.training_span_),
-        "normalize": json.dumps(forecaster.network_.normalize),
-        "season": json.dumps(forecaster.network_.season),
-        "missing": forecaster.missing,
-        "calibration": json.dumps(None if calibration is None else calibration.to_dict()),
-        "parity_max_error": repr(parity),
-        "parity_tolerance": repr(tolerance),
-        "exporter": f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}",
-    }
-
-
 def export_onnx(
-    forecaster: Any,
+    forecaster: GRUForecaster,
     path: str | os.PathLike,
     *,
     opset: int = MIN_OPSET,
@@ -184,17 +152,18 @@ def export_onnx(
     import onnxruntime as ort
 
     check_is_fitted(forecaster)
+    state = forecaster.state_  # one consistent model, whatever a concurrent fit does
     opset = check_int(opset, "opset", minimum=MIN_OPSET)
     if opset > MAX_OPSET:
         raise ValueError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
     tolerance = check_real(tolerance, "tolerance", low=0.0)
-    scaler = forecaster.scaler_
+    scaler = state.scaler
     # a CPU copy: the user's network stays where it is (perhaps on a GPU)
-    network = copy.deepcopy(forecaster.network_).cpu().eval()
+    network = copy.deepcopy(state.network).cpu().eval()
     model = _RawUnitsModel(network, scaler.offset, scaler.scale).eval()
 
     buffer = io.BytesIO()
-    example = torch.zeros(2, forecaster.window_, dtype=torch.float64)
+    example = torch.zeros(2, state.window, dtype=torch.float64)
     with torch.no_grad(), warnings.catch_warnings():
         # the TorchScript exporter's deprecation notice: chosen on purpose, see above
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -218,13 +187,12 @@ def export_onnx(
         )
     proto = onnx.load_from_string(buffer.getvalue())
 
-    windows = _parity_windows(forecaster, sample)
+    windows = _parity_windows(state, sample)
     with torch.no_grad():
         expected = model(torch.from_numpy(windows)).numpy()
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     actual = session.run(None, {INPUT_NAME: windows})[0]
     single = session.run(None, {INPUT_NAME: windows[:1]})[0]  # the batch axis is dynamic
-    scaler = forecaster.scaler_
     parity = max(
         parity_error(actual, expected, windows, scaler),
         parity_error(single, expected[:1], windows[:1], scaler),
@@ -239,12 +207,20 @@ def export_onnx(
     proto.producer_name = "gruforecast"
     proto.producer_version = __version__
     proto.doc_string = (
-        f"GRU forecaster: input '{INPUT_NAME}' float64 (batch, {forecaster.window_}) raw "
+        f"GRU forecaster: input '{INPUT_NAME}' float64 (batch, {state.window}) raw "
         f"values, oldest first -> output '{OUTPUT_NAME}' float64 (batch, "
-        f"{forecaster.horizon_}) raw-unit forecasts. Scaling is inside the graph."
+        f"{state.horizon}) raw-unit forecasts. Scaling is inside the graph."
     )
-    metadata = _metadata(forecaster, parity, tolerance, opset)
-    check_round_trip(forecaster.time_index_, json.loads(metadata["time_index"]))
+    time_index = state.index
+    check_round_trip(time_index, None if time_index is None else time_index.to_dict())
+    metadata = _state.to_onnx_metadata(
+        state,
+        {
+            "parity_max_error": repr(parity),
+            "parity_tolerance": repr(tolerance),
+            "exporter": f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}",
+        },
+    )
     onnx.helper.set_model_props(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     with atomic_path(path) as temporary:

@@ -7,26 +7,32 @@ threads: per step the input and recurrent products (its own small-matrix loops) 
 vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
 that adds each step's share of the weight gradients while the step's values are in
 cache (bench/README.md has the speed-up). Training steps inside :func:`workspace` reuse
-their buffers. Batches of more than ``MAX_BATCH`` windows train through ``nn.GRU``. The
-trainer's validation passes use the kernel's forward too (:func:`evaluation`). The
-weights are ``nn.GRU``'s own parameters, so ``predict`` and the ONNX export still run
-``nn.GRU``, and the tests check the kernel's outputs and gradients against it.
+their buffers. The trainer's validation passes use the kernel's forward too
+(:func:`evaluation`). The weights are ``nn.GRU``'s own parameters, so ``predict`` and
+the ONNX export still run ``nn.GRU``, and the tests check the kernel's outputs and
+gradients against it.
 
-The kernel is compiled with PyTorch's C++ extension tools the first time a network
-trains on the CPU (about a minute, once per machine and Python environment; the build
-is cached in PyTorch's extension directory, ``TORCH_EXTENSIONS_DIR``). Where it cannot be
-built (no C++ compiler or ninja), training falls back to ``nn.GRU`` with a warning. The
-environment variable ``GRUFORECAST_FUSED_GRU`` decides: ``0`` never uses it, ``1``
-requires it (an error if it cannot be built), anything else or unset uses it when it
-builds.
+Whether a network trains through it is the estimator's ``gru_backend`` parameter,
+resolved by :func:`resolve_backend` and handed to ``GRUNet``; nothing here decides it
+from global state, except that the environment variable ``GRUFORECAST_FUSED_GRU``
+overrides ``gru_backend="auto"`` (``0``: ``"torch"``, ``1``: ``"fused"``).
+
+The kernel is compiled with PyTorch's C++ extension tools the first time it is needed
+(about a minute, once per machine and Python environment; logged at WARNING level on
+the ``gruforecast`` logger), in a child process that finds the ``ninja`` of the ninja
+wheel (this process's ``PATH`` is left alone), and cached in PyTorch's extension
+directory (``TORCH_EXTENSIONS_DIR``); this process then imports the built library.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
+import json
+import logging
 import os
-import shutil
+import subprocess
 import sys
 import threading
 import warnings
@@ -37,18 +43,21 @@ from types import ModuleType
 import torch
 from torch import nn
 
-__all__ = ["ENVIRONMENT_VARIABLE", "MAX_BATCH", "enabled", "evaluation", "gru", "in_evaluation",
-           "kernel", "workspace"]
+__all__ = [
+    "ENVIRONMENT_VARIABLE", "MAX_BATCH", "evaluation", "gru", "in_evaluation", "kernel",
+    "resolve_backend", "workspace",
+]
 
 ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
 SOURCE = Path(__file__).with_name("_fused_gru.cpp")
 LOOPS = SOURCE.with_name("_fused_gru_loops.h")  # included by SOURCE
-# Training batches of more windows than this use nn.GRU: there the work is large
-# products and elementwise passes that ATen spreads over all cores. On 16 cores, batch
-# 1024 trained 1.6x faster with the kernel and batch 16384 3x slower (bench/README.md),
-# measured when the kernel's loops ran on one core; no default batch comes near (at most
-# 256).
+# gru_backend="auto" trains batches of more windows than this through nn.GRU: there the
+# work is large products and elementwise passes that ATen spreads well over many cores,
+# while the kernel's small-matrix loops are written for forecasting's small batches
+# (bench/README.md, "The fused CPU GRU kernel", has the measurement behind the number)
 MAX_BATCH = 2048
+# The longest a kernel build may take before training goes on with nn.GRU
+BUILD_TIMEOUT_SECONDS = 900
 
 _lock = threading.Lock()
 _thread = threading.local()  # whether this thread is inside evaluation()
@@ -56,13 +65,54 @@ _kernel: ModuleType | None = None
 _failure: str | None = None
 
 
-def _setting() -> str:
-    return os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip()
+_logger = logging.getLogger("gruforecast")
+_warned = False  # whether the failed build was reported (once per process)
 
 
-def enabled() -> bool:
-    """Whether training on the CPU uses the fused kernel (building it if need be)."""
-    return _setting() != "0" and kernel() is not None
+def resolve_backend(requested: str, device: torch.device, precision: str, batch_size: int) -> str:
+    """The GRU implementation a fit uses, ``"fused"`` or ``"torch"``, for the
+    estimator's ``gru_backend`` (``requested``), building the kernel if need be.
+
+    Raises
+    ------
+    ValueError
+        If ``"fused"`` is asked for where the kernel cannot run (not the CPU, not
+        float32).
+    RuntimeError
+        If ``"fused"`` is asked for and the kernel cannot be built here.
+    """
+    global _warned
+    if requested == "auto":
+        override = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
+        requested = {"0": "torch", "1": "fused"}.get(override, "auto")
+    if requested == "torch":
+        return "torch"
+    if requested == "fused":
+        if device.type != "cpu" or precision != "float32":
+            raise ValueError(
+                f"gru_backend='fused' is a CPU kernel in float32, but training runs on "
+                f"{device} in {precision}; use gru_backend='auto' or 'torch'"
+            )
+        if kernel() is None:
+            raise RuntimeError(
+                f"gru_backend='fused' needs the fused CPU GRU kernel, which could not be "
+                f"built here: {_failure}; use gru_backend='auto' or 'torch'"
+            )
+        return "fused"
+    if device.type != "cpu" or precision != "float32" or batch_size > MAX_BATCH:
+        return "torch"
+    if kernel() is None:
+        with _lock:
+            report, _warned = not _warned, True
+        if report:
+            warnings.warn(
+                "gruforecast could not build its fused CPU GRU kernel, so training uses "
+                f"nn.GRU (slower on the CPU, same results): {_failure}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return "torch"
+    return "fused"
 
 
 @contextlib.contextmanager
@@ -87,7 +137,7 @@ def workspace() -> Iterator[None]:
     first written (a training step at batch 124 up to 1.4x slower, depending on the
     allocator's state). The trainer's fit runs in one; elsewhere the block does nothing
     but build the kernel if need be."""
-    module = kernel() if _setting() != "0" else None
+    module = kernel()
     if module is None:
         yield
         return
@@ -105,65 +155,85 @@ def in_evaluation() -> bool:
 
 def kernel() -> ModuleType | None:
     """The compiled extension, built on first call; None where it cannot be built
-    (after one warning), or an error if ``GRUFORECAST_FUSED_GRU=1``."""
+    (the reason is kept for the error or warning of :func:`resolve_backend`)."""
     global _kernel, _failure
     with _lock:
         if _kernel is None and _failure is None:
             try:
                 _kernel = _build()
             except Exception as error:  # no compiler, no ninja, a failed build
-                _failure = f"{type(error).__name__}: {str(error).strip()[:500]}"
-                if _setting() != "1":
-                    warnings.warn(
-                        "gruforecast could not build its fused CPU GRU kernel, so training "
-                        f"uses nn.GRU (slower on the CPU, same results): {_failure}",
-                        RuntimeWarning,
-                        stacklevel=4,
-                    )
-    if _kernel is None and _setting() == "1":
-        raise RuntimeError(
-            f"{ENVIRONMENT_VARIABLE}=1 requires the fused CPU GRU kernel, which could not "
-            f"be built: {_failure}"
-        )
+                _failure = f"{type(error).__name__}: {str(error).strip()[-500:]}"
     return _kernel
+
+
+_FLAGS = ["-O3", "-fno-trapping-math"]
+# -fno-trapping-math lets the compiler vectorise the gates' selects (_fused_gru.cpp);
+# -fopenmp makes at::parallel_for parallel (without it ATen's header runs it serially):
+# the library is torch's own libgomp.so.1, already loaded, found by its soname
+_OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
+_BUILD = (
+    "import json, sys\n"
+    "from torch.utils import cpp_extension\n"
+    "name, source, cflags, ldflags = sys.argv[1], sys.argv[2], *map(json.loads, sys.argv[3:])\n"
+    "cpp_extension.load(name, [source], extra_cflags=cflags, extra_ldflags=ldflags)\n"
+)
+
+
+def _library_name() -> str:
+    """The extension's name: a hash of the source, the flags and the torch and Python
+    it is built for, so that each environment has a build directory of its own (torch
+    would otherwise rebuild, a minute each time, whenever another one had used it)."""
+    versions = f"{_FLAGS + _OPENMP} {torch.__version__} {torch.__file__} {sys.version}"
+    key = SOURCE.read_bytes() + LOOPS.read_bytes() + versions.encode()
+    return "gruforecast_fused_gru_" + hashlib.sha256(key).hexdigest()[:12]
 
 
 def _build() -> ModuleType:
     from torch.utils import cpp_extension
 
-    if shutil.which("ninja") is None:
-        try:  # the ninja wheel (a dependency) puts its binary here, off PATH when its
-            import ninja  # environment is not activated
-
-            os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
-        except (ImportError, AttributeError):
-            pass  # then the build fails with torch's own message, and we fall back
-    # The name carries a hash of the source and of the torch it is built against (one
-    # build directory per environment: torch would otherwise rebuild it, a minute each
-    # time, whenever another virtual environment had used it last).
-    # -fno-trapping-math lets the compiler vectorise the gates' selects (_fused_gru.cpp);
-    # -fopenmp makes at::parallel_for parallel (without it ATen's header runs it serially):
-    # the library is torch's own libgomp.so.1, already loaded, found by its soname
-    flags = ["-O3", "-fno-trapping-math"]
-    openmp = ["-fopenmp"] if sys.platform.startswith("linux") else []
-    versions = f"{flags + openmp} {torch.__version__} {torch.__file__} {sys.version}"
-    key = SOURCE.read_bytes() + LOOPS.read_bytes() + versions.encode()
-    name = "gruforecast_fused_gru_" + hashlib.sha256(key).hexdigest()[:12]
-    try:
-        directory = Path(cpp_extension._get_build_directory(name, verbose=False))
-        built = any(directory.glob(f"{name}*.so")) or any(directory.glob(f"{name}*.pyd"))
-    except Exception:  # a private helper: only decides whether to say something
-        built = False
-    if not built:
-        print(
-            "gruforecast: compiling the fused CPU GRU kernel, once per machine and "
-            "Python environment (about a minute)...",
-            file=sys.stderr,
-            flush=True,
+    name = _library_name()
+    directory = Path(cpp_extension._get_build_directory(name, verbose=False))
+    library = directory / f"{name}{'.pyd' if sys.platform == 'win32' else '.so'}"
+    if not library.is_file():
+        _logger.warning(
+            "gruforecast: compiling the fused CPU GRU kernel, once per machine and Python "
+            "environment (about a minute)"
         )
-    return cpp_extension.load(
-        name, [str(SOURCE)], extra_cflags=flags + openmp, extra_ldflags=openmp, verbose=False
-    )
+        _compile(name)
+    spec = importlib.util.spec_from_file_location(name, library)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import the built kernel {library}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _compile(name: str) -> None:
+    """Build the extension in a child process, whose PATH has the ninja wheel's binary
+    directory in front (torch's build runs ``ninja`` from PATH)."""
+    environment = dict(os.environ)
+    try:
+        import ninja
+
+        environment["PATH"] = ninja.BIN_DIR + os.pathsep + environment.get("PATH", "")
+    except (ImportError, AttributeError):
+        pass  # then the build fails with torch's own message, and the caller falls back
+    command = [
+        sys.executable, "-c", _BUILD, name, str(SOURCE),
+        json.dumps(_FLAGS + _OPENMP), json.dumps(_OPENMP),
+    ]
+    try:
+        result = subprocess.run(
+            command, env=environment, capture_output=True, text=True,
+            timeout=BUILD_TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"the kernel build took over {BUILD_TIMEOUT_SECONDS} s (a stale lock file in "
+            "TORCH_EXTENSIONS_DIR?)"
+        ) from None
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or f"the build exited with {result.returncode}")
 
 
 class _GRULayer(torch.autograd.Function):

@@ -25,19 +25,18 @@ import torch
 from torch import nn
 
 from . import fused
+from ._params import check_choice
 
-__all__ = ["GRUNet", "NORMALIZE_KINDS", "check_normalize", "seasonal_naive_weights"]
+__all__ = ["GRUNet", "check_normalize", "seasonal_naive_weights"]
 
-NORMALIZE_KINDS = ("window", None)
 # Added to each window's variance (in the globally scaled units, where the series has
 # spread about 1): a constant window is divided by about 0.003, not by zero.
 NORMALIZE_EPSILON = 1e-5
 
 
 def check_normalize(kind: object) -> str | None:
-    if kind not in NORMALIZE_KINDS:
-        raise ValueError(f"normalize must be 'window' or None, got {kind!r}")
-    return kind
+    """``kind`` if it is a normalisation (see gruforecast._params), else a clear error."""
+    return check_choice("normalize", kind)
 
 
 def seasonal_naive_weights(window: int, horizon: int, season: int) -> torch.Tensor:
@@ -84,6 +83,13 @@ class GRUNet(nn.Module):
         training learns the GRU's correction to that. A period of 1 (no season) or one
         longer than the window starts the map at zero: the untrained network forecasts
         the window's mean (with ``normalize="window"``). None: no such map.
+    gru_backend : {"torch", "fused"}, default="torch"
+        What computes the GRU in training: ``nn.GRU``, or the fused CPU kernel
+        (:mod:`gruforecast.fused`) on CPU inputs in training mode with autograd (and in
+        the trainer's validation passes). Both use ``self.gru``'s parameters, so
+        ``predict`` (evaluation mode) and the ONNX export run ``nn.GRU`` either way.
+        Choosing is the estimator's job (``fused.resolve_backend``); the network only
+        does as it is told.
     """
 
     def __init__(
@@ -96,8 +102,12 @@ class GRUNet(nn.Module):
         normalize: str | None = None,
         window: int | None = None,
         season: int | None = None,
+        gru_backend: str = "torch",
     ) -> None:
         super().__init__()
+        if gru_backend not in ("torch", "fused"):
+            raise ValueError(f"gru_backend must be 'torch' or 'fused', got {gru_backend!r}")
+        self.gru_backend = gru_backend
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.horizon = horizon
@@ -153,15 +163,12 @@ class GRUNet(nn.Module):
 
     def _outputs(self, windows: torch.Tensor) -> torch.Tensor:
         if (
-            windows.device.type == "cpu"
+            self.gru_backend == "fused"
+            and windows.device.type == "cpu"
             and ((self.training and torch.is_grad_enabled()) or fused.in_evaluation())
-            and not torch.is_autocast_enabled("cpu")  # float32 only
-            and len(windows) <= fused.MAX_BATCH
-            and fused.enabled()
         ):
             # training on the CPU and its validation passes: the same function, with a
-            # compiled time loop and a hand-written backward (gruforecast.fused); nn.GRU
-            # everywhere else
+            # compiled time loop and a hand-written backward; nn.GRU everywhere else
             last = fused.gru(self.gru, windows, last_only=True)
         else:
             last = self.gru(windows)[0][:, -1, :]

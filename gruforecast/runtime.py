@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
-import json
 import os
 import sys
 from pathlib import Path
@@ -36,17 +35,11 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 )
 
 from ._forecasting import forecast_history
-from ._io import check_format_version
-from ._time_index import TimeIndex
-from .intervals import Calibration
-from ._validation import as_windows, check_int, check_missing
+from ._state import FittedState, fitted_attribute, from_onnx_metadata
+from ._validation import as_windows, check_int
 
 __all__ = ["OnnxForecaster", "ProviderUnavailableError"]
 
-# Newest metadata format this runtime reads (gruforecast.export.FORMAT_VERSION; not
-# imported from there, since that module imports torch).
-SUPPORTED_FORMAT_VERSION = 1
-_REQUIRED_METADATA = ("format_version", "window", "horizon", "input_name", "output_name")
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 _ALIASES = {"cuda": _CUDA, "cpu": _CPU}
@@ -153,6 +146,9 @@ class OnnxForecaster:
         Read from the model's metadata.
     metadata : dict of str
         The model's ``metadata_props``.
+    state : FittedState
+        What the model's metadata describes (everything but the network, which is the
+        graph), as ``GRUForecaster.state_``.
 
     Raises
     ------
@@ -174,7 +170,9 @@ class OnnxForecaster:
         self.session = self._start_session(model, providers)
         self.providers: list[str] = self.session.get_providers()
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        self._read_metadata()
+        self.state: FittedState = from_onnx_metadata(self.metadata, os.fspath(self.path))
+        self._input_name = self.metadata["input_name"]
+        self._output_name = self.metadata["output_name"]
 
     # ------------------------------------------------------------------ session
 
@@ -228,35 +226,17 @@ class OnnxForecaster:
             )
         return session
 
-    # ------------------------------------------------------------------ metadata
+    # ------------------------------------------------------------------ fitted state
 
-    def _read_metadata(self) -> None:
-        where = os.fspath(self.path)
-        missing = [key for key in _REQUIRED_METADATA if key not in self.metadata]
-        if missing:
-            raise ValueError(
-                f"{where!r} is an ONNX model but not one exported by gruforecast "
-                f"(its metadata lacks {', '.join(missing)})"
-            )
-        try:
-            version = int(self.metadata["format_version"])
-            self.window_ = int(self.metadata["window"])
-            self.horizon = int(self.metadata["horizon"])
-            last_window = json.loads(self.metadata.get("last_window", "null"))
-            self._time_index = json.loads(self.metadata.get("time_index", "null"))
-            self.series_name_ = json.loads(self.metadata.get("series_name", "null"))
-            calibration = json.loads(self.metadata.get("calibration", "null"))
-            self.calibration_ = None if calibration is None else Calibration.from_dict(calibration)
-            # how the estimator treats NaN in a context (absent from older files: raise)
-            self.missing = check_missing(self.metadata.get("missing", "raise"))
-        except (ValueError, TypeError, KeyError) as error:
-            raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error}") from None
-        check_format_version(
-            where, version, SUPPORTED_FORMAT_VERSION, self.metadata.get("gruforecast_version")
-        )
-        self.last_window_ = None if last_window is None else np.asarray(last_window, dtype=np.float64)
-        self._input_name = self.metadata["input_name"]
-        self._output_name = self.metadata["output_name"]
+    window_ = fitted_attribute(lambda state: state.window)
+    horizon = fitted_attribute(lambda state: state.horizon)
+    last_window_ = fitted_attribute(lambda state: state.last_window)
+    calibration_ = fitted_attribute(lambda state: state.calibration)
+    series_name_ = fitted_attribute(lambda state: state.series_name)
+    missing = fitted_attribute(lambda state: state.missing)
+    time_index_ = fitted_attribute(
+        lambda state: state.index, "How the exported series' index continues (loads pandas)."
+    )
 
     # ------------------------------------------------------------------ forecasting
 
@@ -277,7 +257,7 @@ class OnnxForecaster:
         """
         windows = as_windows(X, width=self.window_, owner="OnnxForecaster")
         predictions = self._predict_windows(np.ascontiguousarray(windows))
-        return predictions[:, 0] if self.horizon == 1 else predictions
+        return predictions[:, 0] if self.state.horizon == 1 else predictions
 
     def forecast(self, steps: int, context: Any = None, interval: Any = None) -> Any:
         """The ``steps`` values after the exported series, or after ``context``.
@@ -288,12 +268,10 @@ class OnnxForecaster:
         data the model carries, as a DataFrame or an array ``forecast, lower_L,
         upper_L, ...``.
         """
-        return forecast_history(self, steps, context, interval)
-
-    @property
-    def time_index_(self) -> TimeIndex | None:
-        """How the exported series' index continues (loads pandas); None if it had none."""
-        return None if self._time_index is None else TimeIndex.from_dict(self._time_index)
+        return forecast_history(
+            self.state, self._predict_windows, steps, context, interval,
+            missing=self.state.missing,
+        )
 
     def __repr__(self) -> str:
         return (

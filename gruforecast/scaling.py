@@ -12,17 +12,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SCALER_KINDS", "SeriesScaler", "check_scaler_kind"]
+from ._params import check_choice
 
-SCALER_KINDS = ("standard", "minmax", None)
+__all__ = ["SeriesScaler", "check_scaler_kind"]
 
 
 def check_scaler_kind(kind: Any) -> str | None:
-    if kind not in SCALER_KINDS:
-        raise ValueError(
-            f"scaler must be one of 'standard', 'minmax' or None, got {kind!r}"
-        )
-    return kind
+    """``kind`` if it is a scaler kind (see gruforecast._params), else a clear error."""
+    return check_choice("scaler", kind)
 
 
 @dataclass(frozen=True)

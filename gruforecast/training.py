@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from . import fused
+from ._state import History
 
 __all__ = [
     "History",
@@ -140,27 +141,6 @@ def predict_in_chunks(network: nn.Module, inputs: Any, device: torch.device) -> 
     return np.concatenate(outputs)
 
 
-class History(list):
-    """The training record: one dict per epoch.
-
-    Keys: ``epoch`` (from 1), ``train_loss`` and ``valid_loss`` (mean squared error in
-    the scaled space; ``valid_loss`` is None without a validation part), ``seconds`` and
-    ``best`` (whether this epoch's weights are the ones kept so far).
-    """
-
-    @property
-    def best_epoch(self) -> int | None:
-        """The epoch whose weights the network holds after fit."""
-        best = [row["epoch"] for row in self if row["best"]]
-        return best[-1] if best else None
-
-    def to_frame(self):
-        """The history as a pandas DataFrame indexed by epoch."""
-        import pandas as pd
-
-        return pd.DataFrame(list(self)).set_index("epoch")
-
-
 class Trainer:
     """Fits a network on windows that already sit on the training device.
 
@@ -236,7 +216,7 @@ class Trainer:
         the first epoch ends there are none, and the interrupt goes on up.
         """
         # training steps through the fused CPU kernel reuse their buffers (fused.workspace)
-        uses_kernel = inputs.device.type == "cpu" and self.autocast_dtype is None
+        uses_kernel = getattr(self.network, "gru_backend", "torch") == "fused"
         try:
             with fused.workspace() if uses_kernel else contextlib.nullcontext():
                 self.fit_loop(inputs, targets, valid_inputs, valid_targets)

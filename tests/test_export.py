@@ -104,12 +104,16 @@ def test_metadata_carries_what_a_deployment_needs(exported):
     metadata = {p.key: p.value for p in onnx.load(path).metadata_props}
     assert metadata["gruforecast_version"] == gruforecast.__version__
     assert metadata["window"] == "24" and metadata["horizon"] == "12"
-    assert json.loads(metadata["scaler"]) == forecaster.scaler_.to_dict()
     assert metadata["frequency"] == "MS" and metadata["last_timestamp"] == "1960-12-01T00:00:00"
     assert metadata["input_name"] == "windows" and metadata["output_name"] == "forecast"
     assert 0 <= float(metadata["parity_max_error"]) <= float(metadata["parity_tolerance"]) == 1e-5
-    np.testing.assert_array_equal(json.loads(metadata["last_window"]), series.to_numpy()[-24:])
-    assert json.loads(metadata["series_name"]) == "air_passengers"
+    state = json.loads(metadata["state"])  # the fitted state, as gruforecast._state encodes it
+    assert state["scaler"] == forecaster.scaler_.to_dict()
+    np.testing.assert_array_equal(state["arrays"]["last_window"], series.to_numpy()[-24:])
+    assert state["series_name"] == "air_passengers" and state["time_index"]["freq"] == "MS"
+    network = forecaster.network_
+    assert state["network"] == {"hidden_size": network.hidden_size, "num_layers": 2,
+                                "input_size": 1, "normalize": "window", "season": 12}
     assert "dynamo=False" in metadata["exporter"]
 
 
@@ -167,7 +171,8 @@ def test_a_model_fitted_on_windows_exports_without_series_metadata(tmp_path, sin
     X, y = make_windows(sine, 15, horizon=3)
     path = GRUForecaster(**{**FAST, "horizon": 3}).fit(X, y).export_onnx(tmp_path / "w.onnx")
     metadata = {p.key: p.value for p in onnx.load(path).metadata_props}
-    assert metadata["last_window"] == "null" and metadata["time_index"] == "null"
+    state = json.loads(metadata["state"])
+    assert "last_window" not in state["arrays"] and state["time_index"] is None
     assert metadata["frequency"] == "" and metadata["horizon"] == "3"
 
 
@@ -175,7 +180,7 @@ def test_period_index_metadata_round_trips(tmp_path):
     series = pd.Series(np.sin(np.arange(60) / 4), index=pd.period_range("2001Q1", periods=60, freq="Q"))
     path = GRUForecaster(**{**FAST, "window": 8}).fit(series).export_onnx(tmp_path / "q.onnx")
     metadata = {p.key: p.value for p in onnx.load(path).metadata_props}
-    assert json.loads(metadata["time_index"])["last"] == "2015Q4"
+    assert json.loads(metadata["state"])["time_index"]["last"] == "2015Q4"
     from gruforecast import OnnxForecaster
 
     served = OnnxForecaster(path).forecast(3)

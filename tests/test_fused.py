@@ -3,7 +3,11 @@ used in CPU training only, and a clean fallback where it cannot be built."""
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
+import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -175,7 +179,7 @@ def test_buffers_in_use_are_never_reused_by_the_workspace():
 
 @needs_kernel
 def test_the_workspace_reuses_its_buffers_and_drops_them_when_the_last_one_ends():
-    network = GRUNet(hidden_size=16, num_layers=2).train()
+    network = GRUNet(hidden_size=16, num_layers=2, gru_backend="fused").train()
     windows = torch.randn(30, 20)
     kernel = fused.kernel()
 
@@ -212,9 +216,8 @@ def test_float32_gradients_of_the_training_loss_match_nn_gru():
 
     def gradients(use_fused: bool) -> list[torch.Tensor]:
         network.zero_grad()
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(fused, "enabled", lambda: use_fused)
-            nn.functional.mse_loss(network(windows), targets).backward()
+        network.gru_backend = "fused" if use_fused else "torch"
+        nn.functional.mse_loss(network(windows), targets).backward()
         return [p.grad.clone() for p in network.parameters()]
 
     for grad, expected in zip(gradients(True), gradients(False)):
@@ -226,15 +229,15 @@ def test_used_for_cpu_training_only(monkeypatch):
     calls = []
     original = fused.gru
     monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
-    network = GRUNet(hidden_size=8, num_layers=2)
+    GRUNet(hidden_size=8, num_layers=2).train()(torch.randn(4, 10)).sum().backward()
+    assert calls == []  # the network's default: nn.GRU
+    network = GRUNet(hidden_size=8, num_layers=2, gru_backend="fused")
     windows = torch.randn(4, 10)
     network.train()(windows).sum().backward()
     assert calls == [1]
     with torch.no_grad():  # validation loss in training mode's eval pass
         network(windows)
     network.eval()(windows)  # predict, export: nn.GRU, as the ONNX graph
-    assert calls == [1]
-    network.train()(torch.randn(fused.MAX_BATCH + 1, 10)).sum().backward()  # huge batches
     assert calls == [1]
     with fused.evaluation(), torch.no_grad():  # the trainer's validation loss
         network.eval()(windows)
@@ -248,7 +251,7 @@ def test_validation_losses_run_through_the_kernel_with_nn_grus_numbers(monkeypat
     calls = []
     original = fused.gru
     monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
-    network = GRUNet(hidden_size=16, num_layers=2, horizon=3).eval()
+    network = GRUNet(hidden_size=16, num_layers=2, horizon=3, gru_backend="fused").eval()
     windows, targets = torch.randn(50, 20), torch.randn(50, 3)
     trainer = Trainer(network, epochs=1, batch_size=16, lr=1e-3, weight_decay=0.0,
                       gradient_clip=None, patience=None, verbose=0,
@@ -256,7 +259,7 @@ def test_validation_losses_run_through_the_kernel_with_nn_grus_numbers(monkeypat
     loss = trainer.evaluate(windows, targets)
     assert len(calls) == 2  # two chunks of windows
     with torch.no_grad():
-        expected = float(((network(windows) - targets) ** 2).mean())  # nn.GRU
+        expected = float(((network(windows) - targets) ** 2).mean())  # eval mode: nn.GRU
     assert len(calls) == 2
     assert loss == pytest.approx(expected, rel=1e-5)
     assert not fused.in_evaluation()
@@ -278,16 +281,35 @@ def test_dropout_between_layers_is_applied_in_training():
 @needs_kernel
 def test_fit_gives_the_same_model_as_with_nn_gru(monthly, monkeypatch):
     params = dict(FAST, hidden_size=16, num_layers=2, horizon=3)
-    with_kernel = GRUForecaster(**params).fit(monthly).forecast(6)
-    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "0")
-    without = GRUForecaster(**params).fit(monthly).forecast(6)
-    np.testing.assert_allclose(with_kernel, without, rtol=1e-4)
+    with_kernel = GRUForecaster(**params, gru_backend="fused").fit(monthly)
+    without = GRUForecaster(**params, gru_backend="torch").fit(monthly)
+    assert (with_kernel.gru_backend_, without.gru_backend_) == ("fused", "torch")
+    np.testing.assert_allclose(with_kernel.forecast(6), without.forecast(6), rtol=1e-4)
 
 
-def test_environment_variable_0_never_builds_it(kernel_state, monkeypatch):
+CPU = torch.device("cpu")
+
+
+def test_environment_variable_overrides_auto_only(kernel_state, monkeypatch):
     monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "0")
-    monkeypatch.setattr(fused, "_build", lambda: pytest.fail("built although disabled"))
-    assert not fused.enabled()
+    monkeypatch.setattr(fused, "_build", lambda: pytest.fail("built although not asked for"))
+    assert fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
+    assert fused.resolve_backend("torch", CPU, "float32", 64) == "torch"
+    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "1")
+    assert fused.resolve_backend("torch", CPU, "float32", 64) == "torch"  # explicit wins
+
+
+def test_auto_chooses_the_kernel_only_where_it_is_meant_to_run(monkeypatch):
+    monkeypatch.delenv(fused.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setattr(fused, "kernel", lambda: object())  # as if built
+    assert fused.resolve_backend("auto", CPU, "float32", 256) == "fused"
+    assert fused.resolve_backend("auto", CPU, "float32", fused.MAX_BATCH + 1) == "torch"
+    assert fused.resolve_backend("auto", torch.device("cuda"), "float32", 64) == "torch"
+    assert fused.resolve_backend("auto", torch.device("cuda"), "bfloat16", 64) == "torch"
+    # asked for by name, the kernel runs at any batch size, and nowhere but the CPU
+    assert fused.resolve_backend("fused", CPU, "float32", fused.MAX_BATCH + 1) == "fused"
+    with pytest.raises(ValueError, match="gru_backend='fused' is a CPU kernel in float32.*cuda"):
+        fused.resolve_backend("fused", torch.device("cuda"), "float32", 64)
 
 
 def test_a_failed_build_falls_back_to_nn_gru_with_one_warning(kernel_state, monkeypatch, monthly):
@@ -295,21 +317,58 @@ def test_a_failed_build_falls_back_to_nn_gru_with_one_warning(kernel_state, monk
         raise RuntimeError("Error building extension: c++ not found")
 
     monkeypatch.setattr(fused, "_build", no_compiler)
+    monkeypatch.setattr(fused, "_warned", False)
     with pytest.warns(RuntimeWarning, match="uses nn.GRU.*c\\+\\+ not found"):
-        assert not fused.enabled()
-    assert not fused.enabled()  # no second attempt, no second warning
-    forecaster = GRUForecaster(**FAST).fit(monthly)  # trains all the same
-    assert np.isfinite(forecaster.forecast(3)).all()
+        assert fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second attempt, no second warning
+        forecaster = GRUForecaster(**FAST).fit(monthly)  # trains all the same
+    assert forecaster.gru_backend_ == "torch" and np.isfinite(forecaster.forecast(3)).all()
 
 
-def test_environment_variable_1_makes_a_failed_build_an_error(kernel_state, monkeypatch):
+def test_fused_asked_for_by_name_makes_a_failed_build_an_error(kernel_state, monkeypatch, monthly):
     def no_compiler():
         raise RuntimeError("c++ not found")
 
     monkeypatch.setattr(fused, "_build", no_compiler)
+    with pytest.raises(RuntimeError, match="gru_backend='fused' needs.*c\\+\\+ not found"):
+        GRUForecaster(**FAST, gru_backend="fused").fit(monthly)
     monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "1")
-    with pytest.raises(RuntimeError, match="GRUFORECAST_FUSED_GRU=1 requires.*c\\+\\+ not found"):
-        fused.enabled()
+    with pytest.raises(RuntimeError, match="gru_backend='fused' needs"):
+        fused.resolve_backend("auto", CPU, "float32", 64)
+
+
+def test_the_build_runs_in_a_child_and_leaves_path_and_stderr_alone(
+    kernel_state, monkeypatch, caplog, capfd, tmp_path
+):
+    ninja = pytest.importorskip("ninja")
+    monkeypatch.setattr(fused, "_library_name", lambda: "gruforecast_test_never_built")
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    seen = {}
+
+    def child(command, env, **options):
+        seen["path"] = env["PATH"]
+        return subprocess.CompletedProcess(command, 1, "", "c++: not found")
+
+    monkeypatch.setattr(subprocess, "run", child)
+    path = os.environ.get("PATH")
+    with caplog.at_level(logging.WARNING, logger="gruforecast"):
+        assert fused.kernel() is None
+    assert os.environ.get("PATH") == path  # this process's PATH is untouched
+    assert seen["path"].split(os.pathsep)[0] == ninja.BIN_DIR  # the child's finds ninja
+    assert "compiling the fused CPU GRU kernel" in caplog.text
+    assert capfd.readouterr().err == ""  # logged, not printed
+    assert "c++: not found" in fused._failure
+
+
+def test_the_estimator_parameter_is_visible_to_scikit_learn():
+    from sklearn.base import clone
+
+    forecaster = GRUForecaster(gru_backend="torch")
+    assert forecaster.get_params()["gru_backend"] == "torch"
+    assert clone(forecaster).gru_backend == "torch"
+    with pytest.raises(ValueError, match="gru_backend must be one of 'auto', 'fused' or 'torch'"):
+        GRUForecaster(gru_backend="cudnn").fit(np.arange(100.0))
 
 
 def test_refuses_what_it_does_not_compute():

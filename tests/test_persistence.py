@@ -13,7 +13,8 @@ import pytest
 
 from conftest import FAST
 from gruforecast import GRUForecaster
-from gruforecast.persistence import FORMAT_VERSION, read_metadata
+from gruforecast._state import FORMAT_VERSION
+from gruforecast.persistence import read_metadata
 
 SETTINGS = {**FAST, "horizon": 3, "num_layers": 2, "calibration_fraction": 0.2}
 
@@ -67,7 +68,7 @@ def test_metadata_reads_without_torch(fitted):
         "import sys; sys.modules['torch'] = None\n"
         "from gruforecast.persistence import read_metadata\n"
         f"config = read_metadata({str(path)!r})['config']\n"
-        "print(config['window_'], config['training_span_']['start'])"
+        "print(config['state']['window'], config['state']['training_span']['start'])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["24", "1949-01-01", "00:00:00"]

@@ -135,6 +135,6 @@ def test_missing_values_interpolate_in_time_or_by_position():
     with pytest.raises(ValueError, match=r"NaN \(a missing value\) at position 1.*missing='interpolate'"):
         as_series([1.0, np.nan, 3.0])
     with pytest.raises(ValueError, match="missing must be 'raise' or 'interpolate'"):
-        from gruforecast._validation import check_missing
+        from gruforecast._params import check_choice
 
-        check_missing("drop")
+        check_choice("missing", "drop")

@@ -1,0 +1,513 @@
+"""FittedState: everything a fitted model holds, in one typed, torch-free object.
+
+``GRUForecaster.fit`` ends by publishing one ``FittedState`` (one reference swapped, so
+a thread forecasting meanwhile sees the old model or the new one, never a mix); every
+fitted attribute (``window_``, ``scaler_``, ``network_``, ...) reads from it. It is also
+the one schema of what a model file holds: the native model file (:mod:`.persistence`),
+the ONNX metadata (:mod:`.export`, :mod:`.runtime`), ``gruforecast info`` and pickling
+all convert through :func:`encode` and :func:`decode` here, and :data:`FORMAT_VERSION`
+is defined nowhere else.
+
+The encoded form is a JSON document plus a few NumPy arrays (the end of the fitted
+series, the calibration data): a model file stores the arrays as tensors beside the
+network's weights, the ONNX metadata inlines them as lists. Files of format 1 (written
+before this module existed, where each writer had a layout of its own) are read by
+``_decode_format_1_*``.
+
+Adding a fitted attribute: a field here (with its line in :func:`encode` and
+:func:`decode` if it is not plain JSON), the code in ``fit`` that computes it, and one
+``fitted_attribute`` line where it should be visible as an attribute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import numpy as np
+
+from ._params import check_choice
+from ._time_index import TimeIndex, json_name
+from .intervals import Calibration
+from .scaling import SeriesScaler
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "FORMAT_VERSION",
+    "FittedState",
+    "History",
+    "NetworkShape",
+    "check_format_version",
+    "decode",
+    "encode",
+    "fitted_attribute",
+]
+
+# Version of the encoded layout; readers refuse newer ones. 1: before this module
+# (flat ONNX metadata keys, the native file's own "config"); 2: one state document.
+FORMAT_VERSION = 2
+
+
+def check_format_version(where: str, version: int, writer: str | None) -> None:
+    """Refuse a file written in a newer format than this version of gruforecast reads."""
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{where!r} was written in format {version} (by gruforecast {writer or '?'}); "
+            f"this version reads formats up to {FORMAT_VERSION}: upgrade gruforecast"
+        )
+
+
+class History(list):
+    """The training record: one dict per epoch.
+
+    Keys: ``epoch`` (from 1), ``train_loss`` and ``valid_loss`` (mean squared error in
+    the scaled space; ``valid_loss`` is None without a validation part), ``seconds`` and
+    ``best`` (whether this epoch's weights are the ones kept so far).
+    """
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch whose weights the network holds after fit."""
+        best = [row["epoch"] for row in self if row["best"]]
+        return best[-1] if best else None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The history as a pandas DataFrame indexed by epoch."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self)).set_index("epoch")
+
+
+class Network(Protocol):
+    """What this module needs of the trained network: its weights by name."""
+
+    def state_dict(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What rebuilds the network's shape (``GRUNet(**shape.arguments(window, horizon))``)."""
+
+    hidden_size: int
+    num_layers: int
+    input_size: int = 1
+    normalize: str | None = None
+    season: int | None = None
+
+    def arguments(self, window: int, horizon: int) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "window": window, "horizon": horizon}
+
+
+@dataclass(frozen=True, eq=False)
+class FittedState:
+    """Everything a fitted forecaster holds.
+
+    ``network`` is the trained module itself (a ``GRUNet``) in a ``GRUForecaster``, and
+    None where the network lives elsewhere (an ONNX graph) or has not been rebuilt yet
+    (a model file just read). ``time_index`` may be the JSON description of the index
+    as read from a file: :attr:`index` decodes it (loading pandas) on first use, so a
+    serving process that never continues the fitted series never imports pandas.
+    """
+
+    window: int
+    horizon: int
+    scaler: SeriesScaler
+    shape: NetworkShape
+    network: Network | None = None
+    device: str = "cpu"
+    gru_backend: str | None = None  # the GRU implementation that trained; None: unknown
+    missing: str = "raise"  # the policy for NaN in a context, as fitted
+    last_window: np.ndarray | None = None
+    calibration: Calibration | None = None
+    time_index: TimeIndex | dict[str, Any] | None = None
+    series_name: Any = None
+    training_span: dict[str, Any] | None = None
+    feature_names: tuple[str, ...] | None = None
+    validation_scores: dict[str, Any] | None = None
+    stop_reason: str | None = None
+    history: History = field(default_factory=History)
+
+    @property
+    def index(self) -> TimeIndex | None:
+        """How the fitted series' index continues (decoded from a file on first use)."""
+        if isinstance(self.time_index, dict):
+            object.__setattr__(self, "time_index", TimeIndex.from_dict(self.time_index))
+        return self.time_index  # type: ignore[return-value]
+
+    @property
+    def frequency(self) -> str | None:
+        """The fitted index's frequency, without decoding the index."""
+        if isinstance(self.time_index, dict):
+            return self.time_index.get("freq")
+        return None if self.time_index is None else self.time_index.freq
+
+    def replace(self, **changes: Any) -> FittedState:
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------- encoding
+
+
+def _time_index_document(time_index: TimeIndex | dict[str, Any] | None) -> dict[str, Any] | None:
+    if time_index is None or isinstance(time_index, dict):
+        return time_index
+    return time_index.to_dict()
+
+
+def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The state as a JSON-ready document and its arrays (float64), by name.
+
+    The network's weights are not part of it: the native file stores them as tensors,
+    the ONNX file inside its graph (see :func:`network_weights`).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    if state.last_window is not None:
+        arrays["last_window"] = np.asarray(state.last_window, np.float64)
+    calibration = None
+    if state.calibration is not None:
+        calibration = {"window": state.calibration.window}
+        for name in ("series", "windows", "targets"):
+            value = getattr(state.calibration, name)
+            if value is not None:
+                arrays[f"calibration.{name}"] = np.asarray(value, np.float64)
+    document = {
+        "window": state.window,
+        "horizon": state.horizon,
+        "scaler": state.scaler.to_dict(),
+        "network": dataclasses.asdict(state.shape),
+        "device": state.device,
+        "gru_backend": state.gru_backend,
+        "missing": state.missing,
+        "calibration": calibration,
+        "time_index": _time_index_document(state.time_index),
+        "series_name": json_name(state.series_name),
+        "training_span": state.training_span,
+        "feature_names": None if state.feature_names is None else list(state.feature_names),
+        "validation_scores": state.validation_scores,
+        "stop_reason": state.stop_reason,
+        "history": list(state.history),
+    }
+    return document, arrays
+
+
+def network_weights(network: Network) -> dict[str, np.ndarray]:
+    """The network's weights as NumPy arrays on the CPU, by name."""
+    return {
+        name: tensor.detach().cpu().numpy() for name, tensor in network.state_dict().items()
+    }
+
+
+def decode(document: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str) -> FittedState:
+    """The inverse of :func:`encode` (the state without its network).
+
+    Raises
+    ------
+    ValueError
+        Naming the file (``where``) and what is missing or malformed.
+    """
+    try:
+        calibration = None
+        if document["calibration"] is not None:
+            calibration = Calibration(
+                int(document["calibration"]["window"]),
+                **{
+                    name.removeprefix("calibration."): np.asarray(array, np.float64)
+                    for name, array in arrays.items()
+                    if name.startswith("calibration.")
+                },
+            )
+        last_window = arrays.get("last_window")
+        feature_names = document["feature_names"]
+        return FittedState(
+            window=int(document["window"]),
+            horizon=int(document["horizon"]),
+            scaler=SeriesScaler.from_dict(document["scaler"]),
+            shape=NetworkShape(**document["network"]),
+            device=str(document["device"]),
+            gru_backend=document.get("gru_backend"),
+            missing=check_choice("missing", document.get("missing", "raise")),
+            last_window=None if last_window is None else np.asarray(last_window, np.float64),
+            calibration=calibration,
+            time_index=document["time_index"],
+            series_name=document["series_name"],
+            training_span=document["training_span"],
+            feature_names=None if feature_names is None else tuple(str(n) for n in feature_names),
+            validation_scores=document["validation_scores"],
+            stop_reason=document["stop_reason"],
+            history=History(document["history"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{where!r} has inconsistent gruforecast content: {error!r}") from None
+
+
+# ---------------------------------------------------------------------- native model file
+
+
+def jsonable_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``get_params()`` as JSON: a torch.device as its name; a RandomState instance as
+    None (the weights are trained already, the seed only matters for a refit)."""
+    encoded = {}
+    for name, value in params.items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            encoded[name] = value
+        elif name == "device":
+            encoded[name] = str(value)
+        elif name == "random_state":
+            encoded[name] = None
+        else:
+            raise TypeError(f"parameter {name}={value!r} cannot be saved (not a JSON value)")
+    return encoded
+
+
+def to_file_header(
+    state: FittedState, params: Mapping[str, Any]
+) -> tuple[str, dict[str, np.ndarray]]:
+    """The native file's ``config`` (JSON text) and its tensors: the state's arrays
+    and the network's weights (``network.<name>``)."""
+    if state.network is None:
+        raise ValueError("this state has no network to save")
+    document, arrays = encode(state)
+    tensors = dict(arrays)
+    tensors.update(
+        {f"network.{name}": array for name, array in network_weights(state.network).items()}
+    )
+    return json.dumps({"params": jsonable_params(params), "state": document}), tensors
+
+
+def from_file_header(
+    config: Mapping[str, Any], tensors: Mapping[str, np.ndarray], version: int, where: str
+) -> tuple[FittedState, dict[str, Any], dict[str, np.ndarray]]:
+    """The state (without network), the parameters and the weights of a native file."""
+    weights = {
+        name.removeprefix("network."): array
+        for name, array in tensors.items()
+        if name.startswith("network.")
+    }
+    arrays = {name: array for name, array in tensors.items() if not name.startswith("network.")}
+    try:
+        params = dict(config["params"])
+        document = config["state"] if version >= 2 else _format_1_file_document(config)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{where!r} has inconsistent gruforecast content: {error!r}") from None
+    return decode(document, arrays, where), params, weights
+
+
+def _format_1_file_document(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A format-1 native file's ``config`` as a state document."""
+    network = config["network"]
+    calibration_window = config["calibration_window"]
+    return {
+        "window": config["window_"],
+        "horizon": config["horizon_"],
+        "scaler": config["scaler_"],
+        "network": {
+            name: network[name]
+            for name in ("hidden_size", "num_layers", "input_size", "normalize", "season")
+        },
+        "device": config["device_"],
+        "gru_backend": None,
+        "missing": config["params"].get("missing", "raise"),
+        "calibration": None if calibration_window is None else {"window": calibration_window},
+        "time_index": config["time_index_"],
+        "series_name": config["series_name_"],
+        "training_span": config["training_span_"],
+        "feature_names": config["feature_names_in_"],
+        "validation_scores": config["validation_scores_"],
+        "stop_reason": config["stop_reason_"],
+        "history": config["history_"],
+    }
+
+
+# ---------------------------------------------------------------------- ONNX metadata
+
+# Keys for consumers that read a few facts without gruforecast (a serving config, a
+# model registry); gruforecast itself reads the "state" document.
+INPUT_NAME = "windows"
+OUTPUT_NAME = "forecast"
+
+
+def to_onnx_metadata(state: FittedState, extra: Mapping[str, str]) -> dict[str, str]:
+    """The ONNX ``metadata_props``: the state document with its arrays inlined, plus
+    plain keys (window, horizon, input and output names, frequency, ...) and
+    ``extra`` (the parity check's result, the exporter)."""
+    from ._version import __version__
+
+    document, arrays = encode(state)
+    document["arrays"] = {name: array.tolist() for name, array in arrays.items()}
+    time_index = document["time_index"]
+    return {
+        "producer": "gruforecast",
+        "gruforecast_version": __version__,
+        "format_version": str(FORMAT_VERSION),
+        "window": str(state.window),
+        "horizon": str(state.horizon),
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "input_dtype": "float64",
+        "frequency": (time_index or {}).get("freq") or "",
+        "last_timestamp": str(time_index["last"]) if time_index else "",
+        "state": json.dumps(document),
+        **extra,
+    }
+
+
+REQUIRED_ONNX_METADATA = ("format_version", "window", "horizon", "input_name", "output_name")
+
+
+def from_onnx_metadata(metadata: Mapping[str, str], where: str) -> FittedState:
+    """The state (no network) described by an exported model's ``metadata_props``.
+
+    Raises
+    ------
+    ValueError
+        If the file was not exported by gruforecast, is from a newer format, or its
+        metadata is unreadable.
+    """
+    missing = [key for key in REQUIRED_ONNX_METADATA if key not in metadata]
+    if missing:
+        raise ValueError(
+            f"{where!r} is an ONNX model but not one exported by gruforecast "
+            f"(its metadata lacks {', '.join(missing)})"
+        )
+    try:
+        version = int(metadata["format_version"])
+    except ValueError:
+        raise ValueError(
+            f"{where!r} has unreadable gruforecast metadata: format_version "
+            f"{metadata['format_version']!r}"
+        ) from None
+    check_format_version(where, version, metadata.get("gruforecast_version"))
+    try:
+        if version >= 2:
+            document = json.loads(metadata["state"])
+            arrays = {name: np.asarray(v, np.float64) for name, v in document.pop("arrays").items()}
+        else:
+            document, arrays = _format_1_onnx_document(metadata)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
+    return decode(document, arrays, where)
+
+
+def _format_1_onnx_document(
+    metadata: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Format 1 ONNX metadata (one key per fact) as a state document and its arrays.
+    It did not record the network's size: what serving needs is in the graph."""
+
+    def loads(key: str) -> Any:
+        return json.loads(metadata.get(key, "null"))
+
+    arrays = {}
+    last_window = loads("last_window")
+    if last_window is not None:
+        arrays["last_window"] = np.asarray(last_window, np.float64)
+    calibration = loads("calibration")
+    if calibration is not None:
+        for name in ("series", "windows", "targets"):
+            if name in calibration:
+                arrays[f"calibration.{name}"] = np.asarray(calibration[name], np.float64)
+        calibration = {"window": calibration["window"]}
+    scaler = loads("scaler")
+    document = {
+        "window": int(metadata["window"]),
+        "horizon": int(metadata["horizon"]),
+        "scaler": scaler if scaler is not None else {"kind": None, "offset": 0.0, "scale": 1.0},
+        "network": {
+            "hidden_size": 0, "num_layers": 0,
+            "normalize": loads("normalize"), "season": loads("season"),
+        },
+        "device": "cpu",
+        "gru_backend": None,
+        "missing": metadata.get("missing", "raise"),
+        "calibration": calibration,
+        "time_index": loads("time_index"),
+        "series_name": loads("series_name"),
+        "training_span": loads("training_span"),
+        "feature_names": None,
+        "validation_scores": None,
+        "stop_reason": None,
+        "history": [],
+    }
+    return document, arrays
+
+
+# ---------------------------------------------------------------------- description
+
+
+def describe(state: FittedState) -> dict[str, Any]:
+    """What ``gruforecast info`` shows of a fitted state."""
+    shape = state.shape
+    return {
+        "window": state.window,
+        "horizon": state.horizon,
+        "scaler": state.scaler.to_dict(),
+        "normalize": shape.normalize,
+        "season": shape.season,
+        "network": (
+            f"GRU {shape.num_layers} layer(s) x {shape.hidden_size} hidden"
+            if shape.num_layers else None
+        ),
+        "gru_backend": state.gru_backend,
+        "series_name": state.series_name,
+        "frequency": state.frequency,
+        "training_span": state.training_span,
+        "epochs_trained": len(state.history),
+        "stop_reason": state.stop_reason,
+        "validation_scores": state.validation_scores,
+        "intervals": state.calibration is not None,
+    }
+
+
+# ---------------------------------------------------------------------- attributes
+
+Value = TypeVar("Value")
+
+
+class fitted_attribute(Generic[Value]):  # noqa: N801 - used like `property`
+    """A fitted attribute (``window_``, ``scaler_``, ...) read from the owner's state.
+
+    ``fitted_attribute(get)`` on a class whose instances keep their ``FittedState`` in
+    ``state_`` (``GRUForecaster``) or ``state`` (``OnnxForecaster``): reading it before
+    fit raises ``AttributeError``, as for any attribute that is not there, so
+    ``hasattr`` and scikit-learn's checks behave as with plain attributes. A getter
+    that returns ``_ABSENT`` makes the attribute absent for that state.
+    """
+
+    def __init__(self, get: Callable[[FittedState], Value], doc: str | None = None) -> None:
+        self.get = get
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Value:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        state = instance.__dict__.get("state_") or instance.__dict__.get("state")
+        if state is None:
+            raise AttributeError(
+                f"{type(instance).__name__!r} object has no attribute {self.name!r} "
+                "(it is set by fit)"
+            )
+        value = self.get(state)
+        if value is _ABSENT:
+            raise AttributeError(f"{type(instance).__name__!r} object has no attribute {self.name!r}")
+        return value
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT: Any = _Absent()
+
+
+def absent_if_none(value: Any) -> Any:
+    """For a :class:`fitted_attribute` that does not exist when its value is None."""
+    return _ABSENT if value is None else value

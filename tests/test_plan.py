@@ -1,0 +1,106 @@
+"""TrainingPlan (gruforecast._plan): the data of a fit and the decisions on it, tested
+without training anything."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gruforecast import GRUForecaster
+from gruforecast._plan import (
+    AUTO_BATCH_MAX,
+    AUTO_BATCH_MIN,
+    TrainingPlan,
+    auto_batch_size,
+    auto_window,
+    min_samples,
+    split,
+)
+from gruforecast._validation import as_series
+
+PARAMS = GRUForecaster().get_params()
+
+
+def plan_series(values, **changes) -> TrainingPlan:
+    return TrainingPlan.for_series(as_series(values), {**PARAMS, **changes})
+
+
+def test_split_puts_gaps_of_horizon_minus_one_before_each_held_out_part():
+    # 100 windows, horizon 3: 10 validation and 10 calibration windows, 2 gaps of 2
+    assert split(100, 3, 0.1, 0.1) == (76, 10, 10, 2)
+    assert split(100, 1, 0.1, 0.1) == (80, 10, 10, 0)
+    assert split(100, 3, 0.0, 0.0) == (100, 0, 0, 2)  # no held-out part, no gap
+    assert split(100, 3, 0.2, 0.0) == (78, 20, 0, 2)
+    # ceil: any share of a window is a whole window
+    assert split(11, 1, 0.1, 0.1) == (7, 2, 2, 0)
+
+
+def test_min_samples_is_the_fewest_windows_that_leave_one_to_train_on():
+    for horizon, fractions in [(1, (0.1, 0.1)), (3, (0.1, 0.1)), (12, (0.3, 0.0)), (2, (0.0, 0.0))]:
+        fewest = min_samples(horizon, *fractions)
+        assert split(fewest, horizon, *fractions)[0] == 1
+        assert split(fewest - 1, horizon, *fractions)[0] < 1 or fewest == 1
+
+
+def test_auto_window_two_seasons_at_most_a_third():
+    assert auto_window(1000, 1, "MS") == 24
+    assert auto_window(1000, 1, "QS-OCT") == 8
+    assert auto_window(1000, 1, None) == 24 and auto_window(1000, 1, "2h") == 24
+    assert auto_window(37, 1, "MS") == 12  # (37 - 1) // 3
+    assert auto_window(3, 1, "MS") == 1
+
+
+def test_auto_batch_size_bounds():
+    assert auto_batch_size(10) == AUTO_BATCH_MIN
+    assert auto_batch_size(16 * 100) == 100
+    assert auto_batch_size(10**6) == AUTO_BATCH_MAX
+
+
+def test_series_plan_scales_on_the_training_part_only():
+    values = np.concatenate([np.zeros(80), np.full(20, 1000.0)])  # a jump after training
+    plan = plan_series(values, window=10, horizon=2)
+    n_windows = 100 - 10 - 2 + 1
+    assert (plan.n_train, plan.n_valid, plan.n_calibration, plan.gap) == split(n_windows, 2, 0.1, 0.1)
+    covered = plan.n_train + 10 + 2 - 1  # what the training windows read, inputs and targets
+    assert covered <= 80
+    assert plan.scaler.offset == pytest.approx(values[:covered].mean())
+    # the validation part ends before the calibration stretch starts
+    assert plan.validation.stop + plan.gap == plan.n_train + plan.n_valid + 2 * plan.gap
+    start = plan.n_train + plan.n_valid + 2 * plan.gap
+    np.testing.assert_array_equal(plan.calibration.series, values[start:])
+    # every window whose next value is held out is an origin: the last horizon - 1 too
+    assert plan.calibration.n_origins == plan.n_calibration + plan.horizon - 1
+    np.testing.assert_array_equal(plan.last_window, values[-10:])
+    assert len(plan.used_values()) == plan.validation.stop + 10 + 2 - 1
+
+
+def test_series_plan_keeps_the_index_end_and_span():
+    index = pd.period_range("2000-01", periods=60, freq="M")
+    plan = TrainingPlan.for_series(as_series(pd.Series(np.arange(60.0), index=index, name="y")), PARAMS)
+    assert plan.window == auto_window(60, 1, "M") == 19
+    assert plan.season == 12 and plan.series_name == "y"
+    assert plan.training_span == {"length": 60, "start": "2000-01", "end": "2004-12"}
+    assert plan.time_index.freq == "M"
+    numpy_plan = plan_series(np.arange(60.0))
+    assert numpy_plan.season == 1 and numpy_plan.time_index is None
+    assert numpy_plan.training_span == {"length": 60, "start": None, "end": None}
+
+
+def test_short_series_and_bad_windows_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="has 12 values, but window=12, horizon=1.* need at least"):
+        plan_series(np.arange(12.0), window=12)
+    with pytest.raises(ValueError, match="X has 4 columns, but window=5"):
+        TrainingPlan.for_windows(np.zeros((20, 4)), np.zeros((20, 1)), {**PARAMS, "window": 5})
+    with pytest.raises(ValueError, match="X has 2 samples"):
+        TrainingPlan.for_windows(np.zeros((2, 4)), np.zeros((2, 1)), PARAMS)
+
+
+def test_windows_plan_holds_out_the_last_rows():
+    windows = np.arange(200.0).reshape(50, 4)
+    targets = windows[:, -1:] + 1
+    plan = TrainingPlan.for_windows(windows, targets, PARAMS)
+    assert (plan.n_train, plan.n_valid, plan.n_calibration) == (40, 5, 5)
+    np.testing.assert_array_equal(plan.calibration.windows, windows[45:])
+    train = np.concatenate([windows[:40].ravel(), targets[:40].ravel()])
+    assert plan.scaler.offset == pytest.approx(train.mean())
+    assert plan.window == 4 and plan.season == 1 and plan.last_window is None
+    assert not plan.normalize_applies or plan.window >= 3

@@ -1,0 +1,152 @@
+"""The fitted state (gruforecast._state): one schema for model files, ONNX metadata,
+pickles and `info`; files of format 1 still load."""
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FAST
+from gruforecast import GRUForecaster, _state
+from gruforecast._state import FORMAT_VERSION, FittedState, History, NetworkShape
+from gruforecast._time_index import TimeIndex
+from gruforecast.intervals import Calibration
+from gruforecast.scaling import SeriesScaler
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _state_by_hand(**changes) -> FittedState:
+    index = pd.date_range("2020-01-01", periods=30, freq="MS")
+    state = FittedState(
+        window=6,
+        horizon=2,
+        scaler=SeriesScaler("standard", 10.5, 2.25),
+        shape=NetworkShape(hidden_size=8, num_layers=1, normalize="window", season=12),
+        device="cpu",
+        gru_backend="fused",
+        missing="interpolate",
+        last_window=np.arange(6, dtype=float),
+        calibration=Calibration(6, series=np.linspace(0, 1, 11)),
+        time_index=TimeIndex.from_index(index),
+        series_name="sales",
+        training_span={"length": 30, "start": "2020-01-01 00:00:00", "end": "2022-06-01 00:00:00"},
+        feature_names=None,
+        validation_scores={"mae": 1.5, "rmse": 2.0, "smape": 3.0, "n_windows": 4},
+        stop_reason="early stopping",
+        history=History([{"epoch": 1, "train_loss": 0.5, "valid_loss": 0.4, "seconds": 0.1, "best": True}]),
+    )
+    return state.replace(**changes)
+
+
+def _assert_same(decoded: FittedState, state: FittedState) -> None:
+    for name in ("window", "horizon", "scaler", "shape", "device", "gru_backend", "missing",
+                 "series_name", "training_span", "feature_names", "validation_scores",
+                 "stop_reason"):
+        assert getattr(decoded, name) == getattr(state, name), name
+    assert list(decoded.history) == list(state.history)
+    assert decoded.history.best_epoch == 1
+    np.testing.assert_array_equal(decoded.last_window, state.last_window)
+    np.testing.assert_array_equal(decoded.calibration.series, state.calibration.series)
+    assert decoded.calibration.window == state.calibration.window
+    assert decoded.index == state.index
+    assert decoded.frequency == "MS"
+
+
+def test_encode_decode_round_trip_through_json():
+    state = _state_by_hand()
+    document, arrays = _state.encode(state)
+    text = json.dumps(document)  # plain JSON, nothing else
+    decoded = _state.decode(json.loads(text), arrays, "memory")
+    assert isinstance(decoded.time_index, dict)  # decoded on first use only
+    _assert_same(decoded, state)
+
+
+def test_onnx_metadata_round_trip():
+    state = _state_by_hand(feature_names=("a", "b"))
+    metadata = _state.to_onnx_metadata(state, {"exporter": "test"})
+    assert all(isinstance(value, str) for value in metadata.values())
+    assert metadata["window"] == "6" and metadata["horizon"] == "2"
+    assert metadata["format_version"] == str(FORMAT_VERSION) and metadata["exporter"] == "test"
+    assert metadata["frequency"] == "MS" and metadata["last_timestamp"].startswith("2022-06-01")
+    decoded = _state.from_onnx_metadata(metadata, "m.onnx")
+    _assert_same(decoded, state)
+
+
+def test_newer_formats_and_foreign_metadata_are_refused():
+    metadata = _state.to_onnx_metadata(_state_by_hand(), {})
+    metadata["format_version"] = str(FORMAT_VERSION + 1)
+    with pytest.raises(ValueError, match=f"format {FORMAT_VERSION + 1}.*upgrade gruforecast"):
+        _state.from_onnx_metadata(metadata, "m.onnx")
+    with pytest.raises(ValueError, match="not one exported by gruforecast.*window"):
+        _state.from_onnx_metadata({"format_version": "2"}, "m.onnx")
+    broken = _state.to_onnx_metadata(_state_by_hand(), {})
+    broken["state"] = json.dumps({"window": 3})
+    with pytest.raises(ValueError, match="'m.onnx' has"):
+        _state.from_onnx_metadata(broken, "m.onnx")
+
+
+def test_state_module_and_file_readers_import_no_torch():
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import gruforecast._state, gruforecast._plan, gruforecast._params, gruforecast.persistence\n"
+        "assert 'pandas' not in sys.modules\n"
+        f"state, params, meta = gruforecast.persistence.read_state({str(DATA / 'format1_series.gruf')!r})\n"
+        "print(state.window, state.frequency, params['horizon'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["24", "MS", "3"]
+
+
+def test_format_1_model_files_load_and_forecast_as_when_written():
+    expected = json.loads((DATA / "format1_expected.json").read_text())
+    series_model = GRUForecaster.load(DATA / "format1_series.gruf")
+    forecast = series_model.forecast(12, interval=[0.8, 0.9])
+    np.testing.assert_allclose(forecast.to_numpy(), expected["series"]["forecast"], rtol=1e-12)
+    assert [str(t) for t in forecast.index] == expected["series"]["index"]
+    assert series_model.window_ == expected["series"]["window_"]
+    assert len(series_model.history_) == expected["series"]["history_epochs"]
+    assert series_model.stop_reason_ == expected["series"]["stop_reason_"]
+    assert series_model.gru_backend_ is None  # not recorded in format 1
+    assert not hasattr(series_model, "feature_names_in_")
+
+    windows_model = GRUForecaster.load(DATA / "format1_windows.gruf")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 4)), columns=["a", "b", "c", "d"])
+    np.testing.assert_allclose(windows_model.predict(X.iloc[:5]), expected["windows"]["predict"], rtol=1e-12)
+    assert list(windows_model.feature_names_in_) == ["a", "b", "c", "d"]
+
+
+def test_format_1_model_resaved_in_the_current_format(tmp_path):
+    model = GRUForecaster.load(DATA / "format1_series.gruf")
+    again = GRUForecaster.load(model.save(tmp_path / "again.gruf"))
+    from gruforecast.persistence import read_metadata
+
+    assert read_metadata(tmp_path / "again.gruf")["format_version"] == str(FORMAT_VERSION)
+    pd.testing.assert_series_equal(again.forecast(12), model.forecast(12))
+
+
+def test_fit_publishes_one_state_and_attributes_read_from_it(monthly):
+    forecaster = GRUForecaster(**FAST)
+    assert not hasattr(forecaster, "window_") and not hasattr(forecaster, "state_")
+    forecaster.fit(monthly)
+    first = forecaster.state_
+    assert forecaster.window_ is not None and forecaster.network_ is first.network
+    assert forecaster.scaler_ is first.scaler and forecaster.history_ is first.history
+    assert not hasattr(forecaster, "feature_names_in_")  # a series has no columns
+    forecaster.set_params(window=10).fit(monthly)
+    assert forecaster.state_ is not first and forecaster.window_ == 10 and first.window != 10
+
+
+def test_pickle_keeps_the_state(monthly):
+    forecaster = GRUForecaster(**FAST).fit(monthly)
+    copy = pickle.loads(pickle.dumps(forecaster))
+    assert copy.state_ is not forecaster.state_
+    assert copy.gru_backend_ == forecaster.gru_backend_
+    pd.testing.assert_series_equal(copy.forecast(6), forecaster.forecast(6))
