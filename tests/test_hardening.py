@@ -10,6 +10,7 @@ conftest.py); ``HYPOTHESIS_PROFILE=explore python3 -m pytest tests/test_hardenin
 draws new examples.
 """
 
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -96,14 +97,36 @@ def series_like(draw, min_size=0, max_size=10_000):
     return pd.Series(values, index=index, name="y")
 
 
-def succeeds_or_explains(call):
-    """Run ``call``: finite output, or a ValueError/TypeError with a real message."""
+NON_FINITE = re.compile(r"contains (NaN|-inf|inf)\b.*? at (?:position (\d+)|row (\d+), column (\d+))")
+
+
+def _as_floats(data) -> np.ndarray:
+    """``data`` as a float array in the positions a message counts (text that is not a
+    number, never reported as non-finite, becomes 0)."""
+    if isinstance(data, (pd.Series, pd.DataFrame)):
+        data = data.to_numpy()
+    array = np.asarray(data, dtype=object)
+    convert = np.frompyfunc(lambda v: np.nan if v is None else float(v) if not isinstance(v, str) else 0.0, 1, 1)
+    return convert(array).astype(np.float64) if array.size else array.astype(np.float64)
+
+
+def succeeds_or_explains(call, what: str | tuple[str, ...], data=None):
+    """Run ``call``: finite output, or a ValueError/TypeError whose message names what is
+    at fault (``what``: "series", "context", "X", "interval", or one of several) and,
+    where it reports a NaN or inf in ``data`` at a position, is right about that position."""
     try:
         result = call()
     except (ValueError, TypeError) as error:
         message = str(error)
-        assert len(message) > 15, repr(error)
+        names = (what,) if isinstance(what, str) else what
+        assert any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", message) for n in names), (what, message)
         assert "Traceback" not in message
+        found = NON_FINITE.search(message)
+        if found and data is not None:
+            kind, position, row, column = found.groups()
+            values = _as_floats(data)
+            value = values.ravel()[int(position)] if position else values[int(row), int(column)]
+            assert np.isnan(value) if kind == "NaN" else value == float(kind), (message, value)
         event(f"refused: {type(error).__name__}: {message[:40]}")
         return None
     if isinstance(result, (pd.Series, pd.DataFrame)):
@@ -137,7 +160,7 @@ def fitted(tmp_path_factory):
 @examples(1500)
 @given(series_like())
 def test_series_validation_accepts_or_explains(data):
-    result = succeeds_or_explains(lambda: as_series(data).values)
+    result = succeeds_or_explains(lambda: as_series(data).values, "series", data)
     if result is not None:
         assert result.ndim == 1 and result.dtype == np.float64
 
@@ -146,8 +169,8 @@ def test_series_validation_accepts_or_explains(data):
 @given(series_like(max_size=400), st.integers(1, 30))
 def test_forecast_from_any_context_agrees_between_back_ends(fitted, context, steps):
     forecaster, served = fitted
-    expected = succeeds_or_explains(lambda: forecaster.forecast(steps, context=context))
-    actual = succeeds_or_explains(lambda: served.forecast(steps, context=context))
+    expected = succeeds_or_explains(lambda: forecaster.forecast(steps, context=context), "context", context)
+    actual = succeeds_or_explains(lambda: served.forecast(steps, context=context), "context", context)
     assert (expected is None) == (actual is None)
     if expected is not None:
         assert_agree(actual, expected, as_series(context).values[-forecaster.window_ :])
@@ -181,8 +204,8 @@ def windows_like(draw):
 @given(windows_like())
 def test_predict_on_any_windows_agrees_between_back_ends(fitted, windows):
     forecaster, served = fitted
-    expected = succeeds_or_explains(lambda: forecaster.predict(windows))
-    actual = succeeds_or_explains(lambda: served.predict(windows))
+    expected = succeeds_or_explains(lambda: forecaster.predict(windows), "X", windows)
+    actual = succeeds_or_explains(lambda: served.predict(windows), "X", windows)
     assert (expected is None) == (actual is None)
     if expected is not None:
         assert_agree(actual, expected, np.asarray(windows, dtype=float))
@@ -195,16 +218,16 @@ def test_fit_then_predict_forecast_score_on_any_series(data, window, horizon):
         window=window, horizon=horizon, hidden_size=2, num_layers=1, epochs=1,
         batch_size=256, calibration_fraction=0.2, random_state=0,
     )
-    if succeeds_or_explains(lambda: forecaster.fit(data).forecast(5)) is None:
+    if succeeds_or_explains(lambda: forecaster.fit(data).forecast(5), ("X", "series"), data) is None:
         assert not hasattr(forecaster, "network_")  # a failed fit leaves nothing behind
         return
-    succeeds_or_explains(lambda: forecaster.score(data))
-    succeeds_or_explains(lambda: forecaster.forecast(5, interval=0.5))
+    succeeds_or_explains(lambda: forecaster.score(data), "X", data)
+    succeeds_or_explains(lambda: forecaster.forecast(5, interval=0.5), "interval")
     last = np.asarray(as_series(data).values)[-forecaster.window_ :]
-    succeeds_or_explains(lambda: forecaster.predict(last[None, :]))
+    succeeds_or_explains(lambda: forecaster.predict(last[None, :]), "X", last[None, :])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.onnx"
-        served = succeeds_or_explains(lambda: OnnxForecaster(forecaster.export_onnx(path)).forecast(5))
+        served = succeeds_or_explains(lambda: OnnxForecaster(forecaster.export_onnx(path)).forecast(5), "series")
         if served is not None:
             assert_agree(served, forecaster.forecast(5), last)
 

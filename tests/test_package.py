@@ -1,24 +1,59 @@
 """The package's promises that no single module owns: lazy torch, README and CI, examples."""
 
+import importlib
+import json
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gruforecast
+from gruforecast import _version
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_public_names():
-    for name in gruforecast.__all__:
-        assert getattr(gruforecast, name) is not None
-    assert set(gruforecast.__all__) <= set(dir(gruforecast))
+    names = gruforecast.__all__
+    assert len(set(names)) == len(names), "a name is listed twice in __all__"
+    # the lazy table lists public names only, each with the module that defines it
+    assert set(gruforecast._LAZY) <= set(names), set(gruforecast._LAZY) - set(names)
+    for name in names:
+        value = getattr(gruforecast, name)
+        if name in gruforecast._LAZY:
+            where = importlib.import_module(gruforecast._LAZY[name], "gruforecast")
+            assert value is getattr(where, name), name
+            assert value.__module__ == where.__name__, (name, value.__module__, where.__name__)
+        elif name == "__version__":
+            assert isinstance(value, str) and value == _version.__version__
+        else:  # loaded with the package itself: a gruforecast module, class or function
+            defined_in = value.__name__ if isinstance(value, types.ModuleType) else value.__module__
+            assert defined_in.startswith("gruforecast."), (name, defined_in)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         gruforecast.nope  # noqa: B018
+
+
+def test_a_fresh_import_lists_the_lazy_names_without_loading_them():
+    """dir() offers every public name (tab completion) before any is loaded; the names not
+    in the lazy table are there at once; neither dir() nor the eager names load torch."""
+    code = (
+        "import json, sys, gruforecast\n"
+        "loaded = set(vars(gruforecast))\n"
+        "listed = set(dir(gruforecast))\n"
+        "print(json.dumps({'all': gruforecast.__all__, 'lazy': sorted(gruforecast._LAZY),\n"
+        "    'loaded': sorted(loaded), 'listed': sorted(listed), 'torch': 'torch' in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seen = json.loads(result.stdout)
+    public, lazy = set(seen["all"]), set(seen["lazy"])
+    assert not seen["torch"], "importing gruforecast (and calling dir on it) imported torch"
+    assert public <= set(seen["listed"]), public - set(seen["listed"])
+    assert not lazy & set(seen["loaded"]), f"loaded before first use: {lazy & set(seen['loaded'])}"
+    assert public - lazy <= set(seen["loaded"]), f"neither loaded nor lazy: {public - lazy - set(seen['loaded'])}"
 
 
 def test_importing_the_package_does_not_import_torch():

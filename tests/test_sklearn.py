@@ -17,21 +17,33 @@ from gruforecast import GRUForecaster, make_windows
 # (10 columns, one informative) in about a second.
 CHECKED = GRUForecaster(hidden_size=16, num_layers=1, epochs=60, lr=1e-2, patience=None, random_state=0)
 
+# Checks that fail whatever the weights (strict: one that starts passing is noticed).
 EXPECTED_FAILED_CHECKS = {
     "check_regressor_multioutput": (
         "y must have `horizon` columns; the check fits 5 targets with the default horizon=1"
     ),
+}
+
+# Checks whose outcome depends on the trained weights: neither a pass nor an expected
+# failure is deterministic, so each is replaced by a test of the same property at a
+# tolerance that holds.
+REPLACED_CHECKS = {
     "check_methods_subset_invariance": (
         "the network computes in float32, and PyTorch's CPU products round differently "
-        "for batches of different sizes (about 1e-8 in the GRU's outputs, 2e-7 here once "
-        "scaled back); the check allows 1e-7 absolute, which fits float64 estimators. "
-        "Whether it passes depends on the trained weights"
+        "for batches of different sizes (about 1e-8 in the GRU's outputs; 5e-8 to 4e-7 "
+        "here once scaled back, by random_state); the check allows 1e-7 absolute, which "
+        "fits float64 estimators, so whether it passes depends on the trained weights. "
+        "test_predict_is_subset_invariant_to_float32_precision checks the property, on "
+        "this check's data too, at a float32 tolerance"
     ),
 }
 
 
 @parametrize_with_checks([CHECKED], expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)
 def test_sklearn_estimator_checks(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if name in REPLACED_CHECKS:
+        pytest.skip(REPLACED_CHECKS[name])
     check(estimator)
 
 
@@ -77,12 +89,27 @@ def test_pickle_round_trip_predicts_identically(sine):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(forecaster)).predict(X), forecaster.predict(X))
 
 
-def test_predict_is_subset_invariant_to_float32_precision():
-    """sklearn's check_methods_subset_invariance at a float32 tolerance (it is an expected
-    failure above only for its float64 tolerance)."""
+def _sklearn_check_data():
+    """check_methods_subset_invariance's own data and fit: 20 rows of 3 features, integer
+    targets, random_state=1; predicted whole and one row at a time."""
+    X = 3 * np.random.RandomState(0).uniform(size=(20, 3))
+    return X, X[:, 0].astype(int), {"random_state": 1}, 1
+
+
+def _normal_data():
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(40, 10)), rng.normal(size=40)
-    forecaster = clone(CHECKED).set_params(epochs=5).fit(X, y)
+    return rng.normal(size=(40, 10)), rng.normal(size=40), {"epochs": 5}, 7
+
+
+@pytest.mark.parametrize("data", [_sklearn_check_data, _normal_data], ids=["sklearn-check-data", "normal"])
+def test_predict_is_subset_invariant_to_float32_precision(data):
+    """sklearn's check_methods_subset_invariance at a float32 tolerance (it is skipped
+    above: at its float64 tolerance the outcome depends on the trained weights). Seen:
+    differences up to 4e-7 for targets of size 1; a real dependence of one row's
+    prediction on the others in its batch is far larger."""
+    X, y, params, size = data()
+    forecaster = clone(CHECKED).set_params(**params).fit(X, y)
     whole = forecaster.predict(X)
-    in_parts = np.concatenate([forecaster.predict(X[i : i + 7]) for i in range(0, 40, 7)])
+    in_parts = np.concatenate([forecaster.predict(X[i : i + size]) for i in range(0, len(X), size)])
+    assert in_parts.shape == whole.shape == (len(X),)
     np.testing.assert_allclose(in_parts, whole, rtol=1e-6, atol=1e-6)
