@@ -28,7 +28,8 @@ def serve_with_plain_onnxruntime(path: Path, steps: int) -> np.ndarray:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     metadata = session.get_modelmeta().custom_metadata_map
     window, horizon = int(metadata["window"]), int(metadata["horizon"])
-    history = list(json.loads(metadata["last_window"]))  # the end of the training series
+    state = json.loads(metadata["state"])  # the fitted state, format 2 (gruforecast._state)
+    history = list(state["arrays"]["last_window"])  # the end of the training series
     while len(history) < window + steps:  # recursive: feed forecasts back, horizon at a time
         windows = np.array([history[-window:]], dtype=np.float64)
         history.extend(session.run(["forecast"], {"windows": windows})[0][0])
