@@ -15,12 +15,13 @@ from .scaling import SeriesScaler
 from .windowing import make_windows
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._state import History
     from .estimator import GRUForecaster
     from .evaluation import BacktestResult, backtest, temporal_train_test_split
     from .export import ExportParityError, export_onnx
     from .network import GRUNet
     from .runtime import OnnxForecaster, ProviderUnavailableError
-    from .training import History, TrainingDivergedError
+    from .training import TrainingDivergedError
 
 __all__ = [
     "BacktestResult",
@@ -44,7 +45,7 @@ __all__ = [
 _LAZY = {
     "GRUForecaster": ".estimator",
     "GRUNet": ".network",
-    "History": ".training",
+    "History": "._state",
     "TrainingDivergedError": ".training",
     "export_onnx": ".export",
     "ExportParityError": ".export",

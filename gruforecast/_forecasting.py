@@ -9,7 +9,7 @@ once, here, so that the two give the same numbers and the same index. NumPy only
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,7 +19,11 @@ from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
 from .windowing import PredictWindows, recursive_forecast
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 __all__ = ["forecast_history"]
+
 
 def _with_bounds(
     forecast: np.ndarray, half_widths: np.ndarray, levels: tuple[float, ...]
@@ -34,12 +38,12 @@ def _with_bounds(
 def forecast_history(
     state: FittedState,
     predict_windows: PredictWindows,
-    steps: Any,
+    steps: int,
     context: Any,
     interval: Any = None,
     *,
     missing: str,
-) -> Any:
+) -> np.ndarray | pd.Series | pd.DataFrame:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
     ``state`` is the fitted model (its window, the end of its series, its calibration
@@ -60,8 +64,7 @@ def forecast_history(
     levels = None if interval is None else check_levels(interval)
     if levels is not None and calibration is None:
         raise ValueError(
-            "this model has no calibration data for intervals: fit it with "
-            "calibration_fraction > 0"
+            "this model has no calibration data for intervals: fit it with calibration_fraction > 0"
         )
     if context is None:
         if state.last_window is None:
@@ -75,8 +78,7 @@ def forecast_history(
         history = as_series(context, what="context", missing=missing)
         if len(history.values) < window:
             raise ValueError(
-                f"context has {len(history.values)} values; at least window_={window} "
-                "are needed"
+                f"context has {len(history.values)} values; at least window_={window} are needed"
             )
         values, name = history.values, history.name
         index = TimeIndex.from_index(history.index) if history.is_pandas else None

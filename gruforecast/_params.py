@@ -18,7 +18,13 @@ import numpy as np
 from ._validation import check_int, check_real
 
 __all__ = [
-    "GRU_BACKENDS", "PARAMETERS", "Integer", "Options", "Parameter", "Real", "check_choice",
+    "GRU_BACKENDS",
+    "PARAMETERS",
+    "Integer",
+    "Options",
+    "Parameter",
+    "Real",
+    "check_choice",
     "check_params",
 ]
 
@@ -46,8 +52,12 @@ class Real:
 
     def check(self, value: Any, name: str) -> float:
         return check_real(
-            value, name, low=self.low, high=self.high,
-            low_inclusive=self.low_inclusive, high_inclusive=self.high_inclusive,
+            value,
+            name,
+            low=self.low,
+            high=self.high,
+            low_inclusive=self.low_inclusive,
+            high_inclusive=self.high_inclusive,
         )
 
 
@@ -102,35 +112,49 @@ PARAMETERS: Mapping[str, Parameter] = {
     "horizon": Parameter(1, "values predicted per network call", number=Integer()),
     "hidden_size": Parameter(64, "GRU hidden size", number=Integer()),
     "num_layers": Parameter(2, "stacked GRU layers", number=Integer()),
-    "dropout": Parameter(0.0, "dropout between GRU layers", number=Real(0.0, 1.0, high_inclusive=False)),
+    "dropout": Parameter(
+        0.0, "dropout between GRU layers", number=Real(0.0, 1.0, high_inclusive=False)
+    ),
     "scaler": Parameter("standard", "how values are scaled", Options(("standard", "minmax", None))),
     "normalize": Parameter("window", "per-window normalisation", Options(("window", None))),
     "skip": Parameter("seasonal", "seasonal-naive skip connection", Options(("seasonal", None))),
-    "missing": Parameter("raise", "what to do with missing values", Options(("raise", "interpolate"))),
+    "missing": Parameter(
+        "raise", "what to do with missing values", Options(("raise", "interpolate"))
+    ),
     "epochs": Parameter(500, "most passes over the data", number=Integer()),
-    "batch_size": Parameter("auto", "windows per minibatch, or 'auto'", Options(("auto",)), Integer()),
+    "batch_size": Parameter(
+        "auto", "windows per minibatch, or 'auto'", Options(("auto",)), Integer()
+    ),
     "lr": Parameter(1e-3, "Adam's learning rate", number=Real(0.0, low_inclusive=False)),
     "weight_decay": Parameter(0.0, "Adam's L2 penalty", number=Real(0.0)),
     "gradient_clip": Parameter(
         1.0, "largest gradient norm, or None", Options((None,)), Real(0.0, low_inclusive=False)
     ),
     "validation_fraction": Parameter(
-        0.1, "share of the last windows held out for early stopping",
+        0.1,
+        "share of the last windows held out for early stopping",
         number=Real(0.0, 1.0, high_inclusive=False),
     ),
     "calibration_fraction": Parameter(
-        0.1, "share of the last windows kept for prediction intervals",
+        0.1,
+        "share of the last windows kept for prediction intervals",
         number=Real(0.0, 1.0, high_inclusive=False),
     ),
-    "patience": Parameter(40, "epochs without progress before stopping", Options((None,)), Integer()),
-    "tol": Parameter(0.05, "relative gain that counts as progress", number=Real(0.0, 1.0, high_inclusive=False)),
+    "patience": Parameter(
+        40, "epochs without progress before stopping", Options((None,)), Integer()
+    ),
+    "tol": Parameter(
+        0.05, "relative gain that counts as progress", number=Real(0.0, 1.0, high_inclusive=False)
+    ),
     "device": Parameter("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'"),
     "precision": Parameter(
-        "float32", "training arithmetic; bfloat16 (mixed precision) needs CUDA",
+        "float32",
+        "training arithmetic; bfloat16 (mixed precision) needs CUDA",
         Options(("float32", "bfloat16")),
     ),
     "gru_backend": Parameter(
-        "auto", "which GRU implementation trains: the fused CPU kernel, nn.GRU, or auto",
+        "auto",
+        "which GRU implementation trains: the fused CPU kernel, nn.GRU, or auto",
         Options(GRU_BACKENDS),
     ),
     "random_state": Parameter(None, "random seed, for repeatable training"),

@@ -197,12 +197,12 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def network_weights(network: Network) -> dict[str, np.ndarray]:
     """The network's weights as NumPy arrays on the CPU, by name."""
-    return {
-        name: tensor.detach().cpu().numpy() for name, tensor in network.state_dict().items()
-    }
+    return {name: tensor.detach().cpu().numpy() for name, tensor in network.state_dict().items()}
 
 
-def decode(document: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str) -> FittedState:
+def decode(
+    document: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str
+) -> FittedState:
     """The inverse of :func:`encode` (the state without its network).
 
     Raises
@@ -418,8 +418,10 @@ def _format_1_onnx_document(
         "horizon": int(metadata["horizon"]),
         "scaler": scaler if scaler is not None else {"kind": None, "offset": 0.0, "scale": 1.0},
         "network": {
-            "hidden_size": 0, "num_layers": 0,
-            "normalize": loads("normalize"), "season": loads("season"),
+            "hidden_size": 0,
+            "num_layers": 0,
+            "normalize": loads("normalize"),
+            "season": loads("season"),
         },
         "device": "cpu",
         "gru_backend": None,
@@ -450,7 +452,8 @@ def describe(state: FittedState) -> dict[str, Any]:
         "season": shape.season,
         "network": (
             f"GRU {shape.num_layers} layer(s) x {shape.hidden_size} hidden"
-            if shape.num_layers else None
+            if shape.num_layers
+            else None
         ),
         "gru_backend": state.gru_backend,
         "series_name": state.series_name,
@@ -468,7 +471,7 @@ def describe(state: FittedState) -> dict[str, Any]:
 Value = TypeVar("Value")
 
 
-class fitted_attribute(Generic[Value]):  # noqa: N801 - used like `property`
+class fitted_attribute(Generic[Value]):  # lower case: used like `property`
     """A fitted attribute (``window_``, ``scaler_``, ...) read from the owner's state.
 
     ``fitted_attribute(get)`` on a class whose instances keep their ``FittedState`` in
@@ -496,7 +499,9 @@ class fitted_attribute(Generic[Value]):  # noqa: N801 - used like `property`
             )
         value = self.get(state)
         if value is _ABSENT:
-            raise AttributeError(f"{type(instance).__name__!r} object has no attribute {self.name!r}")
+            raise AttributeError(
+                f"{type(instance).__name__!r} object has no attribute {self.name!r}"
+            )
         return value
 
 

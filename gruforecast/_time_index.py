@@ -41,7 +41,9 @@ def seasonal_period(freq: str | None) -> int | None:
     """
     if not freq:
         return None
-    multiple, code = re.fullmatch(r"(\d*)(.*)", freq).groups()
+    match = re.fullmatch(r"(\d*)(.*)", freq)
+    assert match is not None  # a frequency string has no line breaks
+    multiple, code = match.groups()
     if multiple not in ("", "1"):
         return None
     return _SEASONAL_PERIODS.get(code.split("-")[0])
@@ -87,7 +89,7 @@ class TimeIndex:
     offset: Any = field(default=None, compare=False)
 
     @classmethod
-    def from_index(cls, index: pd.Index) -> "TimeIndex":
+    def from_index(cls, index: pd.Index) -> TimeIndex:
         """Describe the end of ``index`` (already checked to be sorted and unique)."""
         import pandas as pd
 
@@ -117,10 +119,16 @@ class TimeIndex:
             last = last.isoformat()  # keeps the UTC offset
         elif self.kind == "period":
             last = str(last)
-        return {"kind": self.kind, "last": last, "freq": self.freq, "tz": tz, "name": json_name(self.name)}
+        return {
+            "kind": self.kind,
+            "last": last,
+            "freq": self.freq,
+            "tz": tz,
+            "name": json_name(self.name),
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TimeIndex":
+    def from_dict(cls, data: dict[str, Any]) -> TimeIndex:
         import pandas as pd
 
         kind, last = data["kind"], data.get("last")
@@ -146,7 +154,9 @@ class TimeIndex:
             return pd.period_range(end=self.last, periods=length, freq=self.freq, name=self.name)
         if self.kind == "integer" and self.freq is not None:
             step = int(self.freq)
-            return pd.RangeIndex(self.last - step * (length - 1), self.last + 1, step, name=self.name)
+            return pd.RangeIndex(
+                self.last - step * (length - 1), self.last + 1, step, name=self.name
+            )
         return None
 
     def future(self, steps: int) -> pd.Index:
@@ -202,6 +212,7 @@ def check_round_trip(time_index: TimeIndex | None, described: dict[str, Any] | N
         expected = time_index.future(3)
     except ValueError:
         return  # no regular frequency: neither side can give future labels
+    assert described is not None  # the callers pass time_index.to_dict()
     served = TimeIndex.from_dict(described).future(3)
     if [str(t) for t in expected] != [str(t) for t in served]:  # str keeps UTC offsets
         raise ValueError(

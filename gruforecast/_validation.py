@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy.typing as npt
     import pandas as pd
 
 __all__ = [
@@ -63,8 +64,7 @@ def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` or raise a clear ``TypeError``/``ValueError``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral)):
         raise TypeError(
-            f"{name} must be an integer >= {minimum}, got {value!r} "
-            f"({type(value).__name__})"
+            f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
         )
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
@@ -134,14 +134,16 @@ def _is_number_text(text: str) -> bool:
 
 
 def _as_float(
-    raw: np.ndarray, what: str, index: pd.Index | None, dtype: np.dtype | None
+    raw: np.ndarray, what: str, index: pd.Index | None, dtype: npt.DTypeLike | None
 ) -> np.ndarray:
     """Convert a NumPy array of any dtype to floats, refusing what is not numeric."""
     kind = raw.dtype.kind
     if kind == "b":
         raise TypeError(f"{what} has boolean values; expected numbers (int or float)")
     if kind == "c":
-        raise ValueError(f"Complex data not supported: {what} has complex values; expected real numbers")
+        raise ValueError(
+            f"Complex data not supported: {what} has complex values; expected real numbers"
+        )
     if kind in "mM":
         raise TypeError(
             f"{what} has {raw.dtype} values (dates or durations); expected numbers. "
@@ -205,10 +207,7 @@ def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
     # Nullable extension dtypes (Int64, Float64) carry pd.NA: map it to NaN so that the
     # finiteness check names its position.
     dtypes = [data.dtype] if isinstance(data, pd.Series) else list(data.dtypes)
-    if all(
-        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-        for t in dtypes
-    ):
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in dtypes):
         return data.to_numpy(dtype=np.float64, na_value=np.nan)
     return data.to_numpy()
 
@@ -236,7 +235,7 @@ def as_series(
     data: Any,
     *,
     what: str = "series",
-    dtype: np.dtype | None = np.float64,
+    dtype: npt.DTypeLike | None = np.float64,
     missing: str = "raise",
 ) -> SeriesInput:
     """Validate a univariate series and return its values (1-D floats) and index.
@@ -291,8 +290,7 @@ def as_series(
             raise ValueError(f"{what} must be {_EXPECTED_SERIES}: {error}") from None
         if raw.ndim == 0:
             raise TypeError(
-                f"{what} must be {_EXPECTED_SERIES}; got a single "
-                f"{type(data).__name__} ({data!r})"
+                f"{what} must be {_EXPECTED_SERIES}; got a single {type(data).__name__} ({data!r})"
             )
         if raw.ndim == 2 and raw.shape[1] == 1:
             raw = raw[:, 0]
@@ -316,8 +314,7 @@ def _check_time_index_order(index: pd.Index, what: str) -> None:
     if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and len(index) > 1:
         if not index.is_monotonic_increasing:
             raise ValueError(
-                f"{what} has a time index that is not sorted; sort it first "
-                "(series.sort_index())"
+                f"{what} has a time index that is not sorted; sort it first (series.sort_index())"
             )
         if not index.is_unique:
             duplicated = index[index.duplicated()][0]
@@ -346,8 +343,7 @@ def as_windows(
     _refuse_sparse(X, what)
     if X is None or isinstance(X, (str, bytes, dict)):
         raise TypeError(
-            f"{what} must be a 2-D array of windows (n_samples, window); "
-            f"got {type(X).__name__}"
+            f"{what} must be a 2-D array of windows (n_samples, window); got {type(X).__name__}"
         )
     pd = _loaded_pandas()
     if pd is not None and isinstance(X, pd.DataFrame):

@@ -46,8 +46,15 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 # GRUForecaster parameters that `fit` takes as flags (--window, --hidden-size, ...): their
 # defaults, choices and checks come from gruforecast._params, as the estimator's do
 _FIT_PARAMETERS = (
-    "window", "horizon", "epochs", "hidden_size", "num_layers", "calibration_fraction",
-    "device", "precision", "gru_backend",
+    "window",
+    "horizon",
+    "epochs",
+    "hidden_size",
+    "num_layers",
+    "calibration_fraction",
+    "device",
+    "precision",
+    "gru_backend",
 )
 
 
@@ -58,7 +65,9 @@ def _add_parameter(parser: argparse.ArgumentParser, name: str) -> None:
     rule = parameter.number
     expected = ""
     if isinstance(rule, Integer):
-        expected = "a positive whole number" if rule.minimum == 1 else f"a whole number >= {rule.minimum}"
+        expected = (
+            "a positive whole number" if rule.minimum == 1 else f"a whole number >= {rule.minimum}"
+        )
     elif isinstance(rule, Real):
         left, right = "[" if rule.low_inclusive else "(", "]" if rule.high_inclusive else ")"
         expected = f"a number in {left}{rule.low:g}, {rule.high:g}{right}"
@@ -95,7 +104,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
     return value
@@ -151,8 +162,10 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
         time_column = names[0]
     if column is None:
         numeric = [
-            n for n in names
-            if n != time_column and pd.api.types.is_numeric_dtype(table[n])
+            n
+            for n in names
+            if n != time_column
+            and pd.api.types.is_numeric_dtype(table[n])
             and not pd.api.types.is_bool_dtype(table[n])
         ]
         if len(numeric) != 1:
@@ -450,14 +463,23 @@ _EXAMPLES = {
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     loudness = common.add_mutually_exclusive_group()
-    loudness.add_argument("-q", "--quiet", action="store_true", help="print only what was asked for")
-    loudness.add_argument("-v", "--verbose", action="store_true", help="more detail, and tracebacks on errors")
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", help="print only what was asked for"
+    )
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="more detail, and tracebacks on errors"
+    )
 
     parser = _Parser(
         prog=PROG,
-        description="Forecast a univariate time series with a GRU network; serve it with ONNX Runtime.",
-        epilog="example:\n  gruforecast demo\n  gruforecast fit data.csv --column value --out model.gruf\n"
-        "Each command has its own --help.",
+        description=(
+            "Forecast a univariate time series with a GRU network; serve it with ONNX Runtime."
+        ),
+        epilog=(
+            "example:\n  gruforecast demo\n"
+            "  gruforecast fit data.csv --column value --out model.gruf\n"
+            "Each command has its own --help."
+        ),
         formatter_class=_formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -466,29 +488,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(
-            name, help=help_text, description=help_text, epilog=_EXAMPLES[name],
-            parents=[common], formatter_class=_formatter,
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=_EXAMPLES[name],
+            parents=[common],  # type: ignore[list-item]  # typeshed: parents of parser_class
+            formatter_class=_formatter,
         )
 
     fit = command("fit", "Train a forecaster on one column of a CSV or Parquet file.")
     fit.add_argument("data", metavar="DATA", help="a .csv, .tsv or .parquet file")
     fit.add_argument("--column", help="the column to forecast (default: the only numeric one)")
-    fit.add_argument("--time-column", help="the column of dates or periods (default: a first column of dates)")
+    fit.add_argument(
+        "--time-column", help="the column of dates or periods (default: a first column of dates)"
+    )
     for name in _FIT_PARAMETERS:
         _add_parameter(fit, name)
     fit.add_argument("--seed", type=int, default=None, help="random seed, for repeatable training")
-    fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model (e.g. model.gruf)")
+    fit.add_argument(
+        "--out", required=True, metavar="MODEL", help="where to save the model (e.g. model.gruf)"
+    )
     fit.set_defaults(run=_cmd_fit)
 
     forecast = command("forecast", "Forecast with a saved model (native or .onnx).")
     forecast.add_argument("model", metavar="MODEL", help="a model saved by 'fit', or an .onnx file")
-    forecast.add_argument("--steps", type=_positive_int, required=True, help="number of future values")
-    forecast.add_argument("--input", metavar="DATA", help="recent history to continue (default: the end of the fitted series)")
-    forecast.add_argument("--column", help="column of --input (default: the one the model was fitted on)")
+    forecast.add_argument(
+        "--steps", type=_positive_int, required=True, help="number of future values"
+    )
+    forecast.add_argument(
+        "--input",
+        metavar="DATA",
+        help="recent history to continue (default: the end of the fitted series)",
+    )
+    forecast.add_argument(
+        "--column", help="column of --input (default: the one the model was fitted on)"
+    )
     forecast.add_argument("--time-column", help="time column of --input")
-    forecast.add_argument("--interval", type=_level, action="append", metavar="LEVEL", help="add a prediction interval, e.g. 0.9 (repeatable)")
+    forecast.add_argument(
+        "--interval",
+        type=_level,
+        action="append",
+        metavar="LEVEL",
+        help="add a prediction interval, e.g. 0.9 (repeatable)",
+    )
     forecast.add_argument("--plot", metavar="PNG", help="save a plot of history and forecast")
-    forecast.add_argument("--output", metavar="FILE", help="write the forecast to a .csv or .json file instead of printing it")
+    forecast.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the forecast to a .csv or .json file instead of printing it",
+    )
     forecast.set_defaults(run=_cmd_forecast)
 
     export = command("export", "Export a saved model to a self-contained ONNX file.")
@@ -506,8 +554,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Train on the shipped AirPassengers series, forecast a year with an interval, "
         "compare with seasonal naive, export to ONNX and check it, save a plot.",
     )
-    demo.add_argument("--output-dir", default="exported", metavar="DIR", help="where to write the model, the ONNX file and the plot (default: exported)")
-    demo.add_argument("--epochs", type=_positive_int, default=None, help="most passes over the data (default: the estimator's)")
+    demo.add_argument(
+        "--output-dir",
+        default="exported",
+        metavar="DIR",
+        help="where to write the model, the ONNX file and the plot (default: exported)",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="most passes over the data (default: the estimator's)",
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(run=_cmd_demo)
     return parser

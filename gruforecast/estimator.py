@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -345,10 +345,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             window=plan.window,
             horizon=plan.horizon,
             scaler=plan.scaler,
-            shape=NetworkShape(**{
-                name: value for name, value in network.config().items()
-                if name not in ("window", "horizon")
-            }),
+            shape=NetworkShape(
+                **{
+                    name: value
+                    for name, value in network.config().items()
+                    if name not in ("window", "horizon")
+                }
+            ),
             network=network,
             device=str(device),
             gru_backend=backend,
@@ -386,7 +389,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         return TrainingPlan.for_windows(windows, targets, params)
 
     def _batch_size(self, plan: TrainingPlan) -> int:
-        return auto_batch_size(plan.n_train) if self.batch_size == "auto" else self.batch_size
+        # checked by fit: "auto" or an integer
+        size = self.batch_size
+        return auto_batch_size(plan.n_train) if size == "auto" else cast(int, size)
 
     def _build_network(self, plan: TrainingPlan, backend: str) -> GRUNet:
         return GRUNet(
@@ -432,7 +437,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         views of them (unfold), never copies."""
         scaler, window, horizon = plan.scaler, plan.window, plan.horizon
         if plan.values is not None:
-            scaled = torch.as_tensor(scaler.transform(plan.used_values(), np.float32), device=device)
+            scaled = torch.as_tensor(
+                scaler.transform(plan.used_values(), np.float32), device=device
+            )
             inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
             return inputs, scaled[window:].unfold(0, horizon, 1)
         assert plan.windows is not None and plan.targets is not None
@@ -544,8 +551,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         state = self.state_
         return forecast_history(
-            state, lambda windows: self._predict_windows(state, windows),
-            steps, context, interval, missing=self.missing,
+            state,
+            lambda windows: self._predict_windows(state, windows),
+            steps,
+            context,
+            interval,
+            missing=self.missing,
         )
 
     def export_onnx(self, path: str | os.PathLike, **options: Any) -> Path:
@@ -574,7 +585,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         return save(path, self.state_, self.get_params(deep=False))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> GRUForecaster:
+    def load(
+        cls, path: str | os.PathLike, device: str | torch.device | None = None
+    ) -> GRUForecaster:
         """Load a forecaster written by :meth:`save`.
 
         Parameters

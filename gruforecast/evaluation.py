@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -35,9 +35,11 @@ def _select(series: Any, start: int, stop: int) -> Any:
 def _resolve_size(size: Any, length: int, name: str) -> int:
     """An int count, or a float fraction of ``length``."""
     if isinstance(size, numbers.Real) and not isinstance(size, (bool, numbers.Integral)):
-        if not 0.0 < size < 1.0:
+        fraction = cast(float, size)  # a Real: compares and multiplies like a float
+        if not 0.0 < fraction < 1.0:
             raise ValueError(f"{name} as a fraction must be in (0, 1), got {size}")
-        return max(1, int(round(size * length)))
+        # round() of a Real that is not a float need not return an int
+        return max(1, int(round(fraction * length)))  # noqa: RUF046
     return check_int(size, name)
 
 
@@ -63,8 +65,7 @@ def temporal_train_test_split(series: Any, test_size: int | float) -> tuple[Any,
     test = _resolve_size(test_size, len(values), "test_size")
     if test >= len(values):
         raise ValueError(
-            f"test_size={test_size} leaves nothing to train on: the series has "
-            f"{len(values)} values"
+            f"test_size={test_size} leaves nothing to train on: the series has {len(values)} values"
         )
     cut = len(values) - test
     return _select(series, 0, cut), _select(series, cut, len(values))
@@ -151,7 +152,7 @@ def backtest(
     if m is None:
         time_index = TimeIndex.from_index(checked.index) if checked.is_pandas else None
         is_time = time_index is not None and time_index.kind in ("datetime", "period")
-        m = (seasonal_period(time_index.freq) if is_time else None) or 1
+        m = (seasonal_period(time_index.freq) if time_index is not None and is_time else None) or 1
     m = check_int(m, "m")
     origins = list(range(initial, length - horizon + 1, step))
     if not origins:
@@ -159,13 +160,14 @@ def backtest(
             f"no origin: the series has {length} values, initial={initial} and "
             f"horizon={horizon} need at least {initial + horizon}"
         )
-    labels = checked.index if checked.is_pandas else pd.RangeIndex(length)
+    labels = checked.index if checked.index is not None else pd.RangeIndex(length)  # is_pandas
 
     metric_rows, forecast_frames, fitted = [], [], None
     for number, origin in enumerate(origins):
         refitted = fitted is None or (refit_every > 0 and number % refit_every == 0)
         if refitted:
             fitted = clone(forecaster).fit(_select(series, 0, origin))
+        assert fitted is not None  # fitted at the first origin
         past = values[:origin]
         # forecast() reads only the last window_ values; the whole past would be
         # re-validated at every origin for nothing

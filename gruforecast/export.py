@@ -24,7 +24,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ from ._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from .estimator import GRUForecaster
 
-__all__ = ["ExportParityError", "INPUT_NAME", "OUTPUT_NAME", "export_onnx"]
+__all__ = ["INPUT_NAME", "OUTPUT_NAME", "ExportParityError", "export_onnx"]
 MIN_OPSET = 17  # GRU and everything else here exist since opset 14; 17 is widely served
 MAX_OPSET = 20  # the newest opset the TorchScript exporter writes
 # Random windows checked at export, besides the real ones
@@ -54,6 +54,9 @@ class ExportParityError(RuntimeError):
 
 class _RawUnitsModel(nn.Module):
     """GRUNet wrapped between the scaler and its inverse, as GRUForecaster.predict does."""
+
+    offset: torch.Tensor  # buffers
+    scale: torch.Tensor
 
     def __init__(self, network: nn.Module, offset: float, scale: float) -> None:
         super().__init__()
@@ -103,7 +106,9 @@ def _parity_windows(state: FittedState, sample: Any) -> np.ndarray:
     if sample is not None:
         parts.append(as_windows(sample, what="sample", width=window))
     rng = np.random.default_rng(0)
-    parts.append(scaler.offset + scaler.scale * rng.standard_normal((PARITY_RANDOM_WINDOWS, window)))
+    parts.append(
+        scaler.offset + scaler.scale * rng.standard_normal((PARITY_RANDOM_WINDOWS, window))
+    )
     return np.concatenate(parts)
 
 
@@ -159,7 +164,7 @@ def export_onnx(
     tolerance = check_real(tolerance, "tolerance", low=0.0)
     scaler = state.scaler
     # a CPU copy: the user's network stays where it is (perhaps on a GPU)
-    network = copy.deepcopy(state.network).cpu().eval()
+    network = copy.deepcopy(cast(nn.Module, state.network)).cpu().eval()
     model = _RawUnitsModel(network, scaler.offset, scaler.scale).eval()
 
     buffer = io.BytesIO()
@@ -177,7 +182,7 @@ def export_onnx(
         torch.onnx.export(
             model,
             (example,),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # the TorchScript exporter writes to files too
             dynamo=False,
             opset_version=opset,
             input_names=[INPUT_NAME],
@@ -200,8 +205,8 @@ def export_onnx(
     if not parity <= tolerance:
         raise ExportParityError(
             f"the exported model's outputs differ from PyTorch's: max |onnx - torch| / "
-            f"(1 + |torch| + |window|), in scaled units, = {parity:.3g} > tolerance {tolerance:.3g} on {len(windows)} "
-            f"windows; nothing was written to {os.fspath(path)!r}"
+            f"(1 + |torch| + |window|), in scaled units, = {parity:.3g} > tolerance "
+            f"{tolerance:.3g} on {len(windows)} windows; nothing was written to {os.fspath(path)!r}"
         )
 
     proto.producer_name = "gruforecast"
@@ -218,7 +223,9 @@ def export_onnx(
         {
             "parity_max_error": repr(parity),
             "parity_tolerance": repr(tolerance),
-            "exporter": f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}",
+            "exporter": (
+                f"torch.onnx.export(dynamo=False), torch {torch.__version__}, opset {opset}"
+            ),
         },
     )
     onnx.helper.set_model_props(proto, metadata)

@@ -44,8 +44,14 @@ import torch
 from torch import nn
 
 __all__ = [
-    "ENVIRONMENT_VARIABLE", "MAX_BATCH", "evaluation", "gru", "in_evaluation", "kernel",
-    "resolve_backend", "workspace",
+    "ENVIRONMENT_VARIABLE",
+    "MAX_BATCH",
+    "evaluation",
+    "gru",
+    "in_evaluation",
+    "kernel",
+    "resolve_backend",
+    "workspace",
 ]
 
 ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
@@ -166,6 +172,14 @@ def kernel() -> ModuleType | None:
     return _kernel
 
 
+def _loaded() -> ModuleType:
+    """The kernel, for code that runs only once it has been chosen (and so built)."""
+    module = kernel()
+    if module is None:
+        raise RuntimeError(f"the fused CPU GRU kernel could not be built: {_failure}")
+    return module
+
+
 _FLAGS = ["-O3", "-fno-trapping-math"]
 # -fno-trapping-math lets the compiler vectorise the gates' selects (_fused_gru.cpp);
 # -fopenmp makes at::parallel_for parallel (without it ATen's header runs it serially):
@@ -219,12 +233,20 @@ def _compile(name: str) -> None:
     except (ImportError, AttributeError):
         pass  # then the build fails with torch's own message, and the caller falls back
     command = [
-        sys.executable, "-c", _BUILD, name, str(SOURCE),
-        json.dumps(_FLAGS + _OPENMP), json.dumps(_OPENMP),
+        sys.executable,
+        "-c",
+        _BUILD,
+        name,
+        str(SOURCE),
+        json.dumps(_FLAGS + _OPENMP),
+        json.dumps(_OPENMP),
     ]
     try:
         result = subprocess.run(
-            command, env=environment, capture_output=True, text=True,
+            command,
+            env=environment,
+            capture_output=True,
+            text=True,
             timeout=BUILD_TIMEOUT_SECONDS,
         )
     except subprocess.TimeoutExpired:
@@ -244,7 +266,7 @@ class _GRULayer(torch.autograd.Function):
         # save: whether a backward may follow; without one (validation passes) the
         # kernel keeps no gates of past steps. last_only: only the last state (B, H) is
         # returned, and the backward reads no gradients of the others (zero)
-        outputs, rz, candidate, hidden_n = kernel().forward(
+        outputs, rz, candidate, hidden_n = _loaded().forward(
             x.contiguous(), weight_ih, weight_hh, bias_ih, bias_hh, save
         )
         if save:
@@ -255,7 +277,7 @@ class _GRULayer(torch.autograd.Function):
     def backward(ctx, grad):
         saved = ctx.saved_tensors
         needs_x = ctx.needs_input_grad[0]
-        grad_x, *rest = kernel().backward(grad, *saved, needs_x)
+        grad_x, *rest = _loaded().backward(grad, *saved, needs_x)
         return (grad_x if needs_x else None, *rest, None, None)
 
 

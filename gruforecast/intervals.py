@@ -28,7 +28,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -36,6 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .windowing import PredictWindows, recursive_forecast
 
 __all__ = ["Calibration", "check_levels", "conformal_quantile", "level_label"]
+
 
 def check_levels(interval: Any) -> tuple[float, ...]:
     """``0.9`` or ``[0.8, 0.95]`` -> a tuple of levels, each strictly between 0 and 1."""
@@ -48,8 +49,7 @@ def check_levels(interval: Any) -> tuple[float, ...]:
             raise TypeError(f"interval levels must be numbers in (0, 1), got {level!r}")
         if not 0.0 < float(level) < 1.0:
             raise ValueError(
-                f"interval levels must be in (0, 1), got {level} (for a 90% interval "
-                "write 0.9)"
+                f"interval levels must be in (0, 1), got {level} (for a 90% interval write 0.9)"
             )
         checked.append(float(level))
     if len(set(checked)) != len(checked):
@@ -119,14 +119,16 @@ class Calibration:
             future = np.concatenate([self.series[self.window :], np.full(steps - 1, np.nan)])
             truth = sliding_window_view(future, steps)[: len(origins)]
             return origins, truth
-        if steps > self.targets.shape[1]:
+        # no series: windows and targets are set (see the class's notes)
+        windows, targets = cast(np.ndarray, self.windows), cast(np.ndarray, self.targets)
+        if steps > targets.shape[1]:
             raise ValueError(
                 f"intervals for {steps} steps need errors of {steps}-step forecasts, but "
-                f"this model was fitted on windows with {self.targets.shape[1]} targets "
+                f"this model was fitted on windows with {targets.shape[1]} targets "
                 "each and has no series to check longer forecasts on; fit it on a series "
                 "(fit(series)) or ask for fewer steps"
             )
-        return self.windows, self.targets[:, :steps]
+        return windows, targets[:, :steps]
 
     def half_widths(
         self,
@@ -153,16 +155,17 @@ class Calibration:
     def n_origins(self) -> int:
         if self.series is not None:
             return max(0, len(self.series) - self.window)
-        return len(self.windows)
+        return len(cast(np.ndarray, self.windows))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
         if self.series is not None:
             return {"window": self.window, "series": self.series.tolist()}
-        return {"window": self.window, "windows": self.windows.tolist(), "targets": self.targets.tolist()}
+        windows, targets = cast(np.ndarray, self.windows), cast(np.ndarray, self.targets)
+        return {"window": self.window, "windows": windows.tolist(), "targets": targets.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
         if "series" in data:
             return cls(int(data["window"]), series=np.asarray(data["series"], dtype=np.float64))
         return cls(

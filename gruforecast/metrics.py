@@ -64,8 +64,10 @@ def smape(y_true: Any, y_pred: Any) -> float:
     truth, prediction = _pair(y_true, y_pred)
     denominator = np.abs(truth) + np.abs(prediction)
     ratio = np.divide(
-        2.0 * np.abs(truth - prediction), denominator,
-        out=np.zeros_like(denominator), where=denominator > 0,
+        2.0 * np.abs(truth - prediction),
+        denominator,
+        out=np.zeros_like(denominator),
+        where=denominator > 0,
     )
     return float(100.0 * np.mean(ratio))
 
@@ -85,9 +87,7 @@ def mase(y_true: Any, y_pred: Any, *, y_train: Any, m: int = 1) -> float:
     m = check_int(m, "m")
     history = as_series(y_train, what="y_train").values
     if len(history) <= m:
-        raise ValueError(
-            f"y_train has {len(history)} values; MASE with m={m} needs more than {m}"
-        )
+        raise ValueError(f"y_train has {len(history)} values; MASE with m={m} needs more than {m}")
     scale = float(np.mean(np.abs(history[m:] - history[:-m])))
     if scale == 0.0:
         raise ValueError(

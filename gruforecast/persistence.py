@@ -95,7 +95,11 @@ def _parse_header(data: bytes, where: str, file_size: int) -> dict[str, Any]:
     check_format_version(where, version, metadata.get("gruforecast_version"))
     try:
         end = max(
-            (int(entry["data_offsets"][1]) for name, entry in header.items() if name != "__metadata__"),
+            (
+                int(entry["data_offsets"][1])
+                for name, entry in header.items()
+                if name != "__metadata__"
+            ),
             default=0,
         )
     except (KeyError, IndexError, TypeError, ValueError):

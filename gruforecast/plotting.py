@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from ._io import atomic_path
 from ._validation import as_series
@@ -30,8 +29,34 @@ def _bounds(forecast: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
     for column in forecast.columns:
         if column.startswith("lower_"):
             label = column[len("lower_") :]
-            bands.append((label, forecast[column].to_numpy(), forecast[f"upper_{label}"].to_numpy()))
+            bands.append(
+                (label, forecast[column].to_numpy(), forecast[f"upper_{label}"].to_numpy())
+            )
     return sorted(bands, key=lambda band: -float(band[0]))
+
+
+@overload
+def plot_forecast(
+    history: Any,
+    forecast: Any,
+    *,
+    truth: Any = ...,
+    history_tail: int | None = ...,
+    title: str | None = ...,
+    ax: None = ...,
+) -> Figure: ...
+
+
+@overload
+def plot_forecast(
+    history: Any,
+    forecast: Any,
+    *,
+    truth: Any = ...,
+    history_tail: int | None = ...,
+    title: str | None = ...,
+    ax: Axes,
+) -> Figure | SubFigure: ...
 
 
 def plot_forecast(
@@ -42,7 +67,7 @@ def plot_forecast(
     history_tail: int | None = None,
     title: str | None = None,
     ax: Axes | None = None,
-) -> Figure:
+) -> Figure | SubFigure:
     """Plot a history, its forecast, the forecast's interval bands and, optionally, the
     values that really came.
 
@@ -65,6 +90,7 @@ def plot_forecast(
     Returns
     -------
     matplotlib.figure.Figure
+        The new figure, or the figure ``ax`` is in (a ``SubFigure`` if it is in one).
     """
     past = as_series(history, what="history")
     values = past.values if history_tail is None else past.values[-history_tail:]
@@ -75,7 +101,11 @@ def plot_forecast(
         forecast = pd.DataFrame(forecast, columns=columns)
     point = forecast["forecast"] if isinstance(forecast, pd.DataFrame) else forecast
     point_values = as_series(point, what="forecast").values
-    if past.is_pandas and isinstance(point, pd.Series) and not isinstance(point.index, pd.RangeIndex):
+    if (
+        past.index is not None  # past.is_pandas
+        and isinstance(point, pd.Series)
+        and not isinstance(point.index, pd.RangeIndex)
+    ):
         history_x = past.index[-len(values) :]
         future_x = point.index
         if isinstance(future_x, pd.PeriodIndex):
@@ -85,6 +115,7 @@ def plot_forecast(
         history_x = np.arange(start - len(values), start)
         future_x = np.arange(start, start + len(point_values))
 
+    figure: Figure | SubFigure
     if ax is None:
         figure = Figure(figsize=(10, 4), layout="constrained")
         ax = figure.subplots()
@@ -95,8 +126,13 @@ def plot_forecast(
     for shade, (label, lower, upper) in enumerate(bands):
         named = label.replace(".", "").isdigit()
         ax.fill_between(
-            future_x, lower, upper, color="tab:blue", alpha=0.15 + 0.15 * shade,
-            linewidth=0, label=f"{label}% interval" if named else "interval",
+            future_x,
+            lower,
+            upper,
+            color="tab:blue",
+            alpha=0.15 + 0.15 * shade,
+            linewidth=0,
+            label=f"{label}% interval" if named else "interval",
         )
     ax.plot(future_x, point_values, color="tab:blue", linewidth=1.8, label="forecast")
     if truth is not None:
@@ -106,7 +142,9 @@ def plot_forecast(
                 f"truth has {len(truth_values)} values but the forecast has "
                 f"{len(point_values)}; pass the true values of the forecast's steps"
             )
-        ax.plot(future_x, truth_values, color="tab:orange", linewidth=1.4, linestyle="--", label="truth")
+        ax.plot(
+            future_x, truth_values, color="tab:orange", linewidth=1.4, linestyle="--", label="truth"
+        )
     if title:
         ax.set_title(title)
     ax.legend(loc="upper left")

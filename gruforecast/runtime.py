@@ -23,7 +23,7 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
@@ -37,6 +37,9 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 from ._forecasting import forecast_history
 from ._state import FittedState, fitted_attribute, from_onnx_metadata
 from ._validation import as_windows, check_int
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["OnnxForecaster", "ProviderUnavailableError"]
 
@@ -100,7 +103,7 @@ def _normalise_providers(providers: Any) -> list[Any]:
             "providers must be 'auto', a provider name or a non-empty list of them "
             f"(for example ['CUDAExecutionProvider', 'CPUExecutionProvider']), got {providers!r}"
         )
-    normalised = []
+    normalised: list[Any] = []
     for entry in providers:
         name = entry[0] if isinstance(entry, tuple) else entry  # (name, options) pairs
         if not isinstance(name, str):
@@ -161,7 +164,9 @@ class OnnxForecaster:
         If an explicitly requested provider cannot run here.
     """
 
-    def __init__(self, path: str | os.PathLike, providers: Any = "auto", *, threads: int = 1) -> None:
+    def __init__(
+        self, path: str | os.PathLike, providers: Any = "auto", *, threads: int = 1
+    ) -> None:
         self.path = Path(path)
         self.threads = check_int(threads, "threads")
         if not self.path.is_file():
@@ -176,7 +181,9 @@ class OnnxForecaster:
 
     # ------------------------------------------------------------------ session
 
-    def _create(self, model: bytes, providers: list[Any], quiet: bool = False) -> ort.InferenceSession:
+    def _create(
+        self, model: bytes, providers: list[Any], quiet: bool = False
+    ) -> ort.InferenceSession:
         try:
             return ort.InferenceSession(
                 model, sess_options=_session_options(self.threads, quiet), providers=providers
@@ -259,7 +266,9 @@ class OnnxForecaster:
         predictions = self._predict_windows(np.ascontiguousarray(windows))
         return predictions[:, 0] if self.state.horizon == 1 else predictions
 
-    def forecast(self, steps: int, context: Any = None, interval: Any = None) -> Any:
+    def forecast(
+        self, steps: int, context: Any = None, interval: Any = None
+    ) -> np.ndarray | pd.Series | pd.DataFrame:
         """The ``steps`` values after the exported series, or after ``context``.
 
         As ``GRUForecaster.forecast``: recursive past the horizon; a pd.Series indexed
@@ -269,7 +278,11 @@ class OnnxForecaster:
         upper_L, ...``.
         """
         return forecast_history(
-            self.state, self._predict_windows, steps, context, interval,
+            self.state,
+            self._predict_windows,
+            steps,
+            context,
+            interval,
             missing=self.state.missing,
         )
 

@@ -37,7 +37,7 @@ class SeriesScaler:
     scale: float = 1.0
 
     @classmethod
-    def fit(cls, values: np.ndarray, kind: str | None = "standard") -> "SeriesScaler":
+    def fit(cls, values: np.ndarray, kind: str | None = "standard") -> SeriesScaler:
         """Fit on ``values`` (the training part only); computed in float64."""
         kind = check_scaler_kind(kind)
         values = np.asarray(values, dtype=np.float64)
@@ -78,6 +78,6 @@ class SeriesScaler:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SeriesScaler":
+    def from_dict(cls, data: dict[str, Any]) -> SeriesScaler:
         kind = check_scaler_kind(data.get("kind"))
         return cls(kind=kind, offset=float(data["offset"]), scale=float(data["scale"]))

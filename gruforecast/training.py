@@ -26,6 +26,7 @@ from torch import nn
 
 from . import fused
 from ._state import History
+from .network import GRUNet
 
 __all__ = [
     "History",
@@ -73,8 +74,7 @@ def resolve_device(device: Any) -> torch.device:
         resolved = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
         raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, "
-            f"got {device!r}"
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}"
         ) from None
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
@@ -116,6 +116,7 @@ def full_float32(device: torch.device) -> Iterator[None]:
         yield
         return
     rnn = getattr(torch.backends.cudnn, "rnn", None)
+    exact: str | bool
     if hasattr(rnn, "fp32_precision"):  # torch >= 2.9; mixing in allow_tf32 would raise
         owner, name, exact = rnn, "fp32_precision", "ieee"
     else:
@@ -128,7 +129,7 @@ def full_float32(device: torch.device) -> Iterator[None]:
         setattr(owner, name, previous)
 
 
-def predict_in_chunks(network: nn.Module, inputs: Any, device: torch.device) -> Any:
+def predict_in_chunks(network: GRUNet, inputs: Any, device: torch.device) -> np.ndarray:
     """The network's outputs for ``inputs`` (a NumPy array or a tensor on any device),
     as a NumPy array: chunk by chunk on ``device`` (see :func:`evaluation_batch_size`),
     at full float32 (:func:`full_float32`), without autograd."""
@@ -189,7 +190,9 @@ class Trainer:
         # 1.1 ms, about 6% of a small batch's step); the same update to float32 rounding
         device = next(network.parameters()).device.type
         self.optimizer = torch.optim.Adam(
-            network.parameters(), lr=lr, weight_decay=weight_decay,
+            network.parameters(),
+            lr=lr,
+            weight_decay=weight_decay,
             fused=device in ("cpu", "cuda"),
         )
         self.loss_function = nn.MSELoss()
@@ -255,10 +258,8 @@ class Trainer:
             for epoch in progress:
                 started = time.perf_counter()
                 train_loss = self.run_single_epoch(inputs, targets)
-                valid_loss = (
-                    self.evaluate(valid_inputs, valid_targets) if has_validation else None
-                )
-                monitored = valid_loss if has_validation else train_loss
+                valid_loss = self.evaluate(valid_inputs, valid_targets) if has_validation else None
+                monitored = valid_loss if valid_loss is not None else train_loss
                 if not (math.isfinite(train_loss) and math.isfinite(monitored)):
                     self._diverged(epoch, train_loss, valid_loss)
                     return
@@ -341,9 +342,7 @@ class Trainer:
         losses = f"train loss {train_loss}" + (
             f", validation loss {valid_loss}" if valid_loss is not None else ""
         )
-        advice = (
-            "lower lr, set gradient_clip, or check the series for extreme values"
-        )
+        advice = "lower lr, set gradient_clip, or check the series for extreme values"
         if self._best_state is None:
             raise TrainingDivergedError(
                 f"training diverged in epoch {epoch} ({losses}) before any epoch ended "

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import as_series, check_int
 
-__all__ = ["PredictWindows", "make_windows", "last_window", "n_windows", "recursive_forecast"]
+__all__ = ["PredictWindows", "last_window", "make_windows", "n_windows", "recursive_forecast"]
 
 # Maps raw windows (n, window) to raw predictions (n, horizon): a network, or an ONNX session
 PredictWindows = Callable[[np.ndarray], np.ndarray]
@@ -88,9 +88,7 @@ def last_window(series: Any, window: int) -> np.ndarray:
     window = check_int(window, "window")
     values = as_series(series, what="series", dtype=None).values
     if len(values) < window:
-        raise ValueError(
-            f"series has {len(values)} values; at least window={window} are needed"
-        )
+        raise ValueError(f"series has {len(values)} values; at least window={window} are needed")
     return values[-window:]
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_air_passengers", "load_sunspots", "load_uk_driver_deaths", "load_dataset"]
+__all__ = ["load_air_passengers", "load_dataset", "load_sunspots", "load_uk_driver_deaths"]
 
 _FILES = {
     "air_passengers": "air_passengers.csv",
