@@ -134,10 +134,10 @@ def load(name: str) -> pd.Series:
 
 def window_for(train: pd.Series, horizon: int) -> int:
     """gruforecast's window="auto" for this training part, for every neural model."""
-    from gruforecast import GRUForecaster
+    from gruforecast._plan import auto_window
 
     freq = getattr(train.index, "freqstr", None)
-    return GRUForecaster(horizon=horizon)._auto_window(len(train), freq)
+    return auto_window(len(train), horizon, freq)
 
 
 def forecast(model: str, train: pd.Series, m: int, h: int, seed: int, gru: dict) -> np.ndarray:

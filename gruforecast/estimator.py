@@ -341,32 +341,46 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             network = self._build_network(plan, backend).to(device)
             trainer, scores = self._train(network, plan, device, seed)
         # only now, with training done, does the forecaster change: in one step
-        self.state_ = FittedState(
+        self.state_ = self._fitted_state(
+            plan, network, device, trainer, scores, X if y is not None else None
+        )
+        return self
+
+    def _fitted_state(
+        self,
+        plan: TrainingPlan,
+        network: GRUNet,
+        device: torch.device,
+        trainer: Trainer,
+        scores: dict[str, float] | None,
+        windows: Any,
+    ) -> FittedState:
+        """Everything the fit produced, as the one object the forecaster publishes."""
+        return FittedState(
             window=plan.window,
             horizon=plan.horizon,
             scaler=plan.scaler,
             shape=NetworkShape(
-                **{
-                    name: value
-                    for name, value in network.config().items()
-                    if name not in ("window", "horizon")
-                }
+                hidden_size=network.hidden_size,
+                num_layers=network.num_layers,
+                input_size=network.input_size,
+                normalize=network.normalize,
+                season=network.season,
             ),
             network=network,
             device=str(device),
-            gru_backend=backend,
+            gru_backend=network.gru_backend,
             missing=self.missing,
             last_window=plan.last_window,
             calibration=plan.calibration,
             time_index=plan.time_index,
             series_name=plan.series_name,
             training_span=plan.training_span,
-            feature_names=None if y is None else self._feature_names(X),
+            feature_names=None if windows is None else self._feature_names(windows),
             validation_scores=scores,
             stop_reason=trainer.stop_reason,
             history=trainer.history,
         )
-        return self
 
     def _training_device(self) -> torch.device:
         device = resolve_device(self.device)

@@ -40,12 +40,11 @@ __all__ = [
 ]
 
 # Rows per forward pass when evaluating: large enough to be fast, small enough that the
-# GRU's activations for 10^6 windows never sit in memory at once (2048 windows of 50
-# values, 64 x 2 hidden: about 280 MiB at the peak of fit on the CPU; 8192 took 810).
+# GRU's activations for a long series never sit in memory at once (their size grows with
+# rows x window x hidden size; bench/README.md's scaling table shows fit's memory).
 EVALUATION_BATCH_SIZE = 2048
-# On CUDA, chunks as large as keep one GRU layer's output sequence under this many bytes
-# (42,000 windows of 50 values at hidden 64): predict ran 1.35x faster on an H100 than
-# with 2048-window chunks
+# On CUDA, larger chunks keep the GPU busy: as many rows as keep one GRU layer's output
+# sequence under this many bytes (bench/README.md, the GPU section, has the measurement)
 CUDA_EVALUATION_BYTES = 512 * 2**20
 
 
@@ -186,8 +185,8 @@ class Trainer:
         self.generator = generator
         self.autocast_dtype = autocast_dtype
         self.evaluation_batch_size = evaluation_batch_size
-        # fused: one kernel for all parameters (on 2 CPU cores 0.3 ms a step against
-        # 1.1 ms, about 6% of a small batch's step); the same update to float32 rounding
+        # fused: one kernel for all parameters instead of a few small operations per
+        # parameter tensor; the same update to float32 rounding
         device = next(network.parameters()).device.type
         self.optimizer = torch.optim.Adam(
             network.parameters(),
