@@ -145,8 +145,8 @@ class OnnxForecaster:
     ----------
     providers : list of str
         The execution providers the session runs on, in order of preference.
-    window_, horizon : int
-        Read from the model's metadata.
+    window_, horizon_ : int
+        Read from the model's metadata (``horizon`` is ``horizon_``'s older name).
     metadata : dict of str
         The model's ``metadata_props``.
     state : FittedState
@@ -236,7 +236,8 @@ class OnnxForecaster:
     # ------------------------------------------------------------------ fitted state
 
     window_ = fitted_attribute(lambda state: state.window)
-    horizon = fitted_attribute(lambda state: state.horizon)
+    horizon_ = fitted_attribute(lambda state: state.horizon)
+    horizon = horizon_  # the name before horizon_ matched GRUForecaster's
     last_window_ = fitted_attribute(lambda state: state.last_window)
     calibration_ = fitted_attribute(lambda state: state.calibration)
     series_name_ = fitted_attribute(lambda state: state.series_name)

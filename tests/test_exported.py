@@ -26,6 +26,8 @@ def expected():
 
 def test_committed_model_reproduces_its_outputs(expected):
     served = OnnxForecaster(MODEL, providers="cpu")
+    assert served.window_ == 24 and served.horizon_ == served.horizon == 1
+    assert served.state.frequency == "MS" and served.state.missing == "raise"
     windows = np.array(expected["windows"])
     np.testing.assert_allclose(served.predict(windows), expected["predictions"], rtol=TOLERANCE)
     forecast = served.forecast(12)
