@@ -2,7 +2,7 @@
 
 A GRU of hidden 64 and 2 layers reads batch x steps windows of one value; the loss is
 the last step's outputs summed (what a head on the last step back-propagates), and the
-kernel runs as training runs it: ``last_only``, inside ``fused.workspace()``. Median
+kernel runs as training runs it: ``last_only``. Median
 milliseconds of ``--calls`` calls after 3 warm-up calls, for each batch and length, at
 each thread count; the two engines alternate size by size.
 
@@ -49,9 +49,8 @@ def main() -> None:
         torch.set_num_threads(threads)
         for batch, steps in SIZES:
             reference = median_ms(lambda x: gru(x)[0][:, -1], batch, steps, arguments.calls)
-            with fused.workspace():
-                mine = median_ms(lambda x: fused.gru(gru, x, last_only=True), batch, steps,
-                                 arguments.calls)
+            mine = median_ms(lambda x: fused.gru(gru, x, last_only=True), batch, steps,
+                             arguments.calls)
             print(f"| {threads} | {batch} x {steps} | {reference:.1f} | {mine:.1f} "
                   f"| {reference / mine:.2f}x |", flush=True)
 

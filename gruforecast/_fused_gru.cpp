@@ -6,9 +6,9 @@
 // recurrent products (its own small-matrix loops: a BLAS call per step cost more than
 // its work) plus one vectorised pass over the gates (_fused_gru_loops.h), with the
 // batch's rows split over the threads. The backward adds each step's share of the
-// weight gradients as it goes, while the step's values are in cache: one product after
-// the loop, MKL's, cost more (a training step at batch 124 ran 1.27x faster this way),
-// and the gradients of the gates of all steps need not be kept.
+// weight gradients as it goes, while the step's values are in cache (cheaper than one
+// large product after the loop), so the gradients of the gates of all steps need not be
+// kept.
 //
 // The equations are nn.GRU's (linear_before_reset), with weights in its layout:
 //   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
@@ -20,10 +20,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#endif
 #include <type_traits>
 #include <vector>
 
@@ -93,77 +89,6 @@ static void for_chunks(int64_t B, const F& body) {  // body(chunk, first row, ro
   });
 }
 
-// Training allocates the same large buffers every step (every step's states and gates,
-// kept for the backward, and the input's gradient: megabytes each at batch 124). glibc
-// may map each such buffer afresh and unmap it when freed, and then every 4 KiB page the
-// kernel first writes costs a page fault: up to 3,700 a step at batch 124, a training
-// step 1.4x slower, depending on the allocator's state (bench/README.md). While a
-// workspace is open (fused.workspace(), the trainer's fit),
-// these buffers come from a cache instead: a block is handed out again only once nothing
-// else holds its storage (autograd's saved tensors and every view count), so a buffer in
-// use is never reused. At most kWorkspaceBytes are cached; closing the last workspace
-// drops them.
-namespace workspace {
-constexpr int64_t kWorkspaceBytes = int64_t(256) << 20;
-std::mutex mutex;
-std::vector<at::Tensor> blocks;  // one-dimensional; free when only this holds its storage
-int64_t bytes = 0;
-int open = 0;
-
-// A block of its own pages where there is mmap: from glibc's heap, blocks held for the
-// whole fit kept the heap from shrinking between them (a fit over 10^6 points peaked
-// 80 MiB higher than without the workspace; 60 MiB lower with mapped blocks).
-at::Tensor block(int64_t numel, int64_t size, const at::TensorOptions& options) {
-#if defined(__unix__) || defined(__APPLE__)
-  if (size == 0) return at::empty({numel}, options);
-  void* pages =
-      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  TORCH_CHECK(pages != MAP_FAILED, "the fused GRU's workspace could not map ", size,
-              " bytes");
-  return at::from_blob(pages, {numel}, [size](void* p) { munmap(p, size); }, options);
-#else
-  return at::empty({numel}, options);
-#endif
-}
-
-at::Tensor empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
-  const int64_t numel = c10::multiply_integers(sizes);
-  std::lock_guard<std::mutex> lock(mutex);
-  if (open > 0) {
-    const at::Tensor* best = nullptr;  // the smallest free block that is large enough
-    for (const auto& block : blocks)
-      if (block.numel() >= numel && block.dtype() == options.dtype() &&
-          block.storage().use_count() == 1 && (!best || block.numel() < best->numel()))
-        best = &block;
-    if (best != nullptr) return best->narrow(0, 0, numel).view(sizes);
-    const int64_t size = numel * static_cast<int64_t>(options.dtype().itemsize());
-    if (bytes + size <= kWorkspaceBytes) {
-      blocks.push_back(block(numel, size, options));
-      bytes += size;
-      return blocks.back().view(sizes);
-    }
-  }
-  return at::empty(sizes, options);
-}
-
-void enter() {
-  std::lock_guard<std::mutex> lock(mutex);
-  ++open;
-}
-
-int64_t cached_bytes() {
-  std::lock_guard<std::mutex> lock(mutex);
-  return bytes;
-}
-
-void leave() {  // blocks still in use live on as plain tensors
-  std::lock_guard<std::mutex> lock(mutex);
-  if (--open == 0) {
-    blocks.clear();
-    bytes = 0;
-  }
-}
-}  // namespace workspace
 
 // x (T, B, I), weights as nn.GRU's. Returns out (T + 1, B, H) with out[0] = 0 (the
 // states, saved for backward), rz (T, B, 2H) the gates r and z, n (T, B, H) the
@@ -176,16 +101,12 @@ std::vector<at::Tensor> gru_forward(at::Tensor x, at::Tensor w_ih, at::Tensor w_
   // apart: r multiplies it)
   auto bias = b_ih.clone();
   bias.narrow(0, 0, 2 * H).add_(b_hh.narrow(0, 0, 2 * H));
-  // save: a training step, whose buffers come from the workspace while one is open
-  auto empty = [&](at::IntArrayRef sizes) {
-    return save ? workspace::empty(sizes, x.options()) : at::empty(sizes, x.options());
-  };
-  auto out = empty({T + 1, B, H});
+  auto out = at::empty({T + 1, B, H}, x.options());
   out[0].zero_();  // the initial state; the other steps are all written below
   const int64_t kept = save ? T : 1;  // steps of rz, n and ghn kept
-  auto rz = empty({kept, B, 2 * H});
-  auto n = empty({kept, B, H});
-  auto ghn = empty({kept, B, H});
+  auto rz = at::empty({kept, B, 2 * H}, x.options());
+  auto n = at::empty({kept, B, H}, x.options());
+  auto ghn = at::empty({kept, B, H}, x.options());
   auto gi = at::empty({B, 3 * H}, x.options());  // one step's products, each chunk's rows
   auto gh = at::empty({B, 3 * H}, x.options());
   auto w_ih_t = w_ih.t().contiguous();
@@ -232,7 +153,7 @@ std::vector<at::Tensor> gru_backward(at::Tensor grad_out, at::Tensor x, at::Tens
   const int64_t sizes[] = {3 * H * H, 3 * H * I, 3 * H, H};
   const int64_t width = sizes[0] + sizes[1] + sizes[2] + sizes[3];
   auto sums = at::zeros({chunk_count(B), width}, x.options());
-  auto grad_x = need_x ? workspace::empty({T, B, I}, x.options()) : at::Tensor();
+  auto grad_x = need_x ? at::empty({T, B, I}, x.options()) : at::Tensor();
   w_hh = w_hh.contiguous();
   w_ih = w_ih.contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_backward", [&] {
@@ -269,7 +190,4 @@ std::vector<at::Tensor> gru_backward(at::Tensor grad_out, at::Tensor x, at::Tens
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &gru_forward, "GRU layer forward (time-major)");
   m.def("backward", &gru_backward, "GRU layer backward");
-  m.def("enter_workspace", &workspace::enter, "cache training's buffers from here on");
-  m.def("leave_workspace", &workspace::leave, "the last one left drops the cache");
-  m.def("workspace_bytes", &workspace::cached_bytes, "bytes the workspace holds");
 }

@@ -6,11 +6,9 @@ small operations per time step, forward and (through autograd) backward.
 threads: per step the input and recurrent products (its own small-matrix loops) and one
 vectorised pass over the gates (``_fused_gru_loops.h``), and a hand-written backward
 that adds each step's share of the weight gradients while the step's values are in
-cache (bench/README.md has the speed-up). Training steps inside :func:`workspace` reuse
-their buffers. The trainer's validation passes use the kernel's forward too
-(:func:`evaluation`). The weights are ``nn.GRU``'s own parameters, so ``predict`` and
-the ONNX export still run ``nn.GRU``, and the tests check the kernel's outputs and
-gradients against it.
+cache (bench/README.md has the speed-up). It serves training steps only (autograd on,
+training mode): validation losses, ``predict`` and the ONNX export run ``nn.GRU``, on
+the same parameters, and the tests check the kernel's outputs and gradients against it.
 
 Whether a network trains through it is the estimator's ``gru_backend`` parameter,
 resolved by :func:`resolve_backend` and handed to ``GRUNet``; nothing here decides it
@@ -26,7 +24,6 @@ directory (``TORCH_EXTENSIONS_DIR``); this process then imports the built librar
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
@@ -36,7 +33,6 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -46,12 +42,9 @@ from torch import nn
 __all__ = [
     "ENVIRONMENT_VARIABLE",
     "MAX_BATCH",
-    "evaluation",
     "gru",
-    "in_evaluation",
     "kernel",
     "resolve_backend",
-    "workspace",
 ]
 
 ENVIRONMENT_VARIABLE = "GRUFORECAST_FUSED_GRU"
@@ -66,7 +59,6 @@ MAX_BATCH = 2048
 BUILD_TIMEOUT_SECONDS = 900
 
 _lock = threading.Lock()
-_thread = threading.local()  # whether this thread is inside evaluation()
 _kernel: ModuleType | None = None
 _failure: str | None = None
 
@@ -119,44 +111,6 @@ def resolve_backend(requested: str, device: torch.device, precision: str, batch_
             )
         return "torch"
     return "fused"
-
-
-@contextlib.contextmanager
-def evaluation() -> Iterator[None]:
-    """Inside the block, CPU forward passes in evaluation mode without autograd run
-    through the kernel too: the trainer's validation losses (through nn.GRU, 8% of an
-    epoch of the time-to-accuracy benchmark's sunspots fit; half that through the
-    kernel). ``predict`` and everything else keep nn.GRU."""
-    previous = in_evaluation()
-    _thread.evaluation = True
-    try:
-        yield
-    finally:
-        _thread.evaluation = previous
-
-
-@contextlib.contextmanager
-def workspace() -> Iterator[None]:
-    """Inside the block, the kernel's training steps reuse their large buffers from a
-    cache (at most 256 MiB, dropped when the last open block ends) instead of having
-    the system map fresh memory each step, which can cost a page fault for every 4 KiB
-    first written (a training step at batch 124 up to 1.4x slower, depending on the
-    allocator's state). The trainer's fit runs in one; elsewhere the block does nothing
-    but build the kernel if need be."""
-    module = kernel()
-    if module is None:
-        yield
-        return
-    module.enter_workspace()
-    try:
-        yield
-    finally:
-        module.leave_workspace()
-
-
-def in_evaluation() -> bool:
-    """Whether this thread is inside :func:`evaluation`."""
-    return getattr(_thread, "evaluation", False)
 
 
 def kernel() -> ModuleType | None:

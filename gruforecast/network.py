@@ -85,8 +85,8 @@ class GRUNet(nn.Module):
         the window's mean (with ``normalize="window"``). None: no such map.
     gru_backend : {"torch", "fused"}, default="torch"
         What computes the GRU in training: ``nn.GRU``, or the fused CPU kernel
-        (:mod:`gruforecast.fused`) on CPU inputs in training mode with autograd (and in
-        the trainer's validation passes). Both use ``self.gru``'s parameters, so
+        (:mod:`gruforecast.fused`) on CPU inputs in training mode with autograd. Both
+        use ``self.gru``'s parameters, so
         ``predict`` (evaluation mode) and the ONNX export run ``nn.GRU`` either way.
         Choosing is the estimator's job (``fused.resolve_backend``); the network only
         does as it is told.
@@ -165,10 +165,11 @@ class GRUNet(nn.Module):
         if (
             self.gru_backend == "fused"
             and windows.device.type == "cpu"
-            and ((self.training and torch.is_grad_enabled()) or fused.in_evaluation())
+            and self.training
+            and torch.is_grad_enabled()
         ):
-            # training on the CPU and its validation passes: the same function, with a
-            # compiled time loop and a hand-written backward; nn.GRU everywhere else
+            # training steps on the CPU: the same function, with a compiled time loop and
+            # a hand-written backward; nn.GRU everywhere else
             last = fused.gru(self.gru, windows, last_only=True)
         else:
             last = self.gru(windows)[0][:, -1, :]

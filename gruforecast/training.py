@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import fused
 from ._state import History
 from .network import GRUNet
 
@@ -217,11 +216,8 @@ class Trainer:
         cleanly: the best weights so far are restored and the history is kept; before
         the first epoch ends there are none, and the interrupt goes on up.
         """
-        # training steps through the fused CPU kernel reuse their buffers (fused.workspace)
-        uses_kernel = getattr(self.network, "gru_backend", "torch") == "fused"
         try:
-            with fused.workspace() if uses_kernel else contextlib.nullcontext():
-                self.fit_loop(inputs, targets, valid_inputs, valid_targets)
+            self.fit_loop(inputs, targets, valid_inputs, valid_targets)
         except KeyboardInterrupt:
             if self._best_state is None:
                 raise
@@ -329,11 +325,10 @@ class Trainer:
         """Mean squared error over all rows, in evaluation mode (no dropout)."""
         self.network.eval()
         total = torch.zeros((), dtype=torch.float64, device=inputs.device)
-        with fused.evaluation():  # on the CPU, through the fused GRU kernel
-            for start in range(0, len(inputs), self.evaluation_batch_size):
-                stop = start + self.evaluation_batch_size
-                error = self.network(inputs[start:stop]) - targets[start:stop]
-                total += error.double().pow(2).sum()
+        for start in range(0, len(inputs), self.evaluation_batch_size):
+            stop = start + self.evaluation_batch_size
+            error = self.network(inputs[start:stop]) - targets[start:stop]
+            total += error.double().pow(2).sum()
         return float(total) / targets.numel()
 
     def _diverged(self, epoch: int, train_loss: float, valid_loss: float | None) -> None:

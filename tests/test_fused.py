@@ -157,9 +157,9 @@ def test_a_nan_input_gives_nan_outputs_as_nn_gru_does():
 
 
 @needs_kernel
-def test_buffers_in_use_are_never_reused_by_the_workspace():
-    """In a workspace, two graphs alive at once (two forward passes before a backward,
-    one backward run twice) keep their own buffers: every gradient as nn.GRU's."""
+def test_two_graphs_alive_at_once_keep_their_own_buffers():
+    """Two forward passes before a backward, one backward run twice: every gradient as
+    nn.GRU's."""
     torch.manual_seed(7)
     gru = nn.GRU(1, 16, 2, batch_first=True).double()
     xs = [torch.randn(20, 15, 1, dtype=torch.float64, requires_grad=True) for _ in range(2)]
@@ -167,43 +167,13 @@ def test_buffers_in_use_are_never_reused_by_the_workspace():
     parameters = list(gru.parameters())
     expected = [torch.autograd.grad((gru(x)[0][:, -1] * w).sum(), [x, *parameters])
                 for x, w in zip(xs, weights)]
-    with fused.workspace():
-        losses = [(fused.gru(gru, x, last_only=True) * w).sum() for x, w in zip(xs, weights)]
-        first = torch.autograd.grad(losses[0], [xs[0], *parameters], retain_graph=True)
-        again = torch.autograd.grad(losses[0], [xs[0], *parameters])
-        second = torch.autograd.grad(losses[1], [xs[1], *parameters])
+    losses = [(fused.gru(gru, x, last_only=True) * w).sum() for x, w in zip(xs, weights)]
+    first = torch.autograd.grad(losses[0], [xs[0], *parameters], retain_graph=True)
+    again = torch.autograd.grad(losses[0], [xs[0], *parameters])
+    second = torch.autograd.grad(losses[1], [xs[1], *parameters])
     for grads, expected_grads in zip([first, again, second], [expected[0], *expected]):
         for grad, expected_grad in zip(grads, expected_grads):
             torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-11)
-
-
-@needs_kernel
-def test_the_workspace_reuses_its_buffers_and_drops_them_when_the_last_one_ends():
-    network = GRUNet(hidden_size=16, num_layers=2, gru_backend="fused").train()
-    windows = torch.randn(30, 20)
-    kernel = fused.kernel()
-
-    def step() -> int:
-        network(windows).sum().backward()
-        return kernel.workspace_bytes()
-
-    assert step() == 0  # outside a workspace nothing is cached
-    with fused.workspace():
-        with fused.workspace():
-            cached = step()
-            assert cached > 0
-            assert step() == step() == cached  # the next steps take the same buffers
-        assert kernel.workspace_bytes() == cached  # still open
-    assert kernel.workspace_bytes() == 0
-
-
-@needs_kernel
-def test_the_trainer_fits_in_a_workspace(monkeypatch):
-    opened = []
-    original = fused.workspace
-    monkeypatch.setattr(fused, "workspace", lambda: opened.append(1) or original())
-    GRUForecaster(window=8, hidden_size=8, epochs=2, random_state=0).fit(np.arange(60.0))
-    assert opened == [1] and fused.kernel().workspace_bytes() == 0
 
 
 @needs_kernel
@@ -235,19 +205,14 @@ def test_used_for_cpu_training_only(monkeypatch):
     windows = torch.randn(4, 10)
     network.train()(windows).sum().backward()
     assert calls == [1]
-    with torch.no_grad():  # validation loss in training mode's eval pass
+    with torch.no_grad():  # no autograd, even in training mode
         network(windows)
     network.eval()(windows)  # predict, export: nn.GRU, as the ONNX graph
     assert calls == [1]
-    with fused.evaluation(), torch.no_grad():  # the trainer's validation loss
-        network.eval()(windows)
-    assert calls == [1, 1]
-    network.eval()(windows)  # and after the block, nn.GRU again
-    assert calls == [1, 1]
 
 
 @needs_kernel
-def test_validation_losses_run_through_the_kernel_with_nn_grus_numbers(monkeypatch):
+def test_validation_losses_run_through_nn_gru(monkeypatch):
     calls = []
     original = fused.gru
     monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
@@ -257,12 +222,9 @@ def test_validation_losses_run_through_the_kernel_with_nn_grus_numbers(monkeypat
                       gradient_clip=None, patience=None, verbose=0,
                       generator=torch.Generator(), evaluation_batch_size=32)
     loss = trainer.evaluate(windows, targets)
-    assert len(calls) == 2  # two chunks of windows
     with torch.no_grad():
-        expected = float(((network(windows) - targets) ** 2).mean())  # eval mode: nn.GRU
-    assert len(calls) == 2
-    assert loss == pytest.approx(expected, rel=1e-5)
-    assert not fused.in_evaluation()
+        expected = float(((network(windows) - targets) ** 2).mean())
+    assert calls == [] and loss == pytest.approx(expected, rel=1e-6)  # float64 sums
 
 
 @needs_kernel
