@@ -330,7 +330,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         params = self.get_params(deep=False)
         check_params(params)
         device = self._training_device()
-        plan = self._plan(X, y)
+        plan = self._plan(X, y, params)
         backend = fused.resolve_backend(
             self.gru_backend, device, self.precision, self._batch_size(plan)
         )
@@ -392,9 +392,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
         return device
 
-    def _plan(self, X: Any, y: Any) -> TrainingPlan:
+    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan:
         """The data of this fit and the decisions on it (NumPy/pandas only)."""
-        params = self.get_params(deep=False)
         if y is None:
             series = as_series(X, what="X (the series)", missing=self.missing)
             return TrainingPlan.for_series(series, params)
