@@ -24,7 +24,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -38,14 +38,17 @@ from ._time_index import check_round_trip
 from ._validation import as_windows, check_int, check_real
 from ._version import __version__
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .estimator import GRUForecaster
-
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "ExportParityError", "export_onnx"]
 MIN_OPSET = 17  # GRU and everything else here exist since opset 14; 17 is widely served
 MAX_OPSET = 20  # the newest opset the TorchScript exporter writes
 # Random windows checked at export, besides the real ones
 PARITY_RANDOM_WINDOWS = 64
+
+
+class Fitted(Protocol):
+    """What export reads of a fitted forecaster (a ``GRUForecaster``): its state."""
+
+    state_: FittedState
 
 
 class ExportParityError(RuntimeError):
@@ -113,7 +116,7 @@ def _parity_windows(state: FittedState, sample: Any) -> np.ndarray:
 
 
 def export_onnx(
-    forecaster: GRUForecaster,
+    forecaster: Fitted,
     path: str | os.PathLike,
     *,
     opset: int = MIN_OPSET,
