@@ -41,6 +41,7 @@ __all__ = [
     "FORMAT_VERSION",
     "FittedState",
     "History",
+    "Limits",
     "NetworkShape",
     "check_format_version",
     "decode",
@@ -60,6 +61,28 @@ def check_format_version(where: str, version: int, writer: str | None) -> None:
             f"{where!r} was written in format {version} (by gruforecast {writer or '?'}); "
             f"this version reads formats up to {FORMAT_VERSION}: upgrade gruforecast"
         )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The largest model a file may describe before anything is allocated for it.
+
+    A model file or ONNX metadata is checked against these (and against itself) before
+    a network is built or an array is used, so that a crafted file cannot make loading
+    allocate gigabytes or run for minutes. The defaults are far above what forecasting
+    needs; a caller with an honest bigger model passes larger ones (``GRUForecaster.load
+    (path, limits=Limits(hidden_size=8192))``, ``OnnxForecaster(path, limits=...)``).
+    """
+
+    window: int = 100_000
+    horizon: int = 10_000
+    hidden_size: int = 4096
+    num_layers: int = 16
+    calibration_values: int = 1_000_000
+    epochs: int = 1_000_000
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class History(list):
@@ -136,7 +159,13 @@ class FittedState:
     def index(self) -> TimeIndex | None:
         """How the fitted series' index continues (decoded from a file on first use)."""
         if isinstance(self.time_index, dict):
-            object.__setattr__(self, "time_index", TimeIndex.from_dict(self.time_index))
+            try:
+                decoded = TimeIndex.from_dict(self.time_index)
+            except (KeyError, TypeError, ValueError, OverflowError) as error:
+                raise ValueError(
+                    f"the model's time_index {self.time_index!r:.120} cannot be rebuilt: {error}"
+                ) from None
+            object.__setattr__(self, "time_index", decoded)
         return self.time_index  # type: ignore[return-value]
 
     @property
@@ -201,15 +230,30 @@ def network_weights(network: Network) -> dict[str, np.ndarray]:
 
 
 def decode(
-    document: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str
+    document: Mapping[str, Any],
+    arrays: Mapping[str, np.ndarray],
+    where: str,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    header_only: bool = False,
 ) -> FittedState:
-    """The inverse of :func:`encode` (the state without its network).
+    """The inverse of :func:`encode` (the state without its network), checked against
+    ``limits`` and against itself (:func:`check_state`). ``header_only``: the arrays
+    were not read (``gruforecast info``), so only the document is checked.
 
     Raises
     ------
     ValueError
         Naming the file (``where``) and what is missing or malformed.
     """
+    state = _decode(document, arrays, where)
+    check_state(state, where, limits, arrays=not header_only)
+    return state
+
+
+def _decode(
+    document: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str
+) -> FittedState:
     try:
         calibration = None
         if document["calibration"] is not None:
@@ -243,6 +287,160 @@ def decode(
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{where!r} has inconsistent gruforecast content: {error!r}") from None
+
+
+def _whole(value: Any, field: str, where: str, low: int, high: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not low <= value <= high
+    ):
+        raise ValueError(
+            f"{where!r}: {field} is {value!r}; expected a whole number from {low} to {high}"
+            + (
+                " (a larger model needs larger limits=)"
+                if isinstance(value, int) and value > high
+                else ""
+            )
+        )
+    return int(value)
+
+
+def _finite(array: np.ndarray, field: str, where: str, shape: tuple[int | None, ...]) -> None:
+    if array.ndim != len(shape) or any(
+        expected is not None and size != expected
+        for size, expected in zip(array.shape, shape, strict=True)
+    ):
+        raise ValueError(
+            f"{where!r}: {field} has shape {array.shape}; expected "
+            f"{tuple('n' if s is None else s for s in shape)}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{where!r}: {field} holds NaN or infinite values")
+
+
+def check_state(
+    state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS, *, arrays: bool = True
+) -> None:
+    """Refuse a state that exceeds ``limits`` or contradicts itself, naming the field.
+
+    Checks sizes before anything is allocated for them, and that the arrays have the
+    shapes the sizes imply and hold finite numbers, and the scaler maps finitely.
+    """
+    window = _whole(state.window, "window", where, 1, limits.window)
+    _whole(state.horizon, "horizon", where, 1, limits.horizon)
+    shape = state.shape
+    known = shape.num_layers != 0  # format 1 ONNX metadata does not record the network
+    _whole(shape.num_layers, "network.num_layers", where, 1 if known else 0, limits.num_layers)
+    _whole(shape.hidden_size, "network.hidden_size", where, 1 if known else 0, limits.hidden_size)
+    _whole(shape.input_size, "network.input_size", where, 1, 1)
+    check_choice("normalize", shape.normalize)
+    if shape.season is not None:
+        _whole(shape.season, "network.season", where, 1, limits.window)
+    scaler = state.scaler
+    if not (np.isfinite(scaler.offset) and np.isfinite(scaler.scale) and scaler.scale > 0):
+        raise ValueError(
+            f"{where!r}: scaler has offset {scaler.offset} and scale {scaler.scale}; expected "
+            "finite numbers and a positive scale"
+        )
+    if isinstance(state.series_name, bool) or not isinstance(
+        state.series_name, str | int | float | None
+    ):
+        raise ValueError(f"{where!r}: series_name is {state.series_name!r:.80}; expected text")
+    if state.gru_backend not in (None, "fused", "torch"):
+        raise ValueError(f"{where!r}: gru_backend is {state.gru_backend!r}")
+    if len(state.history) > limits.epochs:
+        raise ValueError(
+            f"{where!r}: history has {len(state.history)} epochs, over {limits.epochs}"
+        )
+    if state.last_window is not None:
+        _finite(state.last_window, "last_window", where, (window,))
+    if isinstance(state.time_index, dict) or not isinstance(state.time_index, TimeIndex | None):
+        _check_time_index(state.time_index, where)
+    calibration = state.calibration
+    if calibration is None:
+        return
+    if calibration.window != window:
+        raise ValueError(f"{where!r}: calibration.window is {calibration.window}, window {window}")
+    if not arrays:
+        return
+    values = sum(
+        a.size
+        for a in (calibration.series, calibration.windows, calibration.targets)
+        if a is not None
+    )
+    if values > limits.calibration_values:
+        raise ValueError(
+            f"{where!r}: calibration holds {values} values, over the limit of "
+            f"{limits.calibration_values} (a larger model needs larger limits=)"
+        )
+    if calibration.series is not None:
+        _finite(calibration.series, "calibration.series", where, (None,))
+        if len(calibration.series) <= window:
+            raise ValueError(
+                f"{where!r}: calibration.series has {len(calibration.series)} values; "
+                f"expected more than window={window}"
+            )
+    elif calibration.windows is not None and calibration.targets is not None:
+        _finite(calibration.windows, "calibration.windows", where, (None, window))
+        _finite(calibration.targets, "calibration.targets", where, (len(calibration.windows), None))
+    else:
+        raise ValueError(f"{where!r}: calibration has neither a series nor windows and targets")
+
+
+_LABELS = {"datetime": (str,), "period": (str,), "integer": (int,), "other": (type(None),)}
+
+
+def _check_time_index(data: Any, where: str) -> None:
+    """The JSON description of an index, checked without pandas (which reads it only
+    when the fitted series is continued)."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or kind not in _LABELS:
+        raise ValueError(
+            f"{where!r}: time_index is {data!r:.80}; expected None or a description with "
+            "kind datetime, period, integer or other"
+        )
+    last, freq, tz = data.get("last"), data.get("freq"), data.get("tz")
+    if isinstance(last, bool) or not isinstance(last, _LABELS[kind]):
+        raise ValueError(f"{where!r}: time_index.last is {last!r:.80} for a {kind} index")
+    if not isinstance(freq, str | None) or not isinstance(tz, str | None):
+        raise ValueError(f"{where!r}: time_index.freq and .tz must be text or None")
+
+
+def expected_weights(state: FittedState) -> dict[str, tuple[int, ...]]:
+    """The names and shapes of the network's weights that the state implies
+    (``GRUNet``'s state dict), computed without building it."""
+    hidden, horizon = state.shape.hidden_size, state.horizon
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in range(state.shape.num_layers):
+        inputs = state.shape.input_size if layer == 0 else hidden
+        shapes[f"gru.weight_ih_l{layer}"] = (3 * hidden, inputs)
+        shapes[f"gru.weight_hh_l{layer}"] = (3 * hidden, hidden)
+        shapes[f"gru.bias_ih_l{layer}"] = (3 * hidden,)
+        shapes[f"gru.bias_hh_l{layer}"] = (3 * hidden,)
+    shapes["head.weight"] = (horizon, hidden)
+    shapes["head.bias"] = (horizon,)
+    if state.shape.season is not None:
+        shapes["skip.weight"] = (horizon, state.window)
+        shapes["skip.bias"] = (horizon,)
+    return shapes
+
+
+def check_weights(state: FittedState, weights: Mapping[str, np.ndarray], where: str) -> None:
+    """Refuse weights whose names, shapes or dtype differ from what the state implies,
+    or that hold NaN or infinite values."""
+    expected = expected_weights(state)
+    if set(weights) != set(expected):
+        missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        raise ValueError(
+            f"{where!r}: the network's weights do not match its configuration "
+            f"(missing {missing}, unexpected {extra})"
+        )
+    for name, shape in expected.items():
+        array = weights[name]
+        if array.dtype != np.float32:
+            raise ValueError(f"{where!r}: network.{name} is {array.dtype}; expected float32")
+        _finite(array, f"network.{name}", where, shape)
 
 
 # ---------------------------------------------------------------------- native model file
@@ -280,9 +478,17 @@ def to_file_header(
 
 
 def from_file_header(
-    config: Mapping[str, Any], tensors: Mapping[str, np.ndarray], version: int, where: str
+    config: Mapping[str, Any],
+    tensors: Mapping[str, np.ndarray],
+    version: int,
+    where: str,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    header_only: bool = False,
 ) -> tuple[FittedState, dict[str, Any], dict[str, np.ndarray]]:
-    """The state (without network), the parameters and the weights of a native file."""
+    """The state (without network), the parameters and the weights of a native file;
+    the state checked against ``limits`` and itself (the weights are checked by
+    :func:`check_weights` where they are read)."""
     weights = {
         name.removeprefix("network."): array
         for name, array in tensors.items()
@@ -294,7 +500,7 @@ def from_file_header(
         document = config["state"] if version >= 2 else _format_1_file_document(config)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where!r} has inconsistent gruforecast content: {error!r}") from None
-    return decode(document, arrays, where), params, weights
+    return decode(document, arrays, where, limits, header_only=header_only), params, weights
 
 
 def _format_1_file_document(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -359,7 +565,9 @@ def to_onnx_metadata(state: FittedState, extra: Mapping[str, str]) -> dict[str, 
 REQUIRED_ONNX_METADATA = ("format_version", "window", "horizon", "input_name", "output_name")
 
 
-def from_onnx_metadata(metadata: Mapping[str, str], where: str) -> FittedState:
+def from_onnx_metadata(
+    metadata: Mapping[str, str], where: str, limits: Limits = DEFAULT_LIMITS
+) -> FittedState:
     """The state (no network) described by an exported model's ``metadata_props``.
 
     Raises
@@ -388,9 +596,11 @@ def from_onnx_metadata(metadata: Mapping[str, str], where: str) -> FittedState:
             arrays = {name: np.asarray(v, np.float64) for name, v in document.pop("arrays").items()}
         else:
             document, arrays = _format_1_onnx_document(metadata)
+    except RecursionError:
+        raise ValueError(f"{where!r} has gruforecast metadata nested too deeply") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
-    return decode(document, arrays, where)
+    return decode(document, arrays, where, limits)
 
 
 def _format_1_onnx_document(

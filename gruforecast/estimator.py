@@ -24,7 +24,7 @@ from . import _state, fused, metrics
 from ._forecasting import forecast_history
 from ._params import check_params
 from ._plan import TrainingPlan, auto_batch_size
-from ._state import FittedState, NetworkShape, absent_if_none, fitted_attribute
+from ._state import FittedState, Limits, NetworkShape, absent_if_none, fitted_attribute
 from ._validation import as_series, as_targets, as_windows
 from .network import GRUNet
 from .scaling import SeriesScaler
@@ -599,7 +599,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, device: str | torch.device | None = None
+        cls,
+        path: str | os.PathLike,
+        device: str | torch.device | None = None,
+        *,
+        limits: Limits | None = None,
     ) -> GRUForecaster:
         """Load a forecaster written by :meth:`save`.
 
@@ -609,18 +613,25 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         device : str or torch.device, optional
             Where to put the network; default: where it was when saved if that device
             exists here, else the CPU.
+        limits : Limits, optional
+            The largest sizes the file may describe (window, horizon, hidden size,
+            layers, calibration data); default ``gruforecast._state.Limits()``. The file
+            is checked against them, and its weights against its configuration, before
+            anything is built.
 
         Raises
         ------
         FileNotFoundError
             If there is no file at ``path``.
         ValueError
-            If the file is empty, truncated, not a gruforecast model, or from a newer
-            format than this version reads; the message names the file.
+            If the file is empty, truncated, not a gruforecast model, from a newer
+            format than this version reads, over ``limits``, or inconsistent (weights
+            of other shapes than its configuration implies, NaN weights or scaler);
+            the message names the file and the field.
         """
         from .persistence import load
 
-        state, params, weights = load(path)
+        state, params, weights = load(path, limits or Limits())
         where = os.fspath(path)
         try:
             forecaster = cls(**params)

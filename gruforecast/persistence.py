@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _state
 from ._io import atomic_path
-from ._state import FittedState, check_format_version
+from ._state import DEFAULT_LIMITS, FittedState, Limits, check_format_version
 from ._time_index import check_round_trip
 from ._version import __version__
 
@@ -82,6 +82,8 @@ def _parse_header(data: bytes, where: str, file_size: int) -> dict[str, Any]:
         )
     try:
         header = json.loads(data[8 : 8 + size])
+    except RecursionError:
+        raise ValueError(f"{foreign} (its header is nested too deeply)") from None
     except (UnicodeDecodeError, ValueError):
         raise ValueError(f"{foreign} (no safetensors header)") from None
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
@@ -90,6 +92,8 @@ def _parse_header(data: bytes, where: str, file_size: int) -> dict[str, Any]:
     try:
         version = int(metadata["format_version"])
         metadata = {**metadata, "config": json.loads(metadata["config"])}
+    except RecursionError:
+        raise ValueError(f"{where!r} has gruforecast metadata nested too deeply") from None
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
     check_format_version(where, version, metadata.get("gruforecast_version"))
@@ -132,10 +136,11 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load(
-    path: str | os.PathLike,
+    path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[FittedState, dict[str, Any], dict[str, np.ndarray]]:
     """Read a model written by :func:`save`: its state (without the network), the
-    parameters and the network's weights by name; see ``GRUForecaster.load``."""
+    parameters and the network's weights by name, all checked against ``limits`` and
+    each other before anything is built from them; see ``GRUForecaster.load``."""
     from safetensors import SafetensorError
     from safetensors.numpy import load as deserialise
 
@@ -149,7 +154,11 @@ def load(
     except SafetensorError as error:
         raise ValueError(f"{where!r} is truncated or damaged: {error}") from None
     version = int(metadata["format_version"])
-    return _state.from_file_header(metadata["config"], tensors, version, where)
+    state, params, weights = _state.from_file_header(
+        metadata["config"], tensors, version, where, limits
+    )
+    _state.check_weights(state, weights, where)
+    return state, params, weights
 
 
 def read_state(path: str | os.PathLike) -> tuple[FittedState, dict[str, Any], dict[str, str]]:
@@ -158,5 +167,7 @@ def read_state(path: str | os.PathLike) -> tuple[FittedState, dict[str, Any], di
     where = os.fspath(path)
     metadata = read_metadata(where)
     version = int(metadata["format_version"])
-    state, params, _ = _state.from_file_header(metadata["config"], {}, version, where)
+    state, params, _ = _state.from_file_header(
+        metadata["config"], {}, version, where, header_only=True
+    )
     return state, params, metadata

@@ -35,7 +35,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 )
 
 from ._forecasting import forecast_history
-from ._state import FittedState, fitted_attribute, from_onnx_metadata
+from ._state import FittedState, Limits, fitted_attribute, from_onnx_metadata
 from ._validation import as_windows, check_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +51,11 @@ _ALIASES = {"cuda": _CUDA, "cpu": _CPU}
 _CUDA_FULL_FLOAT32 = (_CUDA, {"use_tf32": "0"})
 # what ONNX Runtime raises for a file that is not a loadable model
 _LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf)
+
+
+def _fits(shape: list[Any], width: int) -> bool:
+    """Whether an ONNX shape is (any batch, ``width``); a symbolic width may be anything."""
+    return len(shape) == 2 and (not isinstance(shape[1], int) or shape[1] == width)
 
 
 class ProviderUnavailableError(RuntimeError):
@@ -140,6 +145,10 @@ class OnnxForecaster:
         forecasts equal the CPU's; a ``(name, options)`` pair keeps its own options.
     threads : int, default=1
         ONNX Runtime's intra-op threads (see the module's notes on session options).
+    limits : Limits, optional
+        The largest sizes the metadata may describe (``gruforecast._state.Limits()``
+        by default); the metadata is checked against them and against the graph's
+        input and output before anything runs.
 
     Attributes
     ----------
@@ -165,7 +174,12 @@ class OnnxForecaster:
     """
 
     def __init__(
-        self, path: str | os.PathLike, providers: Any = "auto", *, threads: int = 1
+        self,
+        path: str | os.PathLike,
+        providers: Any = "auto",
+        *,
+        threads: int = 1,
+        limits: Limits | None = None,
     ) -> None:
         self.path = Path(path)
         self.threads = check_int(threads, "threads")
@@ -175,9 +189,42 @@ class OnnxForecaster:
         self.session = self._start_session(model, providers)
         self.providers: list[str] = self.session.get_providers()
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.state: FittedState = from_onnx_metadata(self.metadata, os.fspath(self.path))
+        self.state: FittedState = from_onnx_metadata(
+            self.metadata, os.fspath(self.path), limits or Limits()
+        )
         self._input_name = self.metadata["input_name"]
         self._output_name = self.metadata["output_name"]
+        self._check_graph()
+
+    def _check_graph(self) -> None:
+        """Refuse a graph whose input or output is not what the metadata describes:
+        one float64 input (batch, window) and an output (batch, horizon) by those names."""
+        where, state = os.fspath(self.path), self.state
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        found = {o.name: o for o in outputs}
+        problems = []
+        if len(inputs) != 1 or inputs[0].name != self._input_name:
+            problems.append(
+                f"inputs {[i.name for i in inputs]}, metadata says one named {self._input_name!r}"
+            )
+        elif inputs[0].type != "tensor(double)" or not _fits(inputs[0].shape, state.window):
+            problems.append(
+                f"input {self._input_name!r} is {inputs[0].type} {inputs[0].shape}; expected "
+                f"tensor(double) [batch, {state.window}]"
+            )
+        output = found.get(self._output_name)
+        if output is None:
+            problems.append(f"outputs {list(found)} lack {self._output_name!r}")
+        elif output.type != "tensor(double)" or not _fits(output.shape, state.horizon):
+            problems.append(
+                f"output {self._output_name!r} is {output.type} {output.shape}; expected "
+                f"tensor(double) [batch, {state.horizon}]"
+            )
+        if problems:
+            raise ValueError(
+                f"{where!r}: its graph does not match its gruforecast metadata: "
+                + "; ".join(problems)
+            )
 
     # ------------------------------------------------------------------ session
 

@@ -1,0 +1,271 @@
+"""Model files from untrusted sources: checked against limits and against themselves
+before anything is allocated or run; every failure a ValueError naming the file and
+the field (issue 20's reproducers)."""
+
+import json
+import struct
+import threading
+import time
+
+import numpy as np
+import onnx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FAST
+from gruforecast import GRUForecaster, OnnxForecaster
+from gruforecast._state import Limits
+from gruforecast.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    from gruforecast.datasets import load_air_passengers
+
+    forecaster = GRUForecaster(**{**FAST, "window": 12, "calibration_fraction": 0.2})
+    folder = tmp_path_factory.mktemp("untrusted")
+    forecaster.fit(load_air_passengers())
+    return forecaster, forecaster.save(folder / "m.gruf"), forecaster.export_onnx(folder / "m.onnx")
+
+
+def _split(data: bytes) -> tuple[dict, bytes]:
+    (size,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + size]), data[8 + size :]
+
+
+def _join(header: dict, body: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + body
+
+
+def edited(model_file, tmp_path, change_config=None, change_tensors=None) -> str:
+    """A copy of the model file with its config and/or tensors changed."""
+    header, body = _split(model_file.read_bytes())
+    if change_config is not None:
+        config = json.loads(header["__metadata__"]["config"])
+        change_config(config)
+        header["__metadata__"]["config"] = json.dumps(config)
+    if change_tensors is not None:
+        body = change_tensors(header, bytearray(body))
+    path = tmp_path / "edited.gruf"
+    path.write_bytes(_join(header, bytes(body)))
+    return str(path)
+
+
+def state_change(**fields):
+    def change(config):
+        for dotted, value in fields.items():
+            target = config["state"]
+            *parents, leaf = dotted.split("__")
+            for parent in parents:
+                target = target[parent]
+            target[leaf] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"network__hidden_size": 40000}, r"network.hidden_size is 40000; expected a whole number from 1 to 4096"),
+        ({"network__num_layers": 100000}, r"network.num_layers is 100000"),
+        ({"horizon": 10**8}, r"horizon is 100000000"),
+        ({"window": 10**9}, r"window is 1000000000"),
+        ({"window": 0}, r"window is 0"),
+        ({"window": -1}, r"window is -1"),
+        ({"window": 3}, r"last_window has shape \(12,\); expected \(3,\)"),
+        ({"scaler__offset": float("nan")}, r"scaler has offset nan"),
+        ({"scaler__scale": 0.0}, r"scale 0.0; expected finite numbers and a positive scale"),
+        ({"network__input_size": 2}, r"network.input_size is 2"),
+        ({"calibration__window": 5}, r"calibration.window is 5"),
+    ],
+)
+def test_a_model_file_beyond_its_limits_or_inconsistent_is_refused_before_building(
+    model_file, tmp_path, fields, message
+):
+    _, path, _ = model_file
+    bad = edited(path, tmp_path, state_change(**fields))
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=message) as error:
+        GRUForecaster.load(bad)
+    assert "edited.gruf" in str(error.value)
+    assert time.perf_counter() - started < 5  # nothing was allocated for the sizes
+
+
+def test_weights_must_be_what_the_configuration_implies(model_file, tmp_path):
+    _, path, _ = model_file
+
+    def nan_weight(header, body):
+        start, _ = header["network.head.bias"]["data_offsets"]
+        body[start : start + 4] = np.array([np.nan], np.float32).tobytes()
+        return body
+
+    with pytest.raises(ValueError, match=r"network.head.bias holds NaN"):
+        GRUForecaster.load(edited(path, tmp_path, change_tensors=nan_weight))
+
+    def int32_weight(header, body):
+        entry = header["network.head.bias"]
+        entry["dtype"] = "I32"  # the same bytes read as another dtype
+        return body
+
+    with pytest.raises(ValueError, match=r"network.head.bias is int32; expected float32"):
+        GRUForecaster.load(edited(path, tmp_path, change_tensors=int32_weight))
+
+    def renamed(header, body):
+        header["network.head.extra"] = header.pop("network.head.bias")
+        return body
+
+    with pytest.raises(ValueError, match=r"missing \['head.bias'\], unexpected \['head.extra'\]"):
+        GRUForecaster.load(edited(path, tmp_path, change_tensors=renamed))
+
+
+def test_limits_can_be_raised_for_honest_big_models(model_file):
+    forecaster, path, onnx_path = model_file
+    with pytest.raises(ValueError, match="network.hidden_size is 8.*from 1 to 4"):
+        GRUForecaster.load(path, limits=Limits(hidden_size=4))
+    with pytest.raises(ValueError, match="window is 12.*from 1 to 10"):
+        OnnxForecaster(onnx_path, limits=Limits(window=10))
+    np.testing.assert_array_equal(
+        GRUForecaster.load(path, limits=Limits(hidden_size=8)).forecast(3), forecaster.forecast(3)
+    )
+
+
+def test_deeply_nested_json_is_a_value_error(model_file, tmp_path, capsys):
+    _, path, onnx_path = model_file
+    header, body = _split(path.read_bytes())
+    header["__metadata__"]["config"] = "[" * 100000 + "]" * 100000
+    nested = tmp_path / "nested.gruf"
+    nested.write_bytes(_join(header, body))
+    with pytest.raises(ValueError, match="nested too deeply"):
+        GRUForecaster.load(nested)
+    assert main(["info", str(nested)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+
+    proto = onnx.load(onnx_path)
+    for prop in proto.metadata_props:
+        if prop.key == "state":
+            prop.value = "[" * 100000 + "]" * 100000
+    deep = tmp_path / "nested.onnx"
+    deep.write_bytes(proto.SerializeToString())
+    with pytest.raises(ValueError, match="nested too deeply"):
+        OnnxForecaster(deep)
+
+
+@pytest.mark.parametrize(
+    "key, change, message",
+    [
+        ("window", lambda state: "13", r"input 'windows' is tensor\(double\) \['batch', 12\]; expected tensor\(double\) \[batch, 13\]"),
+        ("output_name", lambda state: "predictions", r"outputs \['forecast'\] lack 'predictions'"),
+        ("horizon", lambda state: "5", r"output 'forecast' is tensor\(double\) \['batch', 1\]; expected tensor\(double\) \[batch, 5\]"),
+    ],
+)
+def test_onnx_metadata_must_agree_with_the_graph(model_file, tmp_path, key, change, message):
+    _, _, onnx_path = model_file
+    proto = onnx.load(onnx_path)
+    for prop in proto.metadata_props:
+        if prop.key == key:
+            prop.value = change(prop.value)
+        if prop.key == "state" and key in ("window", "horizon"):
+            state = json.loads(prop.value)
+            state[key] = int(change(None))
+            if key == "window":
+                state["arrays"].pop("last_window")
+                state["calibration"] = None
+            prop.value = json.dumps(state)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(proto.SerializeToString())
+    with pytest.raises(ValueError, match=message):
+        OnnxForecaster(bad)
+
+
+def test_huge_calibration_data_in_onnx_metadata_is_refused(model_file, tmp_path):
+    _, _, onnx_path = model_file
+    proto = onnx.load(onnx_path)
+    for prop in proto.metadata_props:
+        if prop.key == "state":
+            state = json.loads(prop.value)
+            state["arrays"]["calibration.series"] = [1.0] * 2_000_001
+            prop.value = json.dumps(state)
+    bad = tmp_path / "big.onnx"
+    bad.write_bytes(proto.SerializeToString())
+    with pytest.raises(ValueError, match="calibration holds 2000001 values, over the limit"):
+        OnnxForecaster(bad)
+
+
+def test_a_thread_forecasting_during_refits_sees_one_model_or_the_other():
+    """fit publishes its state in one step: a forecast uses the old model or the new."""
+    rng = np.random.default_rng(0)
+    low, high = rng.normal(0, 1, 120), rng.normal(1000, 1, 120)
+    forecaster = GRUForecaster(**{**FAST, "window": 10, "normalize": None}).fit(low)
+    seen, errors, done = [], [], threading.Event()
+
+    def forecast_in_a_loop():
+        while not done.is_set():
+            try:
+                seen.append(forecaster.forecast(3))
+            except Exception as error:  # noqa: BLE001 - any error is the finding
+                errors.append(error)
+
+    thread = threading.Thread(target=forecast_in_a_loop)
+    thread.start()
+    try:
+        for series in (high, low, high, low):
+            forecaster.fit(series)
+    finally:
+        done.set()
+        thread.join()
+    assert not errors
+    assert len(seen) > 10
+    mixed = [f for f in seen if not ((f < 500).all() or (f > 500).all())]
+    assert not mixed
+
+
+# ---------------------------------------------------------------- property: random edits
+
+LEAF_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(-3, 3), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(-3, 3), max_size=2),
+)
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list) and value and len(value) < 50:
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*path, index))
+    yield path
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # edited names
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_edits_of_a_model_file_give_value_errors_only(model_file, tmp_path, data):
+    _, path, _ = model_file
+    header, body = _split(path.read_bytes())
+    config = json.loads(header["__metadata__"]["config"])
+    paths = [p for p in _leaves(config) if p]
+    where = data.draw(st.sampled_from(paths))
+    target = config
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = data.draw(LEAF_VALUES)
+    header["__metadata__"]["config"] = json.dumps(config)
+    crafted = tmp_path / "crafted.gruf"
+    crafted.write_bytes(_join(header, body))
+    try:
+        loaded = GRUForecaster.load(crafted)
+    except ValueError:
+        return
+    loaded.predict(np.ones((2, loaded.window_)))  # what loads, works
+    try:  # or says clearly why not (an index that cannot be continued, too few errors)
+        loaded.forecast(2, interval=0.5 if loaded.calibration_ is not None else None)
+    except ValueError:
+        pass
