@@ -24,6 +24,7 @@ directory (``TORCH_EXTENSIONS_DIR``); this process then imports the built librar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -32,7 +33,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -55,8 +58,9 @@ LOOPS = SOURCE.with_name("_fused_gru_loops.h")  # included by SOURCE
 # while the kernel's small-matrix loops are written for forecasting's small batches
 # (bench/README.md, "The fused CPU GRU kernel", has the measurement behind the number)
 MAX_BATCH = 2048
-# The longest a kernel build may take before training goes on with nn.GRU
-BUILD_TIMEOUT_SECONDS = 900
+# The longest a kernel build may take (or wait for another's lock) before training goes on
+# with nn.GRU
+BUILD_TIMEOUT_SECONDS = 600
 
 _lock = threading.Lock()
 _kernel: ModuleType | None = None
@@ -161,19 +165,96 @@ def _build() -> ModuleType:
 
     name = _library_name()
     directory = Path(cpp_extension._get_build_directory(name, verbose=False))
-    library = directory / f"{name}{'.pyd' if sys.platform == 'win32' else '.so'}"
-    if not library.is_file():
-        _logger.warning(
-            "gruforecast: compiling the fused CPU GRU kernel, once per machine and Python "
-            "environment (about a minute)"
-        )
-        _compile(name)
+    library = _ensure_built(name, directory)
     spec = importlib.util.spec_from_file_location(name, library)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import the built kernel {library}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _ensure_built(name: str, directory: Path) -> Path:
+    """The library, built if it is missing or not what a finished build wrote.
+
+    A library is imported only if its checksum is the one its build recorded: a
+    truncated or overwritten file would take the process down on import (a bus error).
+    Checking and rebuilding happen under a lock of gruforecast's own, so that no process
+    imports a library another is replacing; the system drops the lock of a process that
+    dies.
+    """
+    library = directory / f"{name}{'.pyd' if sys.platform == 'win32' else '.so'}"
+    if _intact(library):
+        return library
+    with _exclusive(directory / "gruforecast.lock"):
+        if not _intact(library):
+            _logger.warning(
+                "gruforecast: compiling the fused CPU GRU kernel, once per machine and "
+                "Python environment (about a minute)"
+            )
+            library.unlink(missing_ok=True)
+            _remove_stale_lock(directory)
+            _compile(name)
+            if not library.is_file():
+                raise RuntimeError(f"the build finished without writing {library}")
+            _checksum_file(library).write_text(_checksum(library))
+    return library
+
+
+def _checksum_file(library: Path) -> Path:
+    return library.with_name(library.name + ".sha256")
+
+
+def _checksum(library: Path) -> str:
+    return hashlib.sha256(library.read_bytes()).hexdigest()
+
+
+def _intact(library: Path) -> bool:
+    """Whether ``library`` is there with the checksum its build recorded."""
+    recorded = _checksum_file(library)
+    try:
+        return library.is_file() and recorded.read_text().strip() == _checksum(library)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (POSIX ``flock``; elsewhere, nothing), waiting
+    at most BUILD_TIMEOUT_SECONDS for another process's build."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: builds are not guarded against each other
+        yield
+        return
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"another process held {path} for over {BUILD_TIMEOUT_SECONDS} s"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale_lock(directory: Path) -> None:
+    """torch's build waits forever on a lock file left by a build that was killed; one
+    older than the longest a build may take is such a leftover."""
+    lock = directory / "lock"
+    try:
+        if time.time() - lock.stat().st_mtime > BUILD_TIMEOUT_SECONDS:
+            lock.unlink()
+            _logger.warning("gruforecast: removed a stale kernel build lock %s", lock)
+    except FileNotFoundError:
+        pass
 
 
 def _compile(name: str) -> None:

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 import warnings
 
 import numpy as np
@@ -338,3 +339,45 @@ def test_refuses_what_it_does_not_compute():
         fused.gru(nn.GRU(1, 4, batch_first=False), torch.randn(2, 3, 1))
     with pytest.raises(ValueError, match="one-directional"):
         fused.gru(nn.GRU(1, 4, batch_first=True, bidirectional=True), torch.randn(2, 3, 1))
+
+
+def test_a_damaged_cached_library_is_rebuilt_not_imported(monkeypatch, tmp_path):
+    """A truncated library would crash the process on import (a bus error): only one
+    whose checksum the finished build recorded is used; another is rebuilt."""
+    builds = []
+
+    def build(name):  # stands in for the compiler: writes a library
+        builds.append(name)
+        (tmp_path / f"{name}.so").write_bytes(b"a built library " * 1000)
+
+    monkeypatch.setattr(fused, "_compile", build)
+    library = fused._ensure_built("kernel", tmp_path)
+    assert builds == ["kernel"] and fused._intact(library)
+    assert fused._ensure_built("kernel", tmp_path) == library and len(builds) == 1
+    library.write_bytes(library.read_bytes()[:100])  # truncated, as by a killed copy
+    assert not fused._intact(library)
+    fused._ensure_built("kernel", tmp_path)
+    assert len(builds) == 2 and fused._intact(library)
+    fused._checksum_file(library).unlink()  # a library no finished build vouches for
+    fused._ensure_built("kernel", tmp_path)
+    assert len(builds) == 3
+
+    def failed(name):
+        raise RuntimeError("c++ killed")
+
+    library.write_bytes(b"random bytes")
+    monkeypatch.setattr(fused, "_compile", failed)
+    with pytest.raises(RuntimeError, match="c\\+\\+ killed"):
+        fused._ensure_built("kernel", tmp_path)
+    assert not library.exists()  # never imported, and gone for the next attempt
+
+
+def test_a_stale_build_lock_is_removed_and_a_fresh_one_kept(tmp_path):
+    lock = tmp_path / "lock"
+    lock.write_text("")
+    fused._remove_stale_lock(tmp_path)
+    assert lock.exists()  # another build may hold it right now
+    old = time.time() - fused.BUILD_TIMEOUT_SECONDS - 60
+    os.utime(lock, (old, old))
+    fused._remove_stale_lock(tmp_path)
+    assert not lock.exists()
