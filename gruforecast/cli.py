@@ -340,8 +340,31 @@ def _scores_line(scores: dict[str, Any] | None) -> str:
 # ---------------------------------------------------------------------- commands
 
 
+def _check_output(path: str, flag: str, reads: list[str], suffixes: tuple[str, ...] = ()) -> None:
+    """Before any work: refuse an output that is one of the files this command reads,
+    has a suffix of another format, or cannot be written."""
+    import os
+
+    target = Path(path).resolve()
+    for source in reads:
+        if Path(source).resolve() == target:
+            raise UsageError(f"{flag} {path} is a file this command reads; write to another file")
+    suffix = target.suffix.lower()
+    if suffix in suffixes:
+        raise UsageError(f"{flag} {path}: a {suffix} name is for another kind of file")
+    folder = target.parent
+    while not folder.exists():  # the first folder that exists must be writable
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"{flag} {path}: cannot write there (permission denied)")
+
+
 def _cmd_fit(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
+    # a model file, not data, not an ONNX file (export writes those)
+    _check_output(arguments.out, "--out", [arguments.data], (".onnx", *DATA_SUFFIXES, ".json"))
     series = read_series(arguments.data, arguments.column, arguments.time_column)
     out.detail(f"read {len(series)} values of {series.name!r} from {arguments.data}")
     from .estimator import GRUForecaster
@@ -368,6 +391,10 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
 
 def _cmd_forecast(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
+    reads = [arguments.model] + ([arguments.input] if arguments.input else [])
+    for path, flag in ((arguments.output, "--output"), (arguments.plot, "--plot")):
+        if path:
+            _check_output(path, flag, reads)
     model = load_model(arguments.model)
     context = None
     if arguments.input is not None:
@@ -582,6 +609,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`gruforecast info m.gruf | head`): nothing more to say,
+        # and Python's flush of stdout at exit must not complain either
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UsageError, ValueError, TypeError, OSError, RuntimeError) as error:
         ours = type(error).__module__.startswith("gruforecast")
         if isinstance(error, RuntimeError) and not ours:

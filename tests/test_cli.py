@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gruforecast import GRUForecaster
 from gruforecast.cli import build_parser, main
 
 FAST_FIT = ["--epochs", "3", "--hidden-size", "8", "--num-layers", "1", "--seed", "0"]
@@ -184,3 +185,45 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert {p.name for p in tmp_path.iterdir()} == {"demo.gruf", "demo.onnx", "demo.png"}
     difference = float(re.search(r"max relative difference (\S+)", out).group(1))
     assert difference < 1e-5
+
+
+def test_outputs_never_overwrite_inputs_and_are_checked_before_training(csv_file, tmp_path, capsys, monkeypatch):
+    import gruforecast.estimator
+
+    monkeypatch.setattr(gruforecast.estimator.GRUForecaster, "fit", lambda *a: pytest.fail("trained"))
+    victim = tmp_path / "victim.csv"
+    victim.write_bytes(csv_file.read_bytes())
+    before = victim.read_bytes()
+    status, _, err = run(capsys, "fit", victim, "--column", "passengers", "--out", victim)
+    _one_line_error(status, err, "--out", "is a file this command reads")
+    assert victim.read_bytes() == before
+    status, _, err = run(capsys, "fit", victim, "--column", "passengers", "--out", tmp_path / "m.onnx")
+    _one_line_error(status, err, "--out", "a .onnx name is for another kind of file")
+    (tmp_path / "plain").write_text("a file")
+    status, _, err = run(capsys, "fit", victim, "--column", "passengers", "--out", tmp_path / "plain" / "m.gruf")
+    _one_line_error(status, err, "is a file, not a folder")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_forecast_refuses_to_write_over_its_history(csv_file, tmp_path, capsys):
+    model = tmp_path / "m.gruf"
+    assert run(capsys, "fit", csv_file, "--column", "passengers", *FAST_FIT, "--out", model)[0] == 0
+    recent = tmp_path / "recent.csv"
+    recent.write_bytes(csv_file.read_bytes())
+    before = recent.read_bytes()
+    status, _, err = run(capsys, "forecast", model, "--steps", 3, "--input", recent, "--output", recent)
+    _one_line_error(status, err, "--output", "is a file this command reads")
+    status, _, err = run(capsys, "forecast", model, "--steps", 3, "--plot", model)
+    _one_line_error(status, err, "--plot", "is a file this command reads")
+    assert recent.read_bytes() == before and GRUForecaster.load(model).window_ > 0
+
+
+def test_a_closed_pipe_ends_quietly(csv_file, tmp_path, capsys):
+    model = tmp_path / "m.gruf"
+    assert run(capsys, "fit", csv_file, "--column", "passengers", *FAST_FIT, "--out", model)[0] == 0
+    result = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {sys.executable} -m gruforecast info {model} | head -1"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.startswith("file")
