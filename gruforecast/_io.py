@@ -15,6 +15,23 @@ from pathlib import Path
 __all__ = ["atomic_path"]
 
 
+def _remove_orphans(target: Path) -> None:
+    """Remove temporary files that earlier writes of ``target`` left behind when their
+    process was killed mid-write (their names carry the writer's process id; one whose
+    process still runs may be writing now and is left alone)."""
+    for temporary in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = temporary.name[len(target.name) + 2 :].split(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # the writer is gone
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        except OSError:  # alive but not ours to signal: still writing, perhaps
+            pass
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write to; it replaces ``path`` only on success.
@@ -24,7 +41,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    _remove_orphans(target)
+    temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
     # 0o666 less the process umask, as a plain open() would give (mkstemp's 0600 would
     # make the model unreadable to the service that serves it)
     os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))

@@ -48,3 +48,31 @@ def test_new_files_get_the_usual_permissions(tmp_path):
         assert (tmp_path / "kept.txt").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(umask)
+
+
+def test_temporary_files_of_a_killed_writer_are_removed_on_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "model.gruf"
+    # a writer killed mid-write (SIGKILL: no cleanup ran) leaves its temporary file
+    code = (
+        "import os, signal, sys\n"
+        "from gruforecast._io import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as temporary:\n"
+        "    temporary.write_text('half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(target)], check=False)
+    orphans = list(tmp_path.glob(".model.gruf.*.tmp"))
+    assert len(orphans) == 1 and not target.exists()
+    alive = tmp_path / f".model.gruf.{1}.{'0' * 16}.tmp"  # pid 1 runs: perhaps writing
+    alive.write_text("in progress")
+    other = tmp_path / ".other.gruf.99999999.0000.tmp"  # another file's: not ours to judge
+    other.write_text("x")
+    with atomic_path(target) as temporary:
+        temporary.write_text("whole")
+    assert target.read_text() == "whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["model.gruf", alive.name, other.name]
+    )
