@@ -145,7 +145,7 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
                     "give a CSV file"
                 ) from None
         else:
-            table = pd.read_csv(source, sep="\t" if suffix == ".tsv" else ",")
+            table = pd.read_csv(source, **_csv_dialect(source, suffix))
     except UsageError:
         raise
     except Exception as error:  # pandas' parser errors have many types
@@ -158,8 +158,20 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
     for name, option in ((column, "--column"), (time_column, "--time-column")):
         if name is not None and name not in names:
             raise UsageError(f"{path}: no column {name!r} ({option}); its columns are {listed}")
-    if time_column is None and column != names[0] and _all_dates(table[names[0]]):
-        time_column = names[0]
+    if len(names) == 1 and any(mark in names[0] for mark in ";\t|"):
+        raise UsageError(
+            f"{path}: one column named {names[0]!r}: is the file separated by another "
+            "character than ','? Save it with commas (or tabs, as .tsv)"
+        )
+    first = table[names[0]]
+    if time_column is None and column != names[0]:
+        if _parse_dates(first) is not None:
+            time_column = names[0]
+        elif _looks_like_dates(first):  # never drop a time column without a word
+            raise UsageError(
+                f"{path}: the first column {names[0]!r} looks like dates, but some do not "
+                f"parse (first value {first.iloc[0]!r}); fix them, or give --time-column"
+            )
     if column is None:
         numeric = [
             n
@@ -187,8 +199,9 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
     series = pd.Series(values.to_numpy(), name=column)
     if time_column is not None:
         labels = table[time_column]
-        if _all_dates(labels):
-            labels = pd.to_datetime(labels)
+        parsed = _parse_dates(labels)
+        if parsed is not None:
+            labels = parsed
         elif not pd.api.types.is_integer_dtype(labels):
             raise UsageError(
                 f"{path}: time column {time_column!r} holds neither dates nor whole "
@@ -198,23 +211,62 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
     return series
 
 
-def _all_dates(values: Any) -> bool:
-    """Whether a column's values are all dates (text such as 1949-01 or a datetime type)."""
+def _csv_dialect(source: Path, suffix: str) -> dict[str, str]:
+    """Tabs for .tsv; for a CSV whose header has semicolons and no comma, the European
+    layout: ';' between fields and ',' as the decimal mark (read with ',' its dates and
+    whole parts would become the index)."""
+    if suffix == ".tsv":
+        return {"sep": "\t"}
+    with open(source, encoding="utf-8", errors="replace") as file:
+        header = file.readline()
+    if ";" in header and "," not in header:
+        return {"sep": ";", "decimal": ","}
+    return {"sep": ","}
+
+
+def _parse_dates(values: Any) -> Any:
+    """A column's values as timestamps if all of them are dates, else None.
+
+    Tried in turn: pandas' inferred format; day first (13/02/2020 is only a date that
+    way, so the column is read day first); UTC (timestamps with different UTC offsets,
+    as across a daylight-saving change, become UTC times).
+    """
+    import warnings
+
     import pandas as pd
 
     if pd.api.types.is_datetime64_any_dtype(values):
-        return True
+        return values
+    if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+        return None
+    for options in ({}, {"dayfirst": True}, {"utc": True}):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "could not infer format" for odd layouts
+                parsed = pd.to_datetime(values, errors="coerce", **options)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(parsed) and bool(parsed.notna().all()):
+            return parsed
+    return None
+
+
+def _looks_like_dates(values: Any) -> bool:
+    """Whether most of a text column's values are dates (then one that is not is a
+    mistake to report, not a reason to drop the column)."""
+    import warnings
+
+    import pandas as pd
+
     if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
         return False
-    try:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "could not infer format" for odd layouts
-            parsed = pd.to_datetime(values, errors="coerce")
-    except (TypeError, ValueError, OverflowError):
-        return False
-    return bool(parsed.notna().all())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+        except (TypeError, ValueError, OverflowError):
+            return False
+    return bool(parsed.notna().mean() >= 0.5)
 
 
 def _is_onnx(path: str) -> bool:

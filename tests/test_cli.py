@@ -227,3 +227,28 @@ def test_a_closed_pipe_ends_quietly(csv_file, tmp_path, capsys):
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout.startswith("file")
+
+
+def test_european_csv_day_first_dates_and_mixed_offsets_are_read_as_meant(tmp_path):
+    from gruforecast.cli import UsageError, read_series
+
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text("date;value\n2020-01-01;1000,0\n2020-02-01;1010,5\n2020-03-01;1020,0\n")
+    series = read_series(str(semicolons), None, None)
+    assert series.tolist() == [1000.0, 1010.5, 1020.0] and series.index[0] == pd.Timestamp("2020-01-01")
+    day_first = tmp_path / "ddmm.csv"
+    day_first.write_text("date,value\n01/02/2020,1\n13/02/2020,2\n14/02/2020,3\n")
+    assert list(read_series(str(day_first), None, None).index.day) == [1, 13, 14]
+    offsets = tmp_path / "tz.csv"
+    offsets.write_text("date,value\n2020-03-28T00:00:00+01:00,1\n2020-03-29T00:00:00+01:00,2\n"
+                       "2020-03-30T00:00:00+02:00,3\n")
+    index = read_series(str(offsets), None, None).index
+    assert str(index.tz) == "UTC" and index[2] == pd.Timestamp("2020-03-29T22:00:00Z")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("date,value\n2020-01-01,1\n2020-02-01,2\nnot a date,3\n2020-04-01,4\n")
+    with pytest.raises(UsageError, match="first column 'date' looks like dates, but some do not parse"):
+        read_series(str(broken), None, None)
+    one_column = tmp_path / "pipes.csv"
+    one_column.write_text("date|value\n2020-01-01|1\n")
+    with pytest.raises(UsageError, match="one column named 'date|value'"):
+        read_series(str(one_column), None, None)
