@@ -10,6 +10,8 @@ series and calls ``fit(X_train)`` and ``score(X_test)``, while ``cross_val_score
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -65,6 +67,36 @@ def _network_from(state: FittedState, weights: dict[str, Any], device: torch.dev
     network = GRUNet(**state.shape.arguments(state.window, state.horizon))
     network.load_state_dict({name: torch.as_tensor(np.array(w)) for name, w in weights.items()})
     return network.to(device).eval()
+
+
+class _GlobalGenerator:
+    """torch's global generator, seeded for one fit and given back afterwards (as
+    ``torch.random.fork_rng``), safely among threads.
+
+    torch draws initial weights (and dropout masks) from its one global generator, which
+    all threads share: seeding it and drawing a network's initial weights happen as one
+    step under a lock, so fits in parallel threads with the same ``random_state`` start
+    from the same weights (shuffling has a generator of each fit's own). Dropout masks
+    (``dropout`` > 0) still come from the shared generator while training runs.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device if device.type == "cuda" else None
+
+    def seeded(self, seed: int, build: Callable[[], GRUNet]) -> GRUNet:
+        with self._lock:
+            self.saved = torch.get_rng_state()
+            self.saved_cuda = torch.cuda.get_rng_state(self.device) if self.device else None
+            torch.manual_seed(seed)
+            return build()
+
+    def restore(self) -> None:
+        with self._lock:
+            torch.set_rng_state(self.saved)
+            if self.saved_cuda is not None and self.device is not None:
+                torch.cuda.set_rng_state(self.saved_cuda, self.device)
 
 
 class _FeatureNames(BaseEstimator):
@@ -335,11 +367,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             self.gru_backend, device, self.precision, self._batch_size(plan)
         )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
-            network = self._build_network(plan, backend).to(device)
+        generator = _GlobalGenerator(device)
+        network = generator.seeded(seed, lambda: self._build_network(plan, backend).to(device))
+        try:
             trainer, scores = self._train(network, plan, device, seed)
+        finally:
+            generator.restore()
         # only now, with training done, does the forecaster change: in one step
         self.state_ = self._fitted_state(
             plan, network, device, trainer, scores, X if y is not None else None

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import onnx
+import torch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -269,3 +270,24 @@ def test_random_edits_of_a_model_file_give_value_errors_only(model_file, tmp_pat
         loaded.forecast(2, interval=0.5 if loaded.calibration_ is not None else None)
     except ValueError:
         pass
+
+
+def test_parallel_fits_with_the_same_random_state_give_the_same_model():
+    """The global generator is shared by threads: seeding and the initial weights are
+    one step, shuffling has the fit's own generator."""
+    series = np.sin(np.arange(200) / 5.0)
+    results = [None] * 4
+
+    def fit(slot):
+        results[slot] = GRUForecaster(**{**FAST, "window": 10}).fit(series)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=fit, args=(slot,)) for slot in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        first = results[0].network_.state_dict()
+        for other in results[1:]:
+            for name, tensor in other.network_.state_dict().items():
+                assert torch.equal(tensor, first[name]), name
