@@ -100,6 +100,16 @@ def _add_parameter(parser: argparse.ArgumentParser, name: str) -> None:
     )
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -273,15 +283,15 @@ def _is_onnx(path: str) -> bool:
     return Path(path).suffix.lower() == ".onnx"
 
 
-def load_model(path: str) -> Any:
+def load_model(path: str, timeout: float | None = None) -> Any:
     """A GRUForecaster from a native file, or an OnnxForecaster from an ``.onnx`` file
-    (then torch is never imported)."""
+    (then torch is never imported; ``timeout`` bounds each ONNX Runtime call)."""
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
     if _is_onnx(path):
         from .runtime import OnnxForecaster
 
-        return OnnxForecaster(path)
+        return OnnxForecaster(path, timeout=timeout)
     from .estimator import GRUForecaster
 
     return GRUForecaster.load(path)
@@ -447,7 +457,7 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     for path, flag in ((arguments.output, "--output"), (arguments.plot, "--plot")):
         if path:
             _check_output(path, flag, reads)
-    model = load_model(arguments.model)
+    model = load_model(arguments.model, arguments.timeout)
     context = None
     if arguments.input is not None:
         column = arguments.column
@@ -615,6 +625,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         help="write the forecast to a .csv or .json file instead of printing it",
+    )
+    forecast.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="stop an ONNX model's ONNX Runtime call that runs longer (default 300)",
     )
     forecast.set_defaults(run=_cmd_forecast)
 

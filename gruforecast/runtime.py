@@ -22,6 +22,8 @@ import ctypes
 import io
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +34,12 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
     InvalidArgument,
     InvalidGraph,
     InvalidProtobuf,
+    RuntimeException,
 )
 
 from ._forecasting import forecast_history
 from ._state import FittedState, Limits, fitted_attribute, from_onnx_metadata
-from ._validation import as_windows, check_int
+from ._validation import as_windows, check_int, check_real
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -51,6 +54,8 @@ _ALIASES = {"cuda": _CUDA, "cpu": _CPU}
 _CUDA_FULL_FLOAT32 = (_CUDA, {"use_tf32": "0"})
 # what ONNX Runtime raises for a file that is not a loadable model
 _LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf)
+# what it raises for a model that fails while it runs
+_RUN_ERRORS = (Fail, InvalidArgument, RuntimeException)
 
 
 def _fits(shape: list[Any], width: int) -> bool:
@@ -149,6 +154,11 @@ class OnnxForecaster:
         The largest sizes the metadata may describe (``gruforecast._state.Limits()``
         by default); the metadata is checked against them and against the graph's
         input and output before anything runs.
+    timeout : float, optional
+        Seconds one ONNX Runtime call may take; past them it is stopped and
+        ``TimeoutError`` raised, and Ctrl-C stops it too (a graph from an untrusted
+        source cannot hang the caller). None (the default) calls ONNX Runtime directly,
+        the fastest for one window at a time, and Ctrl-C waits for the call to end.
 
     Attributes
     ----------
@@ -180,9 +190,15 @@ class OnnxForecaster:
         *,
         threads: int = 1,
         limits: Limits | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.threads = check_int(threads, "threads")
+        self.timeout = (
+            None
+            if timeout is None
+            else check_real(timeout, "timeout", low=0.0, low_inclusive=False)
+        )
         if not self.path.is_file():
             raise FileNotFoundError(f"no ONNX model at {os.fspath(self.path)!r}")
         model = self.path.read_bytes()
@@ -296,7 +312,54 @@ class OnnxForecaster:
     # ------------------------------------------------------------------ forecasting
 
     def _predict_windows(self, windows: np.ndarray) -> np.ndarray:
-        return self.session.run([self._output_name], {self._input_name: windows})[0]
+        options = ort.RunOptions()
+        if self.timeout is None:
+            return self._run(windows, options)
+        # ONNX Runtime's run does not return to Python until it ends: it runs in a worker
+        # thread, and this one waits, able to stop it (the time limit, Ctrl-C) through
+        # RunOptions.terminate, which ONNX Runtime checks between nodes and iterations
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                outcome["value"] = self._run(windows, options)
+            except BaseException as error:  # handed to the waiting thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=work, daemon=True)
+        deadline = time.monotonic() + self.timeout
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.05)
+                if worker.is_alive() and time.monotonic() > deadline:
+                    self._stop(options, worker)
+                    raise TimeoutError(
+                        f"{os.fspath(self.path)!r}: ONNX Runtime ran longer than the time "
+                        f"limit of {self.timeout:g} s (timeout=) and was stopped"
+                    )
+        except KeyboardInterrupt:
+            self._stop(options, worker)
+            raise
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    @staticmethod
+    def _stop(options: ort.RunOptions, worker: threading.Thread) -> None:
+        options.log_severity_level = 4  # the stop is ours: no error line from ONNX Runtime
+        options.terminate = True
+        worker.join()
+
+    def _run(self, windows: np.ndarray, options: ort.RunOptions) -> np.ndarray:
+        try:
+            return self.session.run([self._output_name], {self._input_name: windows}, options)[0]
+        except _RUN_ERRORS as error:
+            if options.terminate:
+                raise TimeoutError(f"{os.fspath(self.path)!r}: stopped") from None
+            raise ValueError(
+                f"ONNX Runtime failed to run {os.fspath(self.path)!r}: {error}"
+            ) from None
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the values that follow each window.

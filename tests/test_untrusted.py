@@ -291,3 +291,75 @@ def test_parallel_fits_with_the_same_random_state_give_the_same_model():
         for other in results[1:]:
             for name, tensor in other.network_.state_dict().items():
                 assert torch.equal(tensor, first[name]), name
+
+
+def _hanging_onnx(window=12):
+    """A graph that loops 10^15 times, with metadata that says it is a gruforecast model."""
+    from onnx import TensorProto, helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["carried_in"], ["carried_out"]),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("carried_in", TensorProto.DOUBLE, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("carried_out", TensorProto.DOUBLE, None)],
+    )
+    constant = helper.make_tensor
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["trips"], value=constant("t", TensorProto.INT64, [], [10**15])),
+         helper.make_node("Constant", [], ["go"], value=constant("g", TensorProto.BOOL, [], [True])),
+         helper.make_node("Loop", ["trips", "go", "windows"], ["looped"], body=body),
+         helper.make_node("Slice", ["looped", "starts", "ends", "axes"], ["forecast"])],
+        "hang",
+        [helper.make_tensor_value_info("windows", TensorProto.DOUBLE, ["batch", window])],
+        [helper.make_tensor_value_info("forecast", TensorProto.DOUBLE, ["batch", 1])],
+        initializer=[constant("starts", TensorProto.INT64, [1], [0]),
+                     constant("ends", TensorProto.INT64, [1], [1]),
+                     constant("axes", TensorProto.INT64, [1], [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def test_an_untrusted_graph_cannot_hang_the_caller(model_file, tmp_path, capsys):
+    _, _, onnx_path = model_file
+    hanging = _hanging_onnx()
+    onnx.helper.set_model_props(
+        hanging, {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    )
+    path = tmp_path / "hangs.onnx"
+    path.write_bytes(hanging.SerializeToString())
+    served = OnnxForecaster(path, timeout=1.0)
+    started = time.perf_counter()
+    with pytest.raises(TimeoutError, match="longer than the time limit of 1 s"):
+        served.predict(np.ones((1, 12)))
+    assert time.perf_counter() - started < 10
+    status = main(["forecast", str(path), "--steps", "1", "--timeout", "1"])
+    assert status == 2 and "time limit" in capsys.readouterr().err
+
+
+def test_onnx_runtime_errors_while_running_are_value_errors(model_file, tmp_path):
+    _, _, onnx_path = model_file
+    model = onnx.load(onnx_path)
+    # a graph that fails at run time: a Reshape to a shape its input cannot take
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["windows", "shape"], ["forecast"])],
+        "fails",
+        [helper.make_tensor_value_info("windows", TensorProto.DOUBLE, ["batch", 12])],
+        [helper.make_tensor_value_info("forecast", TensorProto.DOUBLE, ["batch", 1])],
+        initializer=[helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 5])],
+    )
+    failing = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    failing.ir_version = 8
+    onnx.helper.set_model_props(failing, {p.key: p.value for p in model.metadata_props})
+    path = tmp_path / "fails.onnx"
+    path.write_bytes(failing.SerializeToString())
+    for timeout in (None, 5.0):
+        with pytest.raises(ValueError, match="ONNX Runtime failed to run"):
+            OnnxForecaster(path, timeout=timeout).predict(np.ones((1, 12)))
