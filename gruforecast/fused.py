@@ -58,8 +58,8 @@ LOOPS = SOURCE.with_name("_fused_gru_loops.h")  # included by SOURCE
 # while the kernel's small-matrix loops are written for forecasting's small batches
 # (bench/README.md, "The fused CPU GRU kernel", has the measurement behind the number)
 MAX_BATCH = 2048
-# The longest a kernel build may take (or wait for another's lock) before training goes on
-# with nn.GRU
+# The longest a kernel build may take (or another process's build be waited for) before
+# training goes on with nn.GRU
 BUILD_TIMEOUT_SECONDS = 600
 
 _lock = threading.Lock()
@@ -246,15 +246,14 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _remove_stale_lock(directory: Path) -> None:
-    """torch's build waits forever on a lock file left by a build that was killed; one
-    older than the longest a build may take is such a leftover."""
+    """torch's build waits forever on its lock file left by a build that was killed.
+    Called under gruforecast's own build lock: no other build of this library can be
+    running (its name is gruforecast's, hashed from this source), so one found is such a
+    leftover."""
     lock = directory / "lock"
-    try:
-        if time.time() - lock.stat().st_mtime > BUILD_TIMEOUT_SECONDS:
-            lock.unlink()
-            _logger.warning("gruforecast: removed a stale kernel build lock %s", lock)
-    except FileNotFoundError:
-        pass
+    with contextlib.suppress(FileNotFoundError):
+        lock.unlink()
+        _logger.warning("gruforecast: removed a kernel build lock left by a killed build")
 
 
 def _compile(name: str) -> None:
