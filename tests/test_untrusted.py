@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import torch
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import FAST
@@ -264,7 +264,9 @@ def test_random_edits_of_a_model_file_give_value_errors_only(model_file, tmp_pat
     try:
         loaded = GRUForecaster.load(crafted)
     except ValueError:
+        event("refused")
         return
+    event("loaded")
     loaded.predict(np.ones((2, loaded.window_)))  # what loads, works
     try:  # or says clearly why not (an index that cannot be continued, too few errors)
         loaded.forecast(2, interval=0.5 if loaded.calibration_ is not None else None)
@@ -363,3 +365,38 @@ def test_onnx_runtime_errors_while_running_are_value_errors(model_file, tmp_path
     for timeout in (None, 5.0):
         with pytest.raises(ValueError, match="ONNX Runtime failed to run"):
             OnnxForecaster(path, timeout=timeout).predict(np.ones((1, 12)))
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_edits_of_onnx_metadata_give_value_errors_only(model_file, tmp_path, data):
+    _, _, onnx_path = model_file
+    proto = onnx.load(onnx_path)
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    state = json.loads(metadata["state"])
+    paths = [p for p in _leaves(state) if p]
+    where = data.draw(st.sampled_from(paths))
+    target = state
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = data.draw(LEAF_VALUES)
+    metadata["state"] = json.dumps(state)
+    if data.draw(st.booleans()):  # or one of the plain keys
+        key = data.draw(st.sampled_from(["window", "horizon", "format_version", "input_name"]))
+        metadata[key] = data.draw(st.text(max_size=4) | st.integers(-5, 10**9).map(str))
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, metadata)
+    crafted = tmp_path / "crafted.onnx"
+    crafted.write_bytes(proto.SerializeToString())
+    try:
+        served = OnnxForecaster(crafted)
+    except ValueError:
+        event("refused")
+        return
+    event("loaded")
+    try:
+        served.predict(np.ones((2, served.window_)))
+        served.forecast(2, interval=0.5 if served.calibration_ is not None else None)
+    except ValueError:
+        pass
