@@ -37,9 +37,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write to; it replaces ``path`` only on success.
 
     Creates the parent folder if needed. On an exception the temporary file is removed
-    and whatever was at ``path`` before is left untouched.
+    and whatever was at ``path`` before is left untouched. A path that is a device or a
+    pipe (``/dev/null``) is written directly: there is nothing to replace atomically.
     """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # a device or a pipe (/dev/null, /dev/stdout): written where it is; replacing it
+        # with a file would remove the device itself
+        if target.is_dir():
+            raise IsADirectoryError(f"{os.fspath(path)!r} is a folder, not a file")
+        yield target
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_orphans(target)
     temporary = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"

@@ -76,3 +76,15 @@ def test_temporary_files_of_a_killed_writer_are_removed_on_the_next_write(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["model.gruf", alive.name, other.name]
     )
+
+
+def test_a_device_is_written_to_not_replaced(tmp_path):
+    import os
+    import stat
+
+    with atomic_path(os.devnull) as target:
+        target.write_text("discarded")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)  # still the device, not a file
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        with atomic_path(tmp_path) as target:
+            pass
