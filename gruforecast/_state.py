@@ -12,7 +12,7 @@ The encoded form is a JSON document plus a few NumPy arrays (the end of the fitt
 series, the calibration data): a model file stores the arrays as tensors beside the
 network's weights, the ONNX metadata inlines them as lists. Files of format 1 (written
 before this module existed, where each writer had a layout of its own) are read by
-``_decode_format_1_*``.
+``_format_1_file_document`` and ``_format_1_onnx_document``.
 
 Adding a fitted attribute: a field here (with its line in :func:`encode` and
 :func:`decode` if it is not plain JSON), the code in ``fit`` that computes it, and one
@@ -31,6 +31,7 @@ import numpy as np
 
 from ._params import check_choice
 from ._time_index import TimeIndex, json_name
+from ._version import __version__
 from .intervals import Calibration
 from .scaling import SeriesScaler
 
@@ -355,7 +356,7 @@ def check_state(
         )
     if state.last_window is not None:
         _finite(state.last_window, "last_window", where, (window,))
-    if isinstance(state.time_index, dict) or not isinstance(state.time_index, TimeIndex | None):
+    if not isinstance(state.time_index, TimeIndex | None):  # as read from a file
         _check_time_index(state.time_index, where)
     calibration = state.calibration
     if calibration is None:
@@ -541,8 +542,6 @@ def to_onnx_metadata(state: FittedState, extra: Mapping[str, str]) -> dict[str, 
     """The ONNX ``metadata_props``: the state document with its arrays inlined, plus
     plain keys (window, horizon, input and output names, frequency, ...) and
     ``extra`` (the parity check's result, the exporter)."""
-    from ._version import __version__
-
     document, arrays = encode(state)
     document["arrays"] = {name: array.tolist() for name, array in arrays.items()}
     time_index = document["time_index"]

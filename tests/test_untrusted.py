@@ -245,20 +245,24 @@ def _leaves(value, path=()):
     yield path
 
 
+def _with_one_leaf_replaced(text: str, data) -> str:
+    """A JSON document with one value, anywhere in it, replaced by a drawn one."""
+    document = json.loads(text)
+    where = data.draw(st.sampled_from([path for path in _leaves(document) if path]))
+    target = document
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = data.draw(LEAF_VALUES)
+    return json.dumps(document)
+
+
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # edited names
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_edits_of_a_model_file_give_value_errors_only(model_file, tmp_path, data):
     _, path, _ = model_file
     header, body = _split(path.read_bytes())
-    config = json.loads(header["__metadata__"]["config"])
-    paths = [p for p in _leaves(config) if p]
-    where = data.draw(st.sampled_from(paths))
-    target = config
-    for key in where[:-1]:
-        target = target[key]
-    target[where[-1]] = data.draw(LEAF_VALUES)
-    header["__metadata__"]["config"] = json.dumps(config)
+    header["__metadata__"]["config"] = _with_one_leaf_replaced(header["__metadata__"]["config"], data)
     crafted = tmp_path / "crafted.gruf"
     crafted.write_bytes(_join(header, body))
     try:
@@ -378,14 +382,7 @@ def test_random_edits_of_onnx_metadata_give_value_errors_only(model_file, tmp_pa
     _, _, onnx_path = model_file
     proto = onnx.load(onnx_path)
     metadata = {p.key: p.value for p in proto.metadata_props}
-    state = json.loads(metadata["state"])
-    paths = [p for p in _leaves(state) if p]
-    where = data.draw(st.sampled_from(paths))
-    target = state
-    for key in where[:-1]:
-        target = target[key]
-    target[where[-1]] = data.draw(LEAF_VALUES)
-    metadata["state"] = json.dumps(state)
+    metadata["state"] = _with_one_leaf_replaced(metadata["state"], data)
     if data.draw(st.booleans()):  # or one of the plain keys
         key = data.draw(st.sampled_from(["window", "horizon", "format_version", "input_name"]))
         metadata[key] = data.draw(st.text(max_size=4) | st.integers(-5, 10**9).map(str))
