@@ -73,11 +73,10 @@ class _GlobalGenerator:
     """torch's global generator, seeded for one fit and given back afterwards (as
     ``torch.random.fork_rng``), safely among threads.
 
-    torch draws initial weights (and dropout masks) from its one global generator, which
-    all threads share: seeding it and drawing a network's initial weights happen as one
-    step under a lock, so fits in parallel threads with the same ``random_state`` start
-    from the same weights (shuffling has a generator of each fit's own). Dropout masks
-    (``dropout`` > 0) still come from the shared generator while training runs.
+    torch draws initial weights from its one global generator, which all threads share:
+    seeding it and drawing a network's initial weights happen as one step under a lock,
+    so fits in parallel threads with the same ``random_state`` start from the same
+    weights. Shuffling and dropout masks come from generators of each fit's own.
     """
 
     _lock = threading.Lock()
@@ -458,6 +457,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         windows; returns the trainer (history, stop reason) and the validation scores."""
         inputs, outputs = self._tensors(plan, device)
         training, validation = plan.training, plan.validation
+        network.generator = torch.Generator(device=device).manual_seed(seed + 1)
         trainer = Trainer(
             network,
             epochs=self.epochs,
@@ -473,6 +473,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             evaluation_batch_size=evaluation_batch_size(device, plan.window, self.hidden_size),
         )
         trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
+        network.generator = None
         scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
         return trainer, scores
 

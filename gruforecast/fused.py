@@ -315,11 +315,37 @@ class _GRULayer(torch.autograd.Function):
         return (grad_x if needs_x else None, *rest, None, None)
 
 
-def gru(module: nn.GRU, windows: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+def _layer_weights(module: nn.GRU, layer: int) -> list[torch.Tensor]:
+    return [getattr(module, f"{name}_l{layer}") for name in _WEIGHT_NAMES]
+
+
+_WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def dropout(
+    outputs: torch.Tensor, p: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Inverted dropout of one layer's time-major outputs (steps, batch, hidden), as
+    ``nn.GRU`` applies it between layers in training; with a ``generator`` the masks
+    come from it (a fit's own, so fits in parallel threads stay repeatable), without
+    one from torch's global generator."""
+    if generator is None:
+        return nn.functional.dropout(outputs, p, training=True)
+    keep = torch.empty_like(outputs).bernoulli_(1.0 - p, generator=generator)
+    return outputs * keep / (1.0 - p)
+
+
+def gru(
+    module: nn.GRU,
+    windows: torch.Tensor,
+    last_only: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """What ``module(windows)[0]`` computes (batch-first, zero initial state), by the
     fused kernel: the last layer's outputs (batch, steps, hidden), or with ``last_only``
     its last step's (batch, hidden), which spares the backward the zero gradients of the
-    others. Dropout between layers as ``nn.GRU`` applies it in training mode."""
+    others. Dropout between layers as ``nn.GRU`` applies it in training mode, with masks
+    from ``generator`` when one is given (see ``dropout``)."""
     if not module.batch_first or module.bidirectional or not module.bias:
         raise ValueError(
             "the fused GRU supports batch_first, one-directional nn.GRU with biases only"
@@ -327,14 +353,29 @@ def gru(module: nn.GRU, windows: torch.Tensor, last_only: bool = False) -> torch
     outputs = windows.transpose(0, 1).contiguous()
     for layer in range(module.num_layers):
         if layer and module.dropout and module.training:
-            outputs = nn.functional.dropout(outputs, module.dropout, training=True)
+            outputs = dropout(outputs, module.dropout, generator)
         outputs = _GRULayer.apply(
             outputs,
-            getattr(module, f"weight_ih_l{layer}"),
-            getattr(module, f"weight_hh_l{layer}"),
-            getattr(module, f"bias_ih_l{layer}"),
-            getattr(module, f"bias_hh_l{layer}"),
+            *_layer_weights(module, layer),
             torch.is_grad_enabled(),
             last_only and layer == module.num_layers - 1,
         )
     return outputs if last_only else outputs.transpose(0, 1)
+
+
+def layered_gru(module: nn.GRU, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """``module(windows)[0]`` in training mode with dropout masks from ``generator``:
+    ``nn.GRU``'s own kernels (cuDNN on a GPU) one layer at a time, the masks drawn in the
+    same order and layout as ``gru`` draws them, so both backends train alike."""
+    outputs = windows.transpose(0, 1)
+    for layer in range(module.num_layers):
+        if layer and module.dropout and module.training:
+            outputs = dropout(outputs, module.dropout, generator)
+        initial = outputs.new_zeros(1, outputs.shape[1], module.hidden_size)
+        # the function nn.GRU.forward calls, given one layer's weights: time-major in
+        # and out, biases, 1 layer, no dropout of its own, train, one direction
+        outputs = torch._VF.gru(  # type: ignore[attr-defined]
+            outputs, initial, _layer_weights(module, layer), True, 1, 0.0, module.training,
+            False, False,
+        )[0]
+    return outputs.transpose(0, 1)

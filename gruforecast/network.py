@@ -124,6 +124,9 @@ class GRUNet(nn.Module):
         self.head = nn.Linear(hidden_size, horizon)
         self.window = window
         self.season = season
+        # where dropout masks come from in training: torch's global generator (None),
+        # or one a fit owns (set by the estimator); not part of the network's state
+        self.generator: torch.Generator | None = None
         self.skip = None
         if season is not None:
             if window is None:
@@ -170,7 +173,9 @@ class GRUNet(nn.Module):
         ):
             # training steps on the CPU: the same function, with a compiled time loop and
             # a hand-written backward; nn.GRU everywhere else
-            last = fused.gru(self.gru, windows, last_only=True)
+            last = fused.gru(self.gru, windows, last_only=True, generator=self.generator)
+        elif self.training and self.gru.dropout and self.generator is not None:
+            last = fused.layered_gru(self.gru, windows, self.generator)[:, -1, :]
         else:
             last = self.gru(windows)[0][:, -1, :]
         outputs = self.head(last)

@@ -534,6 +534,22 @@ def test_mixed_precision_on_cuda_learns_as_well_as_float32(sine):
 
 
 @pytest.mark.gpu
+def test_dropout_on_cuda_takes_masks_from_the_fit_and_warns_of_nothing(sine):
+    """Dropout > 0 runs nn.GRU's kernels (cuDNN) a layer at a time with the fit's own
+    masks: no warning (such as cuDNN's about weights outside one chunk), a model that
+    learns, and the global CUDA generator left as it was."""
+    before = torch.cuda.get_rng_state()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forecaster = fast(
+            window=20, device="cuda", epochs=20, num_layers=2, dropout=0.2, patience=None
+        ).fit(sine)
+    assert torch.equal(torch.cuda.get_rng_state(), before)
+    X, y = make_windows(sine, 20)
+    assert forecaster.score(X, y) > 0.9
+
+
+@pytest.mark.gpu
 def test_cuda_model_unpickles_where_cuda_is_hidden(sine):
     forecaster = fast(window=10, device="cuda").fit(sine)
     expected = forecaster.forecast(5)

@@ -241,8 +241,31 @@ def test_dropout_between_layers_is_applied_in_training():
 
 
 @needs_kernel
-def test_fit_gives_the_same_model_as_with_nn_gru(monthly, monkeypatch):
-    params = dict(FAST, hidden_size=16, num_layers=2, horizon=3)
+def test_dropout_masks_come_from_the_generator_given():
+    torch.manual_seed(0)
+    gru = nn.GRU(1, 16, 2, batch_first=True, dropout=0.5).train()
+    x = torch.randn(4, 6, 1)
+
+    def run(layered):
+        generator = torch.Generator().manual_seed(7)
+        torch.manual_seed(1)  # the global generator is not what decides
+        if layered:
+            return fused.layered_gru(gru, x, generator)
+        return fused.gru(gru, x, generator=generator)
+
+    with torch.no_grad():
+        kernel, layered = run(False), run(True)
+        assert torch.equal(kernel, run(False))
+        torch.testing.assert_close(kernel, layered, rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(kernel, gru.eval()(x)[0])
+
+
+@needs_kernel
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_fit_gives_the_same_model_as_with_nn_gru(monthly, dropout):
+    """With dropout too: both backends draw the masks from the fit's own generator, in
+    the same order and layout."""
+    params = dict(FAST, hidden_size=16, num_layers=2, horizon=3, dropout=dropout)
     with_kernel = GRUForecaster(**params, gru_backend="fused").fit(monthly)
     without = GRUForecaster(**params, gru_backend="torch").fit(monthly)
     assert (with_kernel.gru_backend_, without.gru_backend_) == ("fused", "torch")

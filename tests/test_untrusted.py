@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import FAST
 from gruforecast import GRUForecaster, OnnxForecaster
+from gruforecast import fused
 from gruforecast._state import Limits
 from gruforecast.cli import main, model_info
 
@@ -282,14 +283,19 @@ def test_random_edits_of_a_model_file_give_value_errors_only(model_file, tmp_pat
         pass
 
 
-def test_parallel_fits_with_the_same_random_state_give_the_same_model():
+@pytest.mark.parametrize("backend", ["fused", "torch"])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_parallel_fits_with_the_same_random_state_give_the_same_model(backend, dropout):
     """The global generator is shared by threads: seeding and the initial weights are
-    one step, shuffling has the fit's own generator."""
+    one step; shuffling and dropout masks come from the fit's own generators."""
+    if backend == "fused" and fused.kernel() is None:
+        pytest.skip("the fused kernel does not build here")
     series = np.sin(np.arange(200) / 5.0)
     results = [None] * 4
+    params = {**FAST, "window": 10, "num_layers": 2, "dropout": dropout, "gru_backend": backend}
 
     def fit(slot):
-        results[slot] = GRUForecaster(**{**FAST, "window": 10}).fit(series)
+        results[slot] = GRUForecaster(**params).fit(series)
 
     for _ in range(3):
         threads = [threading.Thread(target=fit, args=(slot,)) for slot in range(4)]
@@ -298,6 +304,7 @@ def test_parallel_fits_with_the_same_random_state_give_the_same_model():
         for thread in threads:
             thread.join()
         first = results[0].network_.state_dict()
+        assert results[0].network_.generator is None  # the fit's, not kept
         for other in results[1:]:
             for name, tensor in other.network_.state_dict().items():
                 assert torch.equal(tensor, first[name]), name
