@@ -2,7 +2,9 @@
 before anything is allocated or run; every failure a ValueError naming the file and
 the field (issue 20's reproducers)."""
 
+import contextlib
 import json
+import resource
 import struct
 import threading
 import time
@@ -246,6 +248,23 @@ def _leaves(value, path=()):
     yield path
 
 
+# What one crafted file may make this process allocate, measured as the growth of its
+# peak resident memory (a high-water mark: growth means new memory was touched). The
+# files below are kilobytes; before the limits, one asked for 19 GB.
+ALLOCATION_BOUND = 256 * 2**20
+
+
+@contextlib.contextmanager
+def _bounded_allocation():
+    def peak():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+    before = peak()
+    yield
+    grown = peak() - before
+    assert grown < ALLOCATION_BOUND, f"the peak memory grew by {grown / 2**20:.0f} MiB"
+
+
 def _with_one_leaf_replaced(text: str, data) -> str:
     """A JSON document with one value, anywhere in it, replaced by a drawn one."""
     document = json.loads(text)
@@ -266,21 +285,22 @@ def test_random_edits_of_a_model_file_give_value_errors_only(model_file, tmp_pat
     header["__metadata__"]["config"] = _with_one_leaf_replaced(header["__metadata__"]["config"], data)
     crafted = tmp_path / "crafted.gruf"
     crafted.write_bytes(_join(header, body))
-    try:
-        model_info(str(crafted))  # reads the header alone
-    except ValueError:
-        pass
-    try:
-        loaded = GRUForecaster.load(crafted)
-    except ValueError:
-        event("refused")
-        return
-    event("loaded")
-    loaded.predict(np.ones((2, loaded.window_)))  # what loads, works
-    try:  # or says clearly why not (an index that cannot be continued, too few errors)
-        loaded.forecast(2, interval=0.5 if loaded.calibration_ is not None else None)
-    except ValueError:
-        pass
+    with _bounded_allocation():
+        try:
+            model_info(str(crafted))  # reads the header alone
+        except ValueError:
+            pass
+        try:
+            loaded = GRUForecaster.load(crafted)
+        except ValueError:
+            event("refused")
+            return
+        event("loaded")
+        loaded.predict(np.ones((2, loaded.window_)))  # what loads, works
+        try:  # or says clearly why not (an index that cannot be continued, too few errors)
+            loaded.forecast(2, interval=0.5 if loaded.calibration_ is not None else None)
+        except ValueError:
+            pass
 
 
 @pytest.mark.parametrize("backend", ["fused", "torch"])
@@ -397,14 +417,15 @@ def test_random_edits_of_onnx_metadata_give_value_errors_only(model_file, tmp_pa
     onnx.helper.set_model_props(proto, metadata)
     crafted = tmp_path / "crafted.onnx"
     crafted.write_bytes(proto.SerializeToString())
-    try:
-        served = OnnxForecaster(crafted)
-    except ValueError:
-        event("refused")
-        return
-    event("loaded")
-    try:
-        served.predict(np.ones((2, served.window_)))
-        served.forecast(2, interval=0.5 if served.calibration_ is not None else None)
-    except ValueError:
-        pass
+    with _bounded_allocation():
+        try:
+            served = OnnxForecaster(crafted)
+        except ValueError:
+            event("refused")
+            return
+        event("loaded")
+        try:
+            served.predict(np.ones((2, served.window_)))
+            served.forecast(2, interval=0.5 if served.calibration_ is not None else None)
+        except ValueError:
+            pass
