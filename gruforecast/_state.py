@@ -252,14 +252,23 @@ def decode(
     return state
 
 
+def _object(value: Any, field: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{where!r}: {field} is a {type(value).__name__}; expected a JSON object"
+        )
+    return value
+
+
 def _decode(
     document: Mapping[str, Any], arrays: Mapping[str, np.ndarray], where: str
 ) -> FittedState:
+    document = _object(document, "state", where)
     try:
         calibration = None
         if document["calibration"] is not None:
             calibration = Calibration(
-                int(document["calibration"]["window"]),
+                int(_object(document["calibration"], "calibration", where)["window"]),
                 **{
                     name.removeprefix("calibration."): np.asarray(array, np.float64)
                     for name, array in arrays.items()
@@ -271,8 +280,8 @@ def _decode(
         return FittedState(
             window=int(document["window"]),
             horizon=int(document["horizon"]),
-            scaler=SeriesScaler.from_dict(document["scaler"]),
-            shape=NetworkShape(**document["network"]),
+            scaler=SeriesScaler.from_dict(_object(document["scaler"], "scaler", where)),
+            shape=NetworkShape(**_object(document["network"], "network", where)),
             device=str(document["device"]),
             gru_backend=document.get("gru_backend"),
             missing=check_choice("missing", document.get("missing", "raise")),
@@ -286,7 +295,11 @@ def _decode(
             stop_reason=document["stop_reason"],
             history=History(document["history"]),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except KeyError as error:
+        raise ValueError(f"{where!r}: the state has no {error.args[0]!r}") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        if str(error).startswith(repr(where)):  # ours, naming the field already
+            raise
         raise ValueError(f"{where!r} has inconsistent gruforecast content: {error!r}") from None
 
 

@@ -97,6 +97,25 @@ def test_a_model_file_beyond_its_limits_or_inconsistent_is_refused_before_buildi
     assert time.perf_counter() - started < 5  # nothing was allocated for the sizes
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda config: config["state"].pop("network"),  # the reproducer: no network
+        lambda config: config["state"].update(network=[1, 2]),  # a list where a dict belongs
+        lambda config: config.update(state=[]),
+    ],
+    ids=["no network", "list for network", "list for state"],
+)
+def test_info_and_load_name_a_missing_or_misshapen_section(model_file, tmp_path, capsys, change):
+    _, path, _ = model_file
+    bad = edited(path, tmp_path, change)
+    for read in (model_info, GRUForecaster.load):
+        with pytest.raises(ValueError, match=r"edited.gruf'?: (the state has no 'network'|network is a list|state is a list)"):
+            read(bad)
+    assert main(["info", bad]) == 2
+    assert "edited.gruf" in capsys.readouterr().err
+
+
 def test_weights_must_be_what_the_configuration_implies(model_file, tmp_path):
     _, path, _ = model_file
 
