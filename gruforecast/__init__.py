@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import metrics
 from ._version import __version__
+from .intervals import IntervalWarning
 from .scaling import SeriesScaler
 from .windowing import make_windows
 
@@ -29,6 +30,7 @@ __all__ = [
     "GRUForecaster",
     "GRUNet",
     "History",
+    "IntervalWarning",
     "OnnxForecaster",
     "ProviderUnavailableError",
     "SeriesScaler",

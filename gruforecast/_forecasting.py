@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._state import FittedState
-from ._time_index import TimeIndex
+from ._time_index import TimeIndex, step_seconds
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
 from .windowing import PredictWindows, recursive_forecast
@@ -33,6 +33,23 @@ def _with_bounds(
         columns += [forecast - half_widths[:, j], forecast + half_widths[:, j]]
         names += [f"lower_{level_label(level)}", f"upper_{level_label(level)}"]
     return np.column_stack(columns), names
+
+
+def _check_same_step(state: FittedState, context: TimeIndex) -> None:
+    """Refuse a context whose time step is not the fitted series' (hourly history into
+    a daily model): the network learned one step, and the forecast's timestamps would
+    follow the other."""
+    fitted = step_seconds(state.index_kind, state.frequency)
+    given = step_seconds(context.kind, context.freq)
+    if fitted is None or given is None or abs(given - fitted) <= 0.05 * fitted:
+        return
+    raise ValueError(
+        f"context has a time step of {context.freq!r}, but this model was fitted on a "
+        f"series with a step of {state.frequency!r}: its forecasts would be of the wrong "
+        f"step. Bring the context to {state.frequency!r} first (for example "
+        f"context.resample({state.frequency!r}).mean()), or fit a model on "
+        f"{context.freq!r} data"
+    )
 
 
 def forecast_history(
@@ -75,13 +92,15 @@ def forecast_history(
             )
         values, name, index = state.last_window, state.series_name, state.index
     else:
-        history = as_series(context, what="context", missing=missing)
+        history = as_series(context, what="context", missing=missing, regular=True)
         if len(history.values) < window:
             raise ValueError(
                 f"context has {len(history.values)} values; at least window_={window} are needed"
             )
         values, name = history.values, history.name
         index = TimeIndex.from_index(history.index) if history.is_pandas else None
+        if index is not None:
+            _check_same_step(state, index)
     future_index = index.future(steps) if index is not None else None  # fail before work
     forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
     if levels is not None:

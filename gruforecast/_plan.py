@@ -10,9 +10,10 @@ its span). NumPy and pandas only: every rule here is tested without training any
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -61,10 +62,24 @@ def min_samples(horizon: int, validation_fraction: float, calibration_fraction: 
 
 def auto_window(length: int, horizon: int, freq: str | None) -> int:
     """Two seasons of the index's frequency (else DEFAULT_WINDOW), at most a third of
-    what the series leaves after the horizon, so that enough windows remain."""
+    what the series leaves after the horizon, so that enough windows remain. Warns
+    when that leaves a window too short to see a season (or anything: under 3)."""
     period = seasonal_period(freq)
     preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
-    return max(1, min(preferred, (length - horizon) // 3))
+    window = max(1, min(preferred, (length - horizon) // 3))
+    seasonal = period is not None and period > 1
+    if window < 3 or (seasonal and window < cast(int, period)):
+        sees = f"one season of {period}" if seasonal else "a trend or a pattern"
+        warnings.warn(
+            f"X (the series) has {length} values, so window='auto' chose {window} past "
+            f"value{'s' if window > 1 else ''} per forecast (at most a third of what the "
+            f"horizon of {horizon} leaves; {preferred} would be usual), too few to see "
+            f"{sees}: forecasts will follow the last values. Give a longer series, or "
+            "choose window= yourself",
+            UserWarning,
+            stacklevel=5,
+        )
+    return window
 
 
 def auto_batch_size(n_train: int) -> int:

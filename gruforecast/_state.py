@@ -32,7 +32,7 @@ import numpy as np
 from ._params import check_choice
 from ._time_index import TimeIndex, json_name
 from ._version import __version__
-from .intervals import Calibration
+from .intervals import Calibration, errors, highest_level, level_label
 from .scaling import SeriesScaler
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -176,6 +176,13 @@ class FittedState:
             return self.time_index.get("freq")
         return None if self.time_index is None else self.time_index.freq
 
+    @property
+    def index_kind(self) -> str | None:
+        """The fitted index's kind ("datetime", "period", ...), without decoding it."""
+        if isinstance(self.time_index, dict):
+            return self.time_index.get("kind")
+        return None if self.time_index is None else self.time_index.kind
+
     def replace(self, **changes: Any) -> FittedState:
         return dataclasses.replace(self, **changes)
 
@@ -235,12 +242,9 @@ def decode(
     arrays: Mapping[str, np.ndarray],
     where: str,
     limits: Limits = DEFAULT_LIMITS,
-    *,
-    header_only: bool = False,
 ) -> FittedState:
     """The inverse of :func:`encode` (the state without its network), checked against
-    ``limits`` and against itself (:func:`check_state`). ``header_only``: the arrays
-    were not read (``gruforecast info``), so only the document is checked.
+    ``limits`` and against itself (:func:`check_state`).
 
     Raises
     ------
@@ -248,7 +252,7 @@ def decode(
         Naming the file (``where``) and what is missing or malformed.
     """
     state = _decode(document, arrays, where)
-    check_state(state, where, limits, arrays=not header_only)
+    check_state(state, where, limits)
     return state
 
 
@@ -334,7 +338,7 @@ def _finite(array: np.ndarray, field: str, where: str, shape: tuple[int | None, 
 
 
 def check_state(
-    state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS, *, arrays: bool = True
+    state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS
 ) -> None:
     """Refuse a state that exceeds ``limits`` or contradicts itself, naming the field.
 
@@ -376,8 +380,6 @@ def check_state(
         return
     if calibration.window != window:
         raise ValueError(f"{where!r}: calibration.window is {calibration.window}, window {window}")
-    if not arrays:
-        return
     values = sum(
         a.size
         for a in (calibration.series, calibration.windows, calibration.targets)
@@ -497,8 +499,6 @@ def from_file_header(
     version: int,
     where: str,
     limits: Limits = DEFAULT_LIMITS,
-    *,
-    header_only: bool = False,
 ) -> tuple[FittedState, dict[str, Any], dict[str, np.ndarray]]:
     """The state (without network), the parameters and the weights of a native file;
     the state checked against ``limits`` and itself (the weights are checked by
@@ -514,7 +514,7 @@ def from_file_header(
         document = config["state"] if version >= 2 else _format_1_file_document(config)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{where!r} has inconsistent gruforecast content: {error!r}") from None
-    return decode(document, arrays, where, limits, header_only=header_only), params, weights
+    return decode(document, arrays, where, limits), params, weights
 
 
 def _format_1_file_document(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -684,8 +684,27 @@ def describe(state: FittedState) -> dict[str, Any]:
         "epochs_trained": len(state.history),
         "stop_reason": state.stop_reason,
         "validation_scores": state.validation_scores,
-        "intervals": state.calibration is not None,
+        "intervals": _intervals_summary(state),
     }
+
+
+def _intervals_summary(state: FittedState) -> str | None:
+    """Which interval levels the calibration errors honour over the horizon (``n``
+    errors honour up to ``n / (n + 1)``; later steps may have fewer)."""
+    if state.calibration is None:
+        return None
+    counts = state.calibration.errors_per_step(state.horizon)
+
+    def up_to(n: int) -> str:
+        return f"{level_label(highest_level(n))}%" if n else "none"
+
+    first, last = int(counts[0]), int(counts[-1])
+    if first == last:
+        return f"levels up to {up_to(first)} ({errors(first)} per step)"
+    return (
+        f"levels up to {up_to(first)} at step 1 and {up_to(last)} at step {state.horizon} "
+        f"({errors(first)} at step 1, {last} at step {state.horizon})"
+    )
 
 
 # ---------------------------------------------------------------------- attributes

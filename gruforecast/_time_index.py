@@ -19,7 +19,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["TimeIndex", "check_round_trip", "seasonal_period"]
+__all__ = ["TimeIndex", "check_round_trip", "regular_grid", "seasonal_period", "step_seconds"]
 
 # Seasonal period implied by a pandas frequency (its base code, without anchor such as
 # "-DEC" or "-SUN"); used to choose a default window.
@@ -47,6 +47,54 @@ def seasonal_period(freq: str | None) -> int | None:
     if multiple not in ("", "1"):
         return None
     return _SEASONAL_PERIODS.get(code.split("-")[0])
+
+
+def regular_grid(index: pd.Index) -> pd.Index | None:
+    """The regular index that ``index`` (sorted, unique) is part of with some labels
+    missing: for a DatetimeIndex without a frequency, the range at the step most of its
+    stretches have (hourly data with a missing hour: every hour from first to last);
+    for a PeriodIndex, all periods from first to last. None when there is no gap, or
+    no step that all labels lie on (then the index is irregular, not gappy)."""
+    import pandas as pd
+
+    if isinstance(index, pd.PeriodIndex):
+        if len(index) < 2:
+            return None
+        grid = pd.period_range(index[0], index[-1], freq=index.freq, name=index.name)
+        return grid if len(grid) > len(index) else None
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 4 or index.freq is not None:
+        return None
+    if pd.DatetimeIndex(index, freq="infer").freq is not None:
+        return None
+    # the step of short stretches (5 labels), where most have one: gaps are rare
+    starts = np.unique(np.linspace(0, len(index) - 5, num=min(25, len(index) - 4)).astype(int))
+    found = [pd.DatetimeIndex(index[start : start + 5], freq="infer").freq for start in starts]
+    codes = [offset.freqstr for offset in found if offset is not None]
+    if not codes:
+        return None
+    code = max(set(codes), key=codes.count)
+    grid = pd.date_range(index[0], index[-1], freq=code, name=index.name)
+    if len(grid) > 2 * len(index) or not index.isin(grid).all():
+        return None  # mostly gaps, or labels off the step: irregular
+    return grid
+
+
+def step_seconds(kind: str | None, freq: str | None) -> float | None:
+    """The mean length of one step of a datetime or period frequency, in seconds (a
+    month: about 30.4 days, whichever day it is anchored on); None for other kinds or
+    a frequency pandas cannot read."""
+    import pandas as pd
+
+    if kind not in ("datetime", "period") or not freq:
+        return None
+    try:
+        if kind == "period":
+            stamps = pd.period_range("2001-01-01", periods=25, freq=freq).to_timestamp()
+        else:
+            stamps = pd.date_range("2001-01-01", periods=25, freq=freq)
+    except (TypeError, ValueError):
+        return None
+    return float((stamps[-1] - stamps[0]).total_seconds()) / 24
 
 
 def json_name(name: Any) -> Any:

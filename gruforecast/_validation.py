@@ -44,6 +44,8 @@ class SeriesInput:
     values: np.ndarray
     index: pd.Index | None = None
     name: Hashable | None = None
+    #: where ``missing="interpolate"`` filled a NaN (a boolean mask), None if nowhere
+    filled: np.ndarray | None = None
 
     @property
     def is_pandas(self) -> bool:
@@ -119,9 +121,8 @@ def _check_finite(values: np.ndarray, what: str, index: pd.Index | None = None) 
         kind = "NaN (a missing value)" if nan.any() else f"{values[position]}"
         raise ValueError(
             f"{what} contains {kind} at {_describe_position(position, index)}; "
-            "expected finite numbers. Fill or drop missing values first (for example "
-            "series.interpolate() or series.dropna()), or let GRUForecaster("
-            "missing='interpolate') fill them."
+            "expected finite numbers. Fill missing values first (for example "
+            "series.interpolate()), or let GRUForecaster(missing='interpolate') fill them."
         )
 
 
@@ -159,9 +160,13 @@ def _as_float(
             f"{flat[first]!r}); expected numbers. Convert with pd.to_numeric first."
         )
     if kind == "O":
+        first_text = None  # numbers held as text ("0.489"): refused after a real non-number
         for flat_position, value in enumerate(raw.flat):
             if _is_missing(value):
                 continue  # a missing value: reported by the finiteness check as NaN
+            if isinstance(value, str) and _is_number_text(value):
+                first_text = flat_position if first_text is None else first_text
+                continue
             # Real numbers, and Decimal (a Number that is not Complex) convert exactly
             is_real = isinstance(value, numbers.Real) or (
                 isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex)
@@ -177,7 +182,20 @@ def _as_float(
                     f"{what} has a non-numeric value at "
                     f"{_describe_position(position, index)}: {value!r} ({reason}); "
                     "expected numbers"
+                    + (
+                        " (the numbers are text too: pd.to_numeric(values, errors="
+                        "'coerce') reads them and makes the other cells NaN)"
+                        if first_text is not None
+                        else ""
+                    )
                 )
+        if first_text is not None:
+            position = tuple(int(i) for i in np.unravel_index(first_text, raw.shape))
+            raise TypeError(
+                f"{what} holds numbers as text (first at "
+                f"{_describe_position(position, index)}: {raw.flat[first_text]!r}); "
+                "expected numbers. Convert with pd.to_numeric first."
+            )
         missing = np.frompyfunc(_is_missing, 1, 1)
         raw = np.where(missing(raw).astype(bool), np.nan, raw)
         return raw.astype(dtype or np.float64)
@@ -237,6 +255,7 @@ def as_series(
     what: str = "series",
     dtype: npt.DTypeLike | None = np.float64,
     missing: str = "raise",
+    regular: bool = False,
 ) -> SeriesInput:
     """Validate a univariate series and return its values (1-D floats) and index.
 
@@ -252,6 +271,12 @@ def as_series(
         What to do with NaN (and None, pd.NA): raise an error naming the first
         position, or fill them by linear interpolation (in time for a DatetimeIndex).
         Infinite values are always an error.
+    regular : bool
+        Whether a time index must be regular (the series is fitted or continued): rows
+        missing from its step (a DatetimeIndex whose stretches are hourly, with an hour
+        absent; a PeriodIndex that skips a period) are an error, or with
+        ``missing="interpolate"`` inserted as NaN and filled. An index on no regular
+        step at all is left as it is.
 
     Returns
     -------
@@ -302,10 +327,42 @@ def as_series(
     values = _as_float(raw, what, index, dtype)
     if index is not None:
         _check_time_index_order(index, what)
+        if regular:
+            values, index = _fill_time_gaps(values, index, what, missing)
+    filled = None
     if missing == "interpolate":
+        gaps = np.isnan(values)
+        filled = gaps if gaps.any() else None
         values = _interpolate(values, index, what)
     _check_finite(values, what, index)
-    return SeriesInput(values=values, index=index, name=name)
+    return SeriesInput(values=values, index=index, name=name, filled=filled)
+
+
+def _fill_time_gaps(
+    values: np.ndarray, index: pd.Index, what: str, missing: str
+) -> tuple[np.ndarray, pd.Index]:
+    """A time index with labels missing from its regular step (an hour without a row):
+    an error naming the first, or with ``missing="interpolate"`` the labels inserted
+    with NaN values (filled afterwards like any other NaN)."""
+    from ._time_index import regular_grid
+
+    grid = regular_grid(index)
+    if grid is None:
+        return values, index
+    absent = grid.difference(index)
+    step = grid.freqstr
+    if missing != "interpolate":
+        n = len(absent)
+        raise ValueError(
+            f"{what} has gaps in its time index: {n} {step!r} step{'s' if n > 1 else ''} "
+            f"between {grid[0]} and {grid[-1]} {'have' if n > 1 else 'has'} no row (the "
+            f"first: {absent[0]}); insert them and fill their values (series.resample("
+            f"{step!r}).mean().interpolate()), or let GRUForecaster(missing='interpolate') "
+            "do both"
+        )
+    regular = np.full(len(grid), np.nan, dtype=values.dtype)
+    regular[grid.get_indexer(index)] = values
+    return regular, grid
 
 
 def _check_time_index_order(index: pd.Index, what: str) -> None:

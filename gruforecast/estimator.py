@@ -206,7 +206,16 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Seeds weight initialisation, dropout and shuffling. With an int, runs on the
         CPU are bitwise repeatable.
     verbose : int, default=0
-        1 or more shows a progress bar with the current losses.
+        Progress on stderr during ``fit``. 0: nothing. 1: on a terminal, one line
+        redrawn in place (``fit: epoch 37 | train_loss 0.0123 | valid_loss 0.015 |
+        best 30 | patience 3/10 left | 0.05 s/epoch``); where stderr is not a terminal
+        (a file, a pipe, a CI log), plain lines only: one at the start, one every 30
+        seconds, and a summary (epochs run, why training stopped, the epoch kept, the
+        time). 2 or more: the same plain lines for every epoch, on a terminal or not.
+        With early stopping the number of epochs is not known in advance, so progress
+        is shown as the best epoch and the patience left, never against ``epochs``;
+        without it (``patience=None`` or ``validation_fraction=0``) the line shows
+        ``epoch 37/500`` and an ETA.
 
     Attributes
     ----------
@@ -427,7 +436,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan:
         """The data of this fit and the decisions on it (NumPy/pandas only)."""
         if y is None:
-            series = as_series(X, what="X (the series)", missing=self.missing)
+            series = as_series(X, what="X (the series)", missing=self.missing, regular=True)
             return TrainingPlan.for_series(series, params)
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
@@ -550,7 +559,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if y is None:
             X, y = make_windows(
-                as_series(X, what="X (the series)", missing=self.missing).values,
+                as_series(X, what="X (the series)", missing=self.missing, regular=True).values,
                 self.window_,
                 self.horizon_,
             )
@@ -592,8 +601,16 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         ValueError
             If the forecaster was fitted on windows and no ``context`` is given, if the
             context is shorter than ``window_``, if a pandas index cannot be continued
-            (an irregular DatetimeIndex), or if there are too few calibration errors
-            for an interval level.
+            (an irregular DatetimeIndex).
+
+        Warns
+        -----
+        IntervalWarning
+            For each interval level that the calibration errors cannot honour at some
+            step (``n`` errors honour levels up to ``n / (n + 1)``, and later steps
+            may have fewer): its bounds there are ``-inf`` and ``inf``, the forecast
+            and the other levels are given as usual, and the warning says what can
+            be honoured.
         """
         check_is_fitted(self)
         state = self.state_

@@ -79,13 +79,16 @@ class BacktestResult:
     ----------
     metrics : pd.DataFrame
         One row per origin, in origin order: ``cutoff`` (the last value's label before
-        the forecast), ``refitted``, then ``mae``, ``rmse``, ``mape``, ``smape``,
-        ``mase``, and ``coverage_L`` (share of true values inside the L interval) for
-        each interval level.
+        the forecast), ``refitted`` (True where a clone was fitted anew on the values
+        before this origin, False where the last fit was reused with a longer context;
+        see ``refit``), then ``mae``, ``rmse``, ``mape``, ``smape``, ``mase``, and
+        ``coverage_L`` (share of true values inside the L interval) for each interval
+        level. Values that were missing in the series (filled by a forecaster with
+        ``missing="interpolate"``) are not scored: the metrics are over the known ones.
     forecasts : pd.DataFrame
         ``horizon`` rows per origin, in origin order: ``cutoff``, ``step`` (1 to
-        horizon), ``time`` (the forecast value's label), ``truth``, ``forecast``, and
-        ``lower_L``/``upper_L`` per interval level.
+        horizon), ``time`` (the forecast value's label), ``truth`` (NaN where the
+        series had none), ``forecast``, and ``lower_L``/``upper_L`` per interval level.
     """
 
     metrics: pd.DataFrame
@@ -117,7 +120,9 @@ def backtest(
     Parameters
     ----------
     forecaster : GRUForecaster
-        The model to evaluate (not modified: clones are fitted).
+        The model to evaluate (not modified: clones are fitted). Its ``missing``
+        policy applies to ``series``: with ``"interpolate"``, NaN are filled for the
+        fits and contexts and left out of the scores.
     series : list, array, pd.Series or single-column pd.DataFrame
     horizon : int
         Values forecast at each origin (recursive past the forecaster's own horizon).
@@ -139,8 +144,17 @@ def backtest(
     -------
     BacktestResult
     """
-    checked = as_series(series, what="series")
+    # the forecaster's own policy for NaN and rows missing from a time index: with
+    # "interpolate", each fit fills its own past, and filled values are never truth
+    checked = as_series(
+        series, what="series", missing=getattr(forecaster, "missing", "raise"), regular=True
+    )
     values, length = checked.values, len(checked.values)
+    observed = np.ones(length, bool) if checked.filled is None else ~checked.filled
+    if checked.filled is not None:  # the fits get the gaps (as NaN), not the filling
+        series = np.where(checked.filled, np.nan, values)
+        if checked.is_pandas:
+            series = pd.Series(series, index=checked.index, name=checked.name)
     horizon = check_int(horizon, "horizon")
     step = horizon if step is None else check_int(step, "step")
     initial = _resolve_size(initial, length, "initial")
@@ -173,17 +187,10 @@ def backtest(
         # re-validated at every origin for nothing
         predicted = fitted.forecast(horizon, context=past[-fitted.window_ :], interval=interval)
         table = np.asarray(predicted).reshape(horizon, -1)
-        truth = values[origin : origin + horizon]
+        known = observed[origin : origin + horizon]
+        truth = np.where(known, values[origin : origin + horizon], np.nan)
         point = table[:, 0]
-        row = {
-            "cutoff": labels[origin - 1],
-            "refitted": refitted,
-            "mae": mae(truth, point),
-            "rmse": rmse(truth, point),
-            "mape": mape(truth, point) if (truth != 0).all() else np.nan,
-            "smape": smape(truth, point),
-            "mase": _mase_or_nan(truth, point, past, m),
-        }
+        row = {"cutoff": labels[origin - 1], "refitted": refitted, **_scores(truth, point, past, m)}
         frame = {
             "cutoff": [labels[origin - 1]] * horizon,
             "step": np.arange(1, horizon + 1),
@@ -195,13 +202,30 @@ def backtest(
             lower, upper = table[:, 1 + 2 * j], table[:, 2 + 2 * j]
             label = level_label(level)
             frame[f"lower_{label}"], frame[f"upper_{label}"] = lower, upper
-            row[f"coverage_{label}"] = float(np.mean((truth >= lower) & (truth <= upper)))
+            inside = (truth[known] >= lower[known]) & (truth[known] <= upper[known])
+            row[f"coverage_{label}"] = float(np.mean(inside)) if known.any() else np.nan
         metric_rows.append(row)
         forecast_frames.append(pd.DataFrame(frame))
     return BacktestResult(
         metrics=pd.DataFrame(metric_rows),
         forecasts=pd.concat(forecast_frames, ignore_index=True),
     )
+
+
+def _scores(truth: np.ndarray, point: np.ndarray, past: np.ndarray, m: int) -> dict[str, float]:
+    """The point metrics of one origin over its known true values (NaN where the truth
+    was missing and filled is skipped; all NaN if none is known)."""
+    known = ~np.isnan(truth)
+    if not known.any():
+        return dict.fromkeys(("mae", "rmse", "mape", "smape", "mase"), np.nan)
+    truth, point = truth[known], point[known]
+    return {
+        "mae": mae(truth, point),
+        "rmse": rmse(truth, point),
+        "mape": mape(truth, point) if (truth != 0).all() else np.nan,
+        "smape": smape(truth, point),
+        "mase": _mase_or_nan(truth, point, past, m),
+    }
 
 
 def _mase_or_nan(truth: np.ndarray, point: np.ndarray, past: np.ndarray, m: int) -> float:

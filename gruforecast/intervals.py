@@ -15,7 +15,15 @@ exchangeable) and lets the width follow the series' local variability: a series 
 swings grow (sunspot cycles, AirPassengers) gets wide intervals where it is volatile and
 narrow ones where it is calm, instead of one width calibrated on whatever the last
 stretch happened to be. Past the horizon, calibration forecasts are recursive like the
-forecast itself, so intervals widen as errors compound.
+forecast itself, so intervals widen as errors compound; and a step's interval is never
+narrower than an earlier step's (the quantiles are made non-decreasing over steps: with
+few calibration errors, sampling noise alone could make step 15 narrower than step 11).
+
+``n`` errors honour levels up to ``n / (n + 1)``: 3 errors give at most a 75% interval.
+For a higher level the conformal quantile is infinite, and so are the bounds: the
+forecast is still given, its bounds for that level are ``-inf`` and ``inf``, and an
+:class:`IntervalWarning` says which levels could be honoured (a later step has fewer
+errors: the last origins have no truth that far ahead).
 
 :class:`Calibration` keeps the raw values it needs (a stretch of the series, or the
 held-out windows and targets), small enough for the ONNX metadata, so the exported model
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -35,7 +44,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .windowing import PredictWindows, recursive_forecast
 
-__all__ = ["Calibration", "check_levels", "conformal_quantile", "level_label"]
+__all__ = [
+    "Calibration",
+    "IntervalWarning",
+    "check_levels",
+    "conformal_quantile",
+    "highest_level",
+    "level_label",
+]
 
 
 def check_levels(interval: Any) -> tuple[float, ...]:
@@ -70,24 +86,57 @@ def minimum_residuals(level: float) -> int:
     return n
 
 
-def conformal_quantile(absolute_errors: np.ndarray, level: float, step: int) -> float:
-    """The ``ceil((n + 1) * level)``-th smallest of ``n`` absolute errors.
+def highest_level(n: int) -> float:
+    """The highest level ``n`` calibration errors honour, ``n / (n + 1)``, rounded down
+    to a tenth of a percent (3 errors: 0.75; 8 errors: 0.888)."""
+    return math.floor(n / (n + 1) * 1000) / 1000
 
-    Raises
-    ------
-    ValueError
-        If there are too few errors for ``level`` (the quantile would be infinite).
-    """
+
+def errors(n: int) -> str:
+    return f"{n} calibration error{'' if n == 1 else 's'}"
+
+
+def conformal_quantile(absolute_errors: np.ndarray, level: float) -> float:
+    """The ``ceil((n + 1) * level)``-th smallest of ``n`` absolute errors; ``inf`` when
+    there are too few errors for ``level`` (fewer than ``minimum_residuals(level)``):
+    no finite bound is then guaranteed to cover."""
     n = len(absolute_errors)
     rank = math.ceil((n + 1) * level)
     if rank > n:
-        raise ValueError(
-            f"a {level_label(level)}% interval at step {step} needs at least "
-            f"{minimum_residuals(level)} calibration errors, but this model has {n}; fit "
-            "with a larger calibration_fraction or on a longer series, or ask for a "
-            "lower level"
-        )
+        return math.inf
     return float(np.partition(absolute_errors, rank - 1)[rank - 1])
+
+
+class IntervalWarning(UserWarning):
+    """An interval level cannot be honoured with the model's calibration errors: its
+    bounds are infinite from ``step`` on.
+
+    Attributes: ``level``, ``step`` (the first step without enough errors for it),
+    ``n_errors`` (the errors at that step) and ``honoured`` (the highest level those
+    honour), for callers (the command line) that phrase their own advice.
+    """
+
+    def __init__(self, level: float, step: int, n_errors: int) -> None:
+        self.level, self.step, self.n_errors = level, step, n_errors
+        self.honoured = highest_level(n_errors)
+        super().__init__(
+            f"the {level_label(level)}% interval cannot be honoured from step {step} on: "
+            f"it needs at least {errors(minimum_residuals(level))} per step, and this "
+            f"model has {n_errors} at step {step}, so its bounds are -inf and inf from "
+            f"there. {self.advice('interval=', 'steps=')}, or fit on a longer series (a "
+            "larger calibration_fraction takes the errors from training)"
+        )
+
+    def advice(self, interval: str, steps: str) -> str:
+        """What would be honoured, with the caller's names for the level and the steps
+        (``"interval="``, ``"steps="`` in Python; ``"--interval "``, ``"--steps "`` on
+        the command line)."""
+        options = []
+        if self.honoured > 0:
+            options.append(f"{interval}{self.honoured:g} or lower")
+        if self.step > 1:
+            options.append(f"{steps}{self.step - 1} or fewer")
+        return "Ask for " + " or ".join(options) if options else "Ask for no interval"
 
 
 def _spread_floor(spreads: np.ndarray, origins: np.ndarray) -> float:
@@ -148,8 +197,28 @@ class Calibration:
         for k in range(steps):
             known = scores[:, k][~np.isnan(scores[:, k])]
             for j, level in enumerate(levels):
-                quantiles[k, j] = conformal_quantile(known, level, step=k + 1)
+                quantiles[k, j] = conformal_quantile(known, level)
+        # no step narrower than an earlier one (and infinite from the first infinite on)
+        quantiles = np.maximum.accumulate(quantiles, axis=0)
+        self._warn_unhonoured(levels, quantiles, self.errors_per_step(steps))
         return quantiles * (np.std(window_values) + floor)
+
+    @staticmethod
+    def _warn_unhonoured(
+        levels: Sequence[float], quantiles: np.ndarray, counts: np.ndarray
+    ) -> None:
+        for j, level in enumerate(levels):
+            infinite = np.isinf(quantiles[:, j])
+            if infinite.any():
+                step = int(np.argmax(infinite))
+                warnings.warn(IntervalWarning(level, step + 1, int(counts[step])), stacklevel=5)
+
+    def errors_per_step(self, steps: int) -> np.ndarray:
+        """How many calibration errors each step 1..``steps`` ahead has: the origins
+        whose truth that far ahead is known (fewer for later steps of a series)."""
+        if self.series is not None:
+            return np.maximum(self.n_origins - np.arange(steps), 0)
+        return np.full(steps, self.n_origins)
 
     @property
     def n_origins(self) -> int:

@@ -162,12 +162,22 @@ def load(
 
 
 def read_state(path: str | os.PathLike) -> tuple[FittedState, dict[str, Any], dict[str, str]]:
-    """The state (no network, no arrays), the parameters and the raw metadata of a
-    model file, from its header alone: no weights read, no torch."""
+    """The state (no network), the parameters and the raw metadata of a model file,
+    from its header and its small arrays (calibration data, last window): no weights
+    read, no torch."""
+    from safetensors import SafetensorError, safe_open
+
     where = os.fspath(path)
     metadata = read_metadata(where)
     version = int(metadata["format_version"])
-    state, params, _ = _state.from_file_header(
-        metadata["config"], {}, version, where, header_only=True
-    )
+    try:
+        with safe_open(where, framework="numpy") as file:
+            arrays = {
+                name: file.get_tensor(name)
+                for name in file.keys()  # noqa: SIM118 (a safe_open handle, not a dict)
+                if not name.startswith("network.")
+            }
+    except SafetensorError as error:
+        raise ValueError(f"{where!r} is truncated or damaged: {error}") from None
+    state, params, _ = _state.from_file_header(metadata["config"], arrays, version, where)
     return state, params, metadata

@@ -76,3 +76,21 @@ def test_interval_coverage_on_sunspots_is_honest(refit):
     assert len(result.forecasts) == 11 * 12
     assert 0.80 <= coverage["coverage_90"] <= 0.97, coverage
     assert coverage["coverage_80"] <= coverage["coverage_90"] <= coverage["coverage_95"]
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_backtest_follows_the_forecasters_missing_policy(monthly, refit):
+    """A NaN in the series: backtest fills it as the forecaster would (it raised,
+    recommending the very missing='interpolate' the forecaster had), and never scores
+    the filled value as truth."""
+    series = monthly.copy()
+    series.iloc[-20] = np.nan  # in the first origin's test part, the second's context
+    forecaster = GRUForecaster(**FAST, window=12, missing="interpolate")
+    result = backtest(forecaster, series, 12, initial=len(series) - 24, step=12, refit=refit)
+    assert len(result.metrics) == 2
+    assert result.metrics["refitted"].tolist() == [True, refit]
+    truth = result.forecasts["truth"].to_numpy()
+    assert np.isnan(truth).sum() == 1 and np.isnan(truth[4])
+    assert result.metrics[["mae", "rmse", "smape", "mase"]].notna().all().all()
+    with pytest.raises(ValueError, match="missing='interpolate'"):
+        backtest(GRUForecaster(**FAST, window=12), series, 12, initial=len(series) - 24)

@@ -1,16 +1,64 @@
 import numpy as np
 import pytest
 
-from gruforecast.intervals import Calibration, check_levels, conformal_quantile, level_label, minimum_residuals
+from gruforecast.intervals import (
+    Calibration,
+    IntervalWarning,
+    check_levels,
+    conformal_quantile,
+    highest_level,
+    level_label,
+    minimum_residuals,
+)
 
 
 def test_conformal_quantile_rank():
     errors = np.arange(1.0, 20.0)  # 19 errors
-    assert conformal_quantile(errors, 0.9, step=1) == 18.0  # ceil(20 * 0.9) = 18th smallest
-    assert conformal_quantile(errors, 0.95, step=1) == 19.0
-    with pytest.raises(ValueError, match="95% interval at step 3 needs at least 19 calibration errors, but this model has 10"):
-        conformal_quantile(np.ones(10), 0.95, step=3)
+    assert conformal_quantile(errors, 0.9) == 18.0  # ceil(20 * 0.9) = 18th smallest
+    assert conformal_quantile(errors, 0.95) == 19.0
+    # too few errors for the level: no finite bound is guaranteed to cover
+    assert conformal_quantile(np.ones(10), 0.95) == np.inf
     assert minimum_residuals(0.9) == 9 and minimum_residuals(0.8) == 4
+    assert highest_level(3) == 0.75 and highest_level(8) == 0.888 and highest_level(0) == 0.0
+    for n in range(1, 50):  # n errors honour highest_level(n), and no level above n/(n+1)
+        assert conformal_quantile(np.ones(n), highest_level(n)) == 1.0
+        assert conformal_quantile(np.ones(n), n / (n + 1) + 1e-9) == np.inf
+
+
+def test_widths_never_narrow_as_the_steps_grow():
+    """Step 2 errors smaller than step 1's (here by construction; on a random walk by
+    chance, 14.9 at step 11 and 9.4 at step 15): step 2 is as wide as step 1."""
+    series = np.random.default_rng(0).normal(size=60).cumsum()
+
+    def exact_at_step_two(windows):
+        truth_one = windows[:, -1] + 5.0  # wrong by about 5 at step 1
+        return np.column_stack([truth_one, truth_one])
+
+    calibration = Calibration(5, series=series)
+    widths = calibration.half_widths(exact_at_step_two, 6, [0.5, 0.9], series[-5:])
+    assert (np.diff(widths, axis=0) >= 0).all()
+    raw = np.abs(series[6:] - series[4:-2] - 5.0)  # the step-2 errors, unnormalised
+    assert np.median(raw) < 5.0  # so without the running maximum, step 2 would narrow
+
+
+def test_levels_beyond_the_errors_get_infinite_bounds_and_one_warning_each():
+    series = np.arange(9.0)  # window 5: 4 origins, 4 errors at step 1, 3 at step 2, ...
+    calibration = Calibration(5, series=series)
+    assert calibration.errors_per_step(5).tolist() == [4, 3, 2, 1, 0]
+    with pytest.warns(IntervalWarning) as caught:
+        widths = calibration.half_widths(_linear, 5, [0.5, 0.8, 0.9], series[-5:])
+    # 0.8 honoured to step 1 (4 errors), 0.5 to step 4 (1 error), 0.9 nowhere
+    assert np.isfinite(widths[:, 0]).tolist() == [True, True, True, True, False]
+    assert np.isfinite(widths[:, 1]).tolist() == [True, False, False, False, False]
+    assert not np.isfinite(widths[:, 2]).any()
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3
+    assert messages[0].startswith("the 50% interval cannot be honoured from step 5 on")
+    assert "has 0 at step 5" in messages[0] and "steps=4 or fewer" in messages[0]
+    assert "it needs at least 4 calibration errors per step" in messages[1]
+    assert "interval=0.75 or lower or steps=1 or fewer" in messages[1]
+    assert "1 calibration error per step" in str(IntervalWarning(0.5, 5, 0))  # one, not ones
+    assert caught[2].message.advice("--interval ", "--steps ") == "Ask for --interval 0.8 or lower"
 
 
 def test_levels():

@@ -67,7 +67,10 @@ def test_bad_values_raise_value_error_naming_the_problem(data, message):
         ([1.0, 2.0, "a", 3.0], r"text values \(first at position 2: 'a'\)"),
         (np.array([1.0, "a"], dtype=object), r"non-numeric value at position 1: 'a'"),
         (np.array([True, False]), "boolean"),
-        (pd.Series(["1", "2"]), "non-numeric value at position 0: '1'"),
+        (pd.Series(["1", "2"]), r"holds numbers as text \(first at position 0: '1'\)"),
+        # read_csv of a column with one bad cell: the bad cell is named, not the first
+        (pd.Series(["0.489", "1", None, "n/a?", "2"], index=pd.RangeIndex(54, 59)),
+         r"non-numeric value at (position 3|label 57).*'n/a\?'.*pd.to_numeric"),
         (pd.Series(pd.date_range("2020", periods=3)), "dates or durations"),
         (np.array([1.0, {"a": 1}], dtype=object), "non-numeric value at position 1"),
     ],
