@@ -46,9 +46,8 @@ def _check_same_step(state: FittedState, context: TimeIndex) -> None:
     raise ValueError(
         f"context has a time step of {context.freq!r}, but this model was fitted on a "
         f"series with a step of {state.frequency!r}: its forecasts would be of the wrong "
-        f"step. Bring the context to {state.frequency!r} first (for example "
-        f"context.resample({state.frequency!r}).mean()), or fit a model on "
-        f"{context.freq!r} data"
+        f"step. Resample the context to one value per {state.frequency!r} step first, "
+        f"or fit a model on {context.freq!r} data"
     )
 
 

@@ -258,9 +258,7 @@ def decode(
 
 def _object(value: Any, field: str, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise ValueError(
-            f"{where!r}: {field} is a {type(value).__name__}; expected a JSON object"
-        )
+        raise ValueError(f"{where!r}: {field} is a {type(value).__name__}; expected a JSON object")
     return value
 
 
@@ -284,7 +282,7 @@ def _decode(
         return FittedState(
             window=int(document["window"]),
             horizon=int(document["horizon"]),
-            scaler=SeriesScaler.from_dict(_object(document["scaler"], "scaler", where)),
+            scaler=SeriesScaler.from_dict(dict(_object(document["scaler"], "scaler", where))),
             shape=NetworkShape(**_object(document["network"], "network", where)),
             device=str(document["device"]),
             gru_backend=document.get("gru_backend"),
@@ -337,9 +335,7 @@ def _finite(array: np.ndarray, field: str, where: str, shape: tuple[int | None, 
         raise ValueError(f"{where!r}: {field} holds NaN or infinite values")
 
 
-def check_state(
-    state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS
-) -> None:
+def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS) -> None:
     """Refuse a state that exceeds ``limits`` or contradicts itself, naming the field.
 
     Checks sizes before anything is allocated for them, and that the arrays have the

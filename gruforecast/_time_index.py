@@ -220,10 +220,12 @@ class TimeIndex:
         if self.kind == "datetime":
             if self.freq is None:
                 raise ValueError(
-                    "the series has a DatetimeIndex without a regular frequency "
-                    "(pd.infer_freq found none), so the timestamps of the forecast are "
-                    "unknown; make it regular first (for example series.asfreq('MS')), "
-                    "or pass a NumPy array to get an array back"
+                    "the series has a DatetimeIndex on no regular step (pd.infer_freq "
+                    "found none, and it is not a regular index with rows missing), so "
+                    "the timestamps of the forecast are unknown; resample it to one "
+                    "value per step first (series.resample(step).mean(), with the step "
+                    "the data is meant to have: 'h', 'D', 'MS', ...), or pass a NumPy "
+                    "array to get an array back"
                 )
             offset = self.offset or pd.tseries.frequencies.to_offset(self.freq)
             return pd.date_range(

@@ -322,9 +322,7 @@ def _layer_weights(module: nn.GRU, layer: int) -> list[torch.Tensor]:
 _WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def dropout(
-    outputs: torch.Tensor, p: float, generator: torch.Generator | None
-) -> torch.Tensor:
+def dropout(outputs: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
     """Inverted dropout of one layer's time-major outputs (steps, batch, hidden), as
     ``nn.GRU`` applies it between layers in training; with a ``generator`` the masks
     come from it (a fit's own, so fits in parallel threads stay repeatable), without
@@ -374,8 +372,15 @@ def layered_gru(module: nn.GRU, windows: torch.Tensor, generator: torch.Generato
         initial = outputs.new_zeros(1, outputs.shape[1], module.hidden_size)
         # the function nn.GRU.forward calls, given one layer's weights: time-major in
         # and out, biases, 1 layer, no dropout of its own, train, one direction
-        outputs = torch._VF.gru(  # type: ignore[attr-defined]
-            outputs, initial, _layer_weights(module, layer), True, 1, 0.0, module.training,
-            False, False,
+        outputs = torch._VF.gru(
+            outputs,
+            initial,
+            _layer_weights(module, layer),
+            True,
+            1,
+            0.0,
+            module.training,
+            False,
+            False,
         )[0]
     return outputs.transpose(0, 1)

@@ -174,7 +174,7 @@ def read_state(path: str | os.PathLike) -> tuple[FittedState, dict[str, Any], di
         with safe_open(where, framework="numpy") as file:
             arrays = {
                 name: file.get_tensor(name)
-                for name in file.keys()  # noqa: SIM118 (a safe_open handle, not a dict)
+                for name in file.keys()
                 if not name.startswith("network.")
             }
     except SafetensorError as error:
