@@ -158,7 +158,12 @@ PARAMETERS: Mapping[str, Parameter] = {
         Options(GRU_BACKENDS),
     ),
     "random_state": Parameter(None, "random seed, for repeatable training"),
-    "verbose": Parameter(0, "progress output", number=Integer(minimum=0)),
+    "verbose": Parameter(
+        0,
+        "progress on stderr: 0 none, 1 a live line (a few plain lines if not a terminal), "
+        "2 a line per epoch",
+        number=Integer(minimum=0),
+    ),
 }
 
 
