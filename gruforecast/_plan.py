@@ -62,24 +62,31 @@ def min_samples(horizon: int, validation_fraction: float, calibration_fraction: 
 
 def auto_window(length: int, horizon: int, freq: str | None) -> int:
     """Two seasons of the index's frequency (else DEFAULT_WINDOW), at most a third of
-    what the series leaves after the horizon, so that enough windows remain. Warns
-    when that leaves a window too short to see a season (or anything: under 3)."""
+    what the series leaves after the horizon, so that enough windows remain."""
+    return max(1, min(_preferred_window(freq), (length - horizon) // 3))
+
+
+def _preferred_window(freq: str | None) -> int:
     period = seasonal_period(freq)
-    preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
-    window = max(1, min(preferred, (length - horizon) // 3))
+    return 2 * period if period and period > 1 else DEFAULT_WINDOW
+
+
+def _warn_if_blind(window: int, length: int, horizon: int, freq: str | None) -> None:
+    """A word when the series left window='auto' too short to see a season (or, under
+    3 values, anything)."""
+    period = seasonal_period(freq)
     seasonal = period is not None and period > 1
     if window < 3 or (seasonal and window < cast(int, period)):
         sees = f"one season of {period}" if seasonal else "a trend or a pattern"
         warnings.warn(
             f"X (the series) has {length} values, so window='auto' chose {window} past "
             f"value{'s' if window > 1 else ''} per forecast (at most a third of what the "
-            f"horizon of {horizon} leaves; {preferred} would be usual), too few to see "
-            f"{sees}: forecasts will follow the last values. Give a longer series, or "
-            "choose window= yourself",
+            f"horizon of {horizon} leaves; {_preferred_window(freq)} would be usual), too "
+            f"few to see {sees}: forecasts will follow the last values. Give a longer "
+            "series, or choose window= yourself",
             UserWarning,
             stacklevel=5,
         )
-    return window
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -168,6 +175,8 @@ class TrainingPlan:
                 f"X (the series) has {len(values)} values, but window={window}, "
                 f"horizon={horizon}, {_fractions(params)} need at least {minimum}"
             )
+        if params["window"] == "auto":
+            _warn_if_blind(window, len(values), horizon, freq)
         n_train, n_valid, n_calibration, gap = split(
             n_windows(len(values), window, horizon), horizon, *fractions
         )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ._params import PARAMETERS, Integer, Real
 from ._version import __version__
@@ -51,7 +52,9 @@ _FIT_PARAMETERS = (
     "epochs",
     "hidden_size",
     "num_layers",
+    "validation_fraction",
     "calibration_fraction",
+    "missing",
     "device",
     "precision",
     "gru_backend",
@@ -221,6 +224,33 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
     return series
 
 
+def refuse_gaps(series: Any, path: str, advice: str) -> None:
+    """Empty cells, or rows missing from a regular time column (an hour without a
+    row), named in the file's terms: the model would refuse them (its missing policy
+    is "raise"); ``advice`` says what the user can do about it."""
+    from ._time_index import regular_grid
+
+    empty = series.isna().to_numpy()
+    if empty.any():
+        row = int(empty.argmax())
+        at = "" if series.index.name is None else f" ({series.index[row]})"
+        more = int(empty.sum()) - 1
+        raise UsageError(
+            f"{path}: column {series.name!r} has no value in row {row + 1}{at}"
+            + (f" and {more} more row{'s' if more > 1 else ''}" if more else "")
+            + f"; {advice}"
+        )
+    grid = regular_grid(series.index) if series.index.is_unique else None
+    if grid is not None:
+        absent = grid.difference(series.index)
+        n = len(absent)
+        raise UsageError(
+            f"{path}: {n} {grid.freqstr!r} step{'s' if n > 1 else ''} of column "
+            f"{series.index.name!r} {'have' if n > 1 else 'has'} no row (the first: "
+            f"{absent[0]}); {advice}"
+        )
+
+
 def _csv_dialect(source: Path, suffix: str) -> dict[str, str]:
     """Tabs for .tsv; for a CSV whose header has semicolons and no comma, the European
     layout: ';' between fields and ',' as the decimal mark (read with ',' its dates and
@@ -332,8 +362,10 @@ def model_info(path: str) -> dict[str, Any]:
 
 
 def _history_of(model: Any) -> Any:
-    """The end of the series a model was fitted on, as a pd.Series where the labels can
-    be rebuilt (for plots); None if the model has none."""
+    """The end of the series a model was fitted on (its last ``window_`` values), as a
+    pd.Series labelled like the model's forecasts (for plots): with the fitted series'
+    labels, or for a model fitted on a NumPy array by "step", 0 for the last value, as
+    the forecast table counts 1, 2, ... after it. None if the model holds no series."""
     import pandas as pd
 
     values = model.last_window_
@@ -341,37 +373,65 @@ def _history_of(model: Any) -> Any:
         return None
     time_index = model.time_index_
     index = time_index.past(len(values)) if time_index is not None else None
+    if index is None:
+        index = pd.RangeIndex(1 - len(values), 1, name="step")
     return pd.Series(values, index=index, name=model.series_name_)
 
 
+def _table_format(path: str) -> str:
+    """The format of --output, "csv" or "json", by its suffix; CSV for a device or
+    a pipe (/dev/null, /dev/stdout), which has no suffix to go by."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".json"):
+        return suffix[1:]
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        return "csv"
+    raise UsageError(f"--output {path}: expected a .csv or .json file name")
+
+
+def _check_image_format(path: str) -> None:
+    """--plot's suffix names an image format matplotlib writes (before any work)."""
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if Path(path).suffix.lower().lstrip(".") not in formats:
+        raise UsageError(
+            f"--plot {path}: expected an image file name ending in "
+            + ", ".join(f".{name}" for name in ("png", "svg", "pdf"))
+            + f" or another format matplotlib writes ({', '.join(sorted(formats))})"
+        )
+
+
 def _write_table(frame: Any, path: str) -> None:
-    """A forecast table to CSV or JSON (by suffix), atomically."""
+    """A forecast table to CSV or JSON (see ``_table_format``), atomically."""
     from ._io import atomic_path
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise UsageError(f"--output {path}: expected a .csv or .json file name")
+    kind = _table_format(path)
     table = frame.reset_index()
     with atomic_path(path) as temporary:
-        if suffix == ".csv":
+        if kind == "csv":
             table.to_csv(temporary, index=False)
         else:
             table.to_json(temporary, orient="records", date_format="iso", indent=2)
 
 
-def _as_frame(forecast: Any, steps: int) -> Any:
+def _as_frame(forecast: Any, steps: int, levels: list[float] | None) -> Any:
+    """The forecast as a table: pandas output as it is; an array (a model of a series
+    without an index) by step 1, 2, ..., with the columns pandas output would have."""
     import numpy as np
     import pandas as pd
+
+    from .intervals import level_label
 
     if isinstance(forecast, pd.DataFrame):
         return forecast
     if isinstance(forecast, pd.Series):
         return forecast.rename("forecast").to_frame()
-    array = np.asarray(forecast)
-    index = pd.RangeIndex(1, steps + 1, name="step")
-    if array.ndim == 1:
-        return pd.DataFrame({"forecast": array}, index=index)
-    return pd.DataFrame(array, index=index)
+    columns = ["forecast"]
+    for level in levels or ():
+        columns += [f"lower_{level_label(level)}", f"upper_{level_label(level)}"]
+    array = np.asarray(forecast).reshape(steps, len(columns))
+    return pd.DataFrame(array, index=pd.RangeIndex(1, steps + 1, name="step"), columns=columns)
 
 
 class _Output:
@@ -429,18 +489,32 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     _check_output(arguments.out, "--out", [arguments.data], (".onnx", *DATA_SUFFIXES, ".json"))
     series = read_series(arguments.data, arguments.column, arguments.time_column)
     out.detail(f"read {len(series)} values of {series.name!r} from {arguments.data}")
+    if arguments.missing == "raise":
+        refuse_gaps(
+            series,
+            arguments.data,
+            "give --missing interpolate to fill such gaps from the values around them, "
+            "or fill them in the file",
+        )
     from .estimator import GRUForecaster
 
     forecaster = GRUForecaster(
         **{name: getattr(arguments, name) for name in _FIT_PARAMETERS},
         random_state=arguments.seed,
-        verbose=0 if arguments.quiet else 1,
+        verbose=0 if arguments.quiet else (2 if arguments.verbose else 1),
     )
     started = time.perf_counter()
     forecaster.fit(series)
     elapsed = time.perf_counter() - started
+    length = cast(dict, forecaster.training_span_)["length"]
+    inserted, empty = length - len(series), int(series.isna().sum())
+    if inserted or empty:  # --missing interpolate filled them
+        out.say(
+            f"filled by interpolation: {empty} empty value{'s' if empty != 1 else ''} and "
+            f"{inserted} missing row{'s' if inserted != 1 else ''}"
+        )
     out.say(
-        f"fitted on {len(series)} values of {series.name!r} in {elapsed:.1f} s: window "
+        f"fitted on {length} values of {series.name!r} in {elapsed:.1f} s: window "
         f"{forecaster.window_}, horizon {forecaster.horizon_}, {len(forecaster.history_)} "
         f"epochs ({forecaster.stop_reason_}) on {forecaster.device_}, GRU "
         f"{forecaster.gru_backend_}"
@@ -457,6 +531,10 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     for path, flag in ((arguments.output, "--output"), (arguments.plot, "--plot")):
         if path:
             _check_output(path, flag, reads)
+    if arguments.output:
+        _table_format(arguments.output)
+    if arguments.plot:
+        _check_image_format(arguments.plot)
     model = load_model(arguments.model, arguments.timeout)
     context = None
     if arguments.input is not None:
@@ -464,11 +542,19 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         if column is None and isinstance(model.series_name_, str):
             column = model.series_name_
         context = read_series(arguments.input, column, arguments.time_column)
+        if model.missing == "raise":
+            refuse_gaps(
+                context,
+                arguments.input,
+                f"{arguments.model} was fitted without --missing interpolate, so it fills "
+                "none: fill them in the file, or fit the model again with --missing "
+                "interpolate",
+            )
     elif arguments.column or arguments.time_column:
         raise UsageError("--column and --time-column describe --input; give --input too")
     interval = arguments.interval or None
     forecast = model.forecast(arguments.steps, context=context, interval=interval)
-    table = _as_frame(forecast, arguments.steps)
+    table = _as_frame(forecast, arguments.steps, interval)
     if arguments.output:
         _write_table(table, arguments.output)
         out.say(f"wrote {arguments.steps} forecast steps to {arguments.output}")
@@ -480,8 +566,16 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         history = context if context is not None else _history_of(model)
         if history is None:
             raise UsageError("--plot needs a history: the model has none, give --input")
-        save_figure(plot_forecast(history, forecast, title=str(history.name or "")), arguments.plot)
-        out.say(f"saved plot {arguments.plot}")
+        save_figure(plot_forecast(history, forecast), arguments.plot)
+        if context is not None:
+            out.say(f"saved plot {arguments.plot}")
+        else:  # the model holds only the last window_ values of its series
+            shown = f"{len(history)} values" if len(history) > 1 else "value"
+            out.say(
+                f"saved plot {arguments.plot} with the last {shown} of the series that "
+                f"{arguments.model} holds; give --input with the series' file to plot "
+                "its whole history"
+            )
     return 0
 
 
@@ -556,7 +650,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="print only what was asked for"
     )
     loudness.add_argument(
-        "-v", "--verbose", action="store_true", help="more detail, and tracebacks on errors"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="more detail (fit: a line per epoch), and tracebacks on errors",
     )
 
     parser = _Parser(
@@ -620,7 +717,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="add a prediction interval, e.g. 0.9 (repeatable)",
     )
-    forecast.add_argument("--plot", metavar="PNG", help="save a plot of history and forecast")
+    forecast.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="save a plot of the history and the forecast (PNG, SVG or PDF, by suffix): the "
+        "whole history given by --input, else the last values the model holds",
+    )
     forecast.add_argument(
         "--output",
         metavar="FILE",
@@ -667,14 +769,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the library's messages name Python parameters; the command line's user has flags
+_FLAGS = {
+    **{name: "--" + name.replace("_", "-") for name in (*_FIT_PARAMETERS, "interval", "steps")},
+    "random_state": "--seed",
+}
+_NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
+
+
+def in_cli_terms(message: str) -> str:
+    """A library message with its advice in flags: ``GRUForecaster(missing=
+    'interpolate')`` becomes ``--missing interpolate``, ``interval=0.75`` ``--interval
+    0.75``, ``calibration_fraction`` ``--calibration-fraction``; one line."""
+    message = " ".join(message.split()).replace("X (the series)", "the series")
+    message = re.sub(rf"GRUForecaster\(((?:{_NAMES})=[^)]*)\)", r"\1", message)
+    message = re.sub(rf"\b({_NAMES})=('?)([\w.-]+)\2", lambda m: f"{_FLAGS[m[1]]} {m[3]}", message)
+    message = re.sub(rf"\b({_NAMES})=(?=\s|$)", lambda m: _FLAGS[m[1]], message)
+    # a bare name is a parameter only where it cannot be an English word
+    return re.sub(
+        rf"(?<![\w-])({_NAMES})(?![\w=])",
+        lambda m: _FLAGS[m[1]] if "_" in m[1] else m[1],
+        message,
+    )
+
+
+def _show_warning(message: Any, category: Any, *_: Any, **__: Any) -> None:
+    print(f"{PROG}: warning: {in_cli_terms(str(message))}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for user errors)."""
+    import warnings
+
     parser = build_parser()
     verbose = False
     try:
         arguments = parser.parse_args(argv)
         verbose = arguments.verbose
-        return arguments.run(arguments)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return arguments.run(arguments)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -691,6 +825,5 @@ def main(argv: list[str] | None = None) -> int:
             raise  # not the user's mistake: a bug, with its traceback
         if verbose:
             traceback.print_exc()
-        message = " ".join(str(error).split())  # one line
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        print(f"{PROG}: error: {in_cli_terms(str(error))}", file=sys.stderr)
         return 2

@@ -118,7 +118,7 @@ def test_user_errors_are_one_line_and_exit_2(csv_file, tmp_path, capsys):
         (["forecast", csv_file, "--steps", "3", "--interval", "90"], "between 0 and 1"),
         (["info", tmp_path / "nothing.onnx"], "no such file"),
         (["fit", csv_file], "--out"),
-        (["forecast", model_for_errors, "--steps", 30, "--interval", 0.95], "calibration_fraction"),
+        (["forecast", model_for_errors, "--steps", 3, "--plot", tmp_path / "p.txt"], "--plot"),
         ([], "COMMAND"),
     ]
     for argv, expected in cases:
@@ -252,3 +252,72 @@ def test_european_csv_day_first_dates_and_mixed_offsets_are_read_as_meant(tmp_pa
     one_column.write_text("date|value\n2020-01-01|1\n")
     with pytest.raises(UsageError, match="one column named 'date|value'"):
         read_series(str(one_column), None, None)
+
+
+def _plotted(monkeypatch):
+    """The figures `forecast --plot` saves, kept for the test to read."""
+    import gruforecast.plotting
+
+    figures = []
+    save = gruforecast.plotting.save_figure
+    def keep(figure, path, **options):
+        figures.append(figure)
+        return save(figure, path, **options)
+
+    monkeypatch.setattr(gruforecast.plotting, "save_figure", keep)
+    return figures
+
+
+def _history_and_forecast_x(figure):
+    lines = {line.get_label(): line for line in figure.axes[0].lines}
+    return list(lines["history"].get_xdata()), list(lines["forecast"].get_xdata()), lines["history"]
+
+
+def test_plot_of_a_series_without_dates_uses_the_tables_positions(tmp_path, capsys, monkeypatch):
+    """The table of a series without dates continues its positions (120, 121, ...): the
+    plot's x axis is the same (it was 0..19), with the whole --input history, else the
+    last window_ values the model holds, and a line saying so."""
+    data = tmp_path / "load.csv"
+    values = np.sin(np.arange(120) / 5) + np.arange(120) / 50
+    pd.DataFrame({"load": values}).to_csv(data, index=False)
+    model, table_path, plot = tmp_path / "m.gruf", tmp_path / "t.csv", tmp_path / "p.png"
+    assert run(capsys, "fit", data, "--window", 14, *FAST_FIT, "--out", model, "-q")[0] == 0
+    figures = _plotted(monkeypatch)
+
+    status, out, _ = run(capsys, "forecast", model, "--steps", 6, "--output", table_path,
+                         "--plot", plot)
+    assert status == 0 and plot.stat().st_size > 1000
+    table = pd.read_csv(table_path)
+    assert list(table["index"]) == list(range(120, 126))
+    history_x, forecast_x, _ = _history_and_forecast_x(figures[-1])
+    assert history_x == list(range(106, 120))  # the 14 values the model holds
+    assert forecast_x == [119, *table["index"]]  # joined to the last observed value
+    assert "the last 14 values" in out and "give --input" in out and str(model) in out
+
+    status, out, _ = run(capsys, "forecast", model, "--steps", 6, "--input", data, "--plot", plot)
+    assert status == 0
+    history_x, forecast_x, _ = _history_and_forecast_x(figures[-1])
+    assert history_x == list(range(120)) and forecast_x == list(range(119, 126))
+    assert "--input" not in out and f"saved plot {plot}" in out
+
+    # a window of one value: a visible point, not an invisible line
+    single = tmp_path / "one.gruf"
+    assert run(capsys, "fit", data, "--window", 1, *FAST_FIT, "--out", single, "-q")[0] == 0
+    status, out, _ = run(capsys, "forecast", single, "--steps", 2, "--plot", plot)
+    history_x, forecast_x, history = _history_and_forecast_x(figures[-1])
+    assert history_x == [119] and forecast_x == [119, 120, 121] and history.get_marker() == "o"
+    assert "the last value of the series" in out
+
+
+def test_plot_of_a_model_fitted_on_an_array_counts_steps_like_its_table(tmp_path, capsys,
+                                                                        monkeypatch):
+    model = tmp_path / "array.gruf"
+    GRUForecaster(hidden_size=8, num_layers=1, epochs=3, window=10, random_state=0).fit(
+        np.sin(np.arange(200) / 5)).save(model)
+    figures = _plotted(monkeypatch)
+    status, out, _ = run(capsys, "forecast", model, "--steps", 3, "--plot", tmp_path / "p.png")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[2:5]] == ["1", "2", "3"]  # "step" rows
+    history_x, forecast_x, _ = _history_and_forecast_x(figures[-1])
+    assert history_x == list(range(-9, 1)) and forecast_x == [0, 1, 2, 3]
+    assert figures[-1].axes[0].get_xlabel() == "step"

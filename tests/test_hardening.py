@@ -13,6 +13,7 @@ draws new examples.
 import re
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import FAST
-from gruforecast import GRUForecaster, OnnxForecaster
+from gruforecast import GRUForecaster, IntervalWarning, OnnxForecaster
 from gruforecast._validation import as_series
 
 MAGNITUDES = [1e-12, 1e-9, 1e-3, 1.0, 1e3, 1e9, 1e12]
@@ -137,6 +138,23 @@ def succeeds_or_explains(call, what: str | tuple[str, ...], data=None):
     return result
 
 
+def _honoured_or_warned(forecaster, steps, level):
+    """The forecast with an interval: bounds that are finite, or -inf/inf from the step
+    on where the calibration errors run out, with an IntervalWarning saying so. Returns
+    the finite part (the forecast and the honoured steps' bounds)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = np.asarray(forecaster.forecast(steps, interval=level))
+    infinite = np.isinf(table[:, 1:]).any(axis=1)
+    warned = [w.message for w in caught if isinstance(w.message, IntervalWarning)]
+    assert bool(infinite.any()) == bool(warned), (table, warned)
+    if warned:
+        first = warned[0].step - 1
+        assert not infinite[:first].any() and infinite[first:].all()
+        assert (table[first:, 1] == -np.inf).all() and (table[first:, 2] == np.inf).all()
+    return table[~infinite]
+
+
 def assert_agree(actual, expected, inputs):
     """The back ends agree to float32 precision of what they were given. Both run the
     network in float32, and a window's level and spread are float32 there too: for a
@@ -222,7 +240,7 @@ def test_fit_then_predict_forecast_score_on_any_series(data, window, horizon):
         assert not hasattr(forecaster, "network_")  # a failed fit leaves nothing behind
         return
     succeeds_or_explains(lambda: forecaster.score(data), "X", data)
-    succeeds_or_explains(lambda: forecaster.forecast(5, interval=0.5), "interval")
+    succeeds_or_explains(lambda: _honoured_or_warned(forecaster, 5, 0.5), "interval")
     last = np.asarray(as_series(data).values)[-forecaster.window_ :]
     succeeds_or_explains(lambda: forecaster.predict(last[None, :]), "X", last[None, :])
     with tempfile.TemporaryDirectory() as folder:

@@ -76,7 +76,7 @@ def test_a_context_of_another_step_is_refused():
     forecaster = GRUForecaster(**FAST, window=14).fit(daily)
     hourly = pd.Series(np.ones(48), index=pd.date_range("2022", periods=48, freq="h"))
     with pytest.raises(ValueError, match=r"context has a time step of 'h', but this model "
-                       r"was fitted on a series with a step of 'D'.*resample\('D'\)"):
+                       r"was fitted on a series with a step of 'D'.*one value per 'D' step"):
         forecaster.forecast(3, context=hourly)
     # the same step under another anchor or kind is the same step
     months = pd.Series(np.arange(40.0), index=pd.date_range("2000", periods=40, freq="MS"))
@@ -141,3 +141,120 @@ def test_info_says_which_levels_a_model_honours(short_quarterly, monthly):
         f"({n} calibration errors at step 1, {n - 2} at step 3)"
     )
     assert describe(GRUForecaster(**FAST, window=12, calibration_fraction=0).fit(monthly).state_)["intervals"] is None
+
+
+# ---------------------------------------------------------------- the command line alone
+
+from gruforecast.cli import in_cli_terms, main  # noqa: E402
+
+CLI_FAST = ["--epochs", "3", "--hidden-size", "8", "--num-layers", "1", "--seed", "0"]
+
+
+def cli(capsys, *argv):
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_advice_in_the_library_s_terms_becomes_flags():
+    assert in_cli_terms(
+        "contains NaN at position 3. Fill missing values first, or let "
+        "GRUForecaster(missing='interpolate') fill them."
+    ).endswith("or let --missing interpolate fill them.")
+    assert in_cli_terms(
+        "Ask for interval=0.75 or lower or steps=3 or fewer, or a larger\n calibration_fraction"
+    ) == "Ask for --interval 0.75 or lower or --steps 3 or fewer, or a larger --calibration-fraction"
+    assert in_cli_terms("X (the series) has 5 values, so window='auto' chose 1; choose window= "
+                        "yourself") == "the series has 5 values, so --window auto chose 1; choose --window yourself"
+    # English words that are also parameter names stay words; fitted attributes stay
+    text = "the interval widens over the steps; missing values; at least window_=24"
+    assert in_cli_terms(text) == text
+
+
+def test_from_a_csv_with_gaps_to_a_plotted_forecast_by_following_the_messages(tmp_path, capsys):
+    """The issue's journey: an hourly CSV with an empty cell and two absent hours,
+    through the CLI alone, doing only what the messages say."""
+    index = pd.date_range("2024-01-01", periods=24 * 20, freq="h")
+    values = 10 + 3 * np.sin(2 * np.pi * np.arange(len(index)) / 24)
+    table = pd.DataFrame({"time": index.strftime("%Y-%m-%d %H:%M"), "load": values.round(3)})
+    table.loc[100, "load"] = np.nan
+    table = table.drop(index=[300, 301])
+    data, model, plot = tmp_path / "load.csv", tmp_path / "m.gruf", tmp_path / "p.png"
+    table.to_csv(data, index=False)
+
+    status, _, err = cli(capsys, "fit", data, "--out", model, *CLI_FAST)
+    assert status == 2 and not model.exists()
+    assert "column 'load' has no value in row 101 (2024-01-05 04:00:00)" in err
+    assert "give --missing interpolate" in err and "missing='interpolate'" not in err
+    table.loc[100, "load"] = 10.0  # the empty cell filled in the file: the absent hours remain
+    table.to_csv(data, index=False)
+    status, _, err = cli(capsys, "fit", data, "--out", model, *CLI_FAST)
+    assert status == 2
+    assert "2 'h' steps of column 'time' have no row (the first: 2024-01-13 12:00:00)" in err
+    assert "give --missing interpolate" in err
+    status, out, _ = cli(capsys, "fit", data, "--out", model, "--missing", "interpolate", *CLI_FAST)
+    assert status == 0
+    assert "filled by interpolation: 0 empty values and 2 missing rows" in out
+    assert "fitted on 480 values of 'load'" in out
+    status, out, err = cli(capsys, "forecast", model, "--steps", "24", "--interval", "0.9",
+                           "--plot", plot)
+    assert status == 0 and plot.stat().st_size > 0
+    assert "upper_90" in out and "2024-01-21 00:00:00" in out
+    # a model that fills nothing says what to do about a context with gaps
+    strict = tmp_path / "strict.gruf"
+    complete = pd.DataFrame({"time": index.strftime("%Y-%m-%d %H:%M"), "load": values.round(3)})
+    complete.to_csv(tmp_path / "complete.csv", index=False)
+    assert cli(capsys, "fit", tmp_path / "complete.csv", "--out", strict, *CLI_FAST)[0] == 0
+    status, _, err = cli(capsys, "forecast", strict, "--steps", "3", "--input", data)
+    assert status == 2
+    assert "strict.gruf was fitted without --missing interpolate" in err
+
+
+def test_a_short_series_prints_its_forecast_and_a_note_in_flags(tmp_path, capsys):
+    quarters = pd.period_range("2000Q1", periods=30, freq="Q").to_timestamp()
+    values = np.random.default_rng(0).normal(size=30).cumsum() + 50
+    data, model = tmp_path / "q.csv", tmp_path / "q.gruf"
+    pd.DataFrame({"quarter": quarters.strftime("%Y-%m-%d"), "sales": values}).to_csv(data, index=False)
+    assert cli(capsys, "fit", data, "--out", model, *CLI_FAST)[0] == 0
+    status, out, _ = cli(capsys, "info", model)
+    assert "levels up to 75% (3 calibration errors per step)" in out
+    status, out, err = cli(capsys, "forecast", model, "--steps", "2", "--interval", "0.9")
+    assert status == 0
+    assert "inf" in out and "forecast" in out
+    assert err.startswith("gruforecast: warning: the 90% interval cannot be honoured from step 1")
+    assert "Ask for --interval 0.75 or lower" in err and "interval=" not in err
+
+
+def test_output_to_a_device(tmp_path, capsys, monthly):
+    model = tmp_path / "m.gruf"
+    GRUForecaster(**FAST, window=12).fit(monthly).save(model)
+    status, out, err = cli(capsys, "forecast", model, "--steps", "3", "--output", "/dev/null")
+    assert (status, err) == (0, "")
+    assert "wrote 3 forecast steps to /dev/null" in out
+    status, _, err = cli(capsys, "forecast", model, "--steps", "3", "--output", tmp_path / "table.txt")
+    assert status == 2 and "expected a .csv or .json file name" in err
+
+
+def test_a_history_with_missing_values_is_plotted_with_gaps(tmp_path, capsys):
+    """The table printed, then the plot refused the NaN of an --input that a model
+    with --missing interpolate had just forecast from."""
+    from gruforecast.plotting import plot_forecast
+
+    history = pd.Series(np.arange(30.0), index=pd.date_range("2024", periods=30, freq="D"))
+    history.iloc[10] = np.nan
+    forecast = pd.Series([30.0, 31.0], index=pd.date_range("2024-01-31", periods=2, freq="D"))
+    figure = plot_forecast(history, forecast)
+    (drawn,) = [line.get_ydata() for line in figure.axes[0].lines if line.get_label() == "history"]
+    assert len(drawn) == 30 and np.isnan(drawn).sum() == 1
+
+
+def test_numpy_model_tables_have_named_columns_and_a_bad_plot_name_is_refused_first(
+    tmp_path, capsys, sine
+):
+    model = tmp_path / "m.gruf"
+    GRUForecaster(**FAST, window=20).fit(sine).save(model)
+    status, out, _ = cli(capsys, "forecast", model, "--steps", "2", "--interval", "0.8")
+    assert status == 0
+    assert out.split("\n")[0].split() == ["forecast", "lower_80", "upper_80"]
+    status, out, err = cli(capsys, "forecast", model, "--steps", "2", "--plot", tmp_path / "p.txt")
+    assert status == 2 and out == "" and "--plot" in err and ".png" in err
