@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._state import FittedState
-from ._time_index import TimeIndex, step_seconds
+from ._time_index import TimeIndex, _tz_key, step_seconds
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
 from .windowing import PredictWindows, recursive_forecast
@@ -35,20 +35,93 @@ def _with_bounds(
     return np.column_stack(columns), names
 
 
-def _check_same_step(state: FittedState, context: TimeIndex) -> None:
+def _check_same_step(
+    fitted_kind: str | None, fitted_freq: str | None, kind: str | None, freq: str | None
+) -> None:
     """Refuse a context whose time step is not the fitted series' (hourly history into
     a daily model): the network learned one step, and the forecast's timestamps would
     follow the other."""
-    fitted = step_seconds(state.index_kind, state.frequency)
-    given = step_seconds(context.kind, context.freq)
+    fitted = step_seconds(fitted_kind, fitted_freq)
+    given = step_seconds(kind, freq)
     if fitted is None or given is None or abs(given - fitted) <= 0.05 * fitted:
         return
     raise ValueError(
-        f"context has a time step of {context.freq!r}, but this model was fitted on a "
-        f"series with a step of {state.frequency!r}: its forecasts would be of the wrong "
-        f"step. Resample the context to one value per {state.frequency!r} step first, "
-        f"or fit a model on {context.freq!r} data"
+        f"context has a time step of {freq!r}, but this model was fitted on a "
+        f"series with a step of {fitted_freq!r}: its forecasts would be of the wrong "
+        f"step. Resample the context to one value per {fitted_freq!r} step first, "
+        f"or fit a model on {freq!r} data"
     )
+
+
+DEFAULT_NAMES = ("unique_id", "ds", "y")
+
+
+def forecast_panel(
+    state: FittedState,
+    predict_windows: PredictWindows,
+    steps: int,
+    context: Any,
+    interval: Any = None,
+    *,
+    missing: str,
+    names: tuple[str, str, str] | None = None,
+) -> pd.DataFrame:
+    """Forecast every series: those of a model of many series (``context`` None), or
+    those of ``context`` (a long frame, a dict or a list of series; series never seen
+    in fit too), in one batch per step block.
+
+    Returns a long frame: the id and time columns (named as in fit), ``forecast`` and,
+    with ``interval``, ``lower_L``/``upper_L`` for each level L; ``steps`` rows per
+    series, series in the order of their ids.
+    """
+    import pandas as pd
+
+    from ._panel import as_panel, future_labels, last_windows
+
+    window, calibration = state.window, state.calibration
+    steps = check_int(steps, "steps")
+    levels = None if interval is None else check_levels(interval)
+    if levels is not None and calibration is None:
+        raise ValueError(
+            "this model has no calibration data for intervals: fit it with calibration_fraction > 0"
+        )
+    fitted = state.panel
+    names = fitted.names if fitted is not None else (names or DEFAULT_NAMES)
+    if context is None:
+        if fitted is None:
+            raise ValueError(
+                "this model was fitted on one series: forecast(steps) gives its forecast"
+            )
+        ids, histories = fitted.ids, fitted.last_windows
+        kind, freq, tz, last = fitted.kind, fitted.freq, fitted.tz, np.asarray(fitted.last_labels)
+    else:
+        panel = as_panel(
+            context,
+            id_col=names[0],
+            time_col=names[1],
+            target_col=names[2],
+            missing=missing,
+            what="context",
+        )
+        kind, freq, last = panel.kind, panel.freq, panel.last
+        tz = _tz_key(panel.tz)
+        _check_same_step(state.index_kind, state.frequency, kind, freq)
+        ids, histories = panel.ids, last_windows(panel, window)
+    forecast = recursive_forecast(predict_windows, histories, window, steps)
+    columns: dict[str, Any] = {
+        names[0]: np.repeat(np.asarray(ids, dtype=object), steps),
+        names[1]: future_labels(kind, freq, tz, last, steps),
+        "forecast": forecast.ravel(),
+    }
+    if levels is not None:
+        assert calibration is not None
+        windows = histories[:, -window:]
+        half_widths = calibration.half_widths(predict_windows, steps, levels, windows)
+        for j, level in enumerate(levels):
+            label = level_label(level)
+            columns[f"lower_{label}"] = (forecast - half_widths[:, :, j]).ravel()
+            columns[f"upper_{label}"] = (forecast + half_widths[:, :, j]).ravel()
+    return pd.DataFrame(columns)
 
 
 def forecast_history(
@@ -74,7 +147,20 @@ def forecast_history(
     pandas object, else an ndarray of shape (steps,). With ``interval``: a pd.DataFrame
     (pandas history) or an ndarray of shape (steps, 1 + 2 * n_levels), columns
     ``forecast, lower_L, upper_L`` for each level L in the order given.
+
+    Many series (a model of many series without ``context``, or a ``context`` of many
+    series): see :func:`forecast_panel`.
     """
+    from ._panel import is_panel
+
+    fitted = state.panel
+    names = fitted.names if fitted is not None else DEFAULT_NAMES
+    if (context is None and fitted is not None) or (
+        context is not None and is_panel(context, names[0])
+    ):
+        return forecast_panel(
+            state, predict_windows, steps, context, interval, missing=missing, names=names
+        )
     window, calibration = state.window, state.calibration
     steps = check_int(steps, "steps")
     levels = None if interval is None else check_levels(interval)
@@ -99,7 +185,7 @@ def forecast_history(
         values, name = history.values, history.name
         index = TimeIndex.from_index(history.index) if history.is_pandas else None
         if index is not None:
-            _check_same_step(state, index)
+            _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)
     future_index = index.future(steps) if index is not None else None  # fail before work
     forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
     if levels is not None:

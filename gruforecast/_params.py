@@ -62,6 +62,16 @@ class Real:
 
 
 @dataclass(frozen=True)
+class Text:
+    """A non-empty string (a column name)."""
+
+    def check(self, value: Any, name: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{name} must be a column name (a non-empty str), got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
 class Options:
     """One of a few fixed values (strings, or None)."""
 
@@ -94,7 +104,7 @@ class Parameter:
     default: Any
     help: str
     options: Options | None = None
-    number: Integer | Real | None = None
+    number: Integer | Real | Text | None = None
 
     def check(self, value: Any, name: str) -> None:
         if self.options is not None and self.options.allows(value):
@@ -121,9 +131,18 @@ PARAMETERS: Mapping[str, Parameter] = {
     "missing": Parameter(
         "raise", "what to do with missing values", Options(("raise", "interpolate"))
     ),
+    "id_col": Parameter("unique_id", "the series-id column of a long frame", number=Text()),
+    "time_col": Parameter("ds", "the time column of a long frame", number=Text()),
+    "target_col": Parameter("y", "the value column of a long frame", number=Text()),
     "epochs": Parameter(500, "most passes over the data", number=Integer()),
     "batch_size": Parameter(
         "auto", "windows per minibatch, or 'auto'", Options(("auto",)), Integer()
+    ),
+    "windows_per_epoch": Parameter(
+        "auto",
+        "training windows drawn per epoch, or 'auto' (all of one series; a panel's capped)",
+        Options(("auto",)),
+        Integer(),
     ),
     "lr": Parameter(1e-3, "Adam's learning rate", number=Real(0.0, low_inclusive=False)),
     "weight_decay": Parameter(0.0, "Adam's L2 penalty", number=Real(0.0)),

@@ -128,6 +128,38 @@ class NetworkShape:
 
 
 @dataclass(frozen=True, eq=False)
+class PanelState:
+    """What a model of many series holds of them (see ``gruforecast._panel``).
+
+    ``last_windows`` (n_series, window) are the last ``window`` values of each series,
+    a series shorter than that padded on the left with its first value; ``lengths``
+    says how many values each had. ``last_labels`` are the series' last time labels as
+    whole numbers: nanoseconds since the epoch (UTC) for datetimes, period ordinals, or
+    the integer labels themselves; ``kind``, ``freq`` and ``tz`` say how to continue
+    them. ``names`` are the id, time and target column names of the fit.
+    """
+
+    ids: tuple[Any, ...]
+    names: tuple[str, str, str]
+    kind: str
+    freq: str | None
+    tz: str | None
+    last_labels: tuple[int, ...]
+    lengths: np.ndarray
+    last_windows: np.ndarray
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "ids": [json_name(i) for i in self.ids],
+            "names": list(self.names),
+            "kind": self.kind,
+            "freq": self.freq,
+            "tz": self.tz,
+            "last_labels": [int(label) for label in self.last_labels],
+        }
+
+
+@dataclass(frozen=True, eq=False)
 class FittedState:
     """Everything a fitted forecaster holds.
 
@@ -155,6 +187,7 @@ class FittedState:
     validation_scores: dict[str, Any] | None = None
     stop_reason: str | None = None
     history: History = field(default_factory=History)
+    panel: PanelState | None = None  # a model of many series: what it holds of them
 
     @property
     def index(self) -> TimeIndex | None:
@@ -171,7 +204,10 @@ class FittedState:
 
     @property
     def frequency(self) -> str | None:
-        """The fitted index's frequency, without decoding the index."""
+        """The fitted index's frequency (the series' one frequency for a model of many
+        series), without decoding the index."""
+        if self.panel is not None:
+            return self.panel.freq
         if isinstance(self.time_index, dict):
             return self.time_index.get("freq")
         return None if self.time_index is None else self.time_index.freq
@@ -179,6 +215,8 @@ class FittedState:
     @property
     def index_kind(self) -> str | None:
         """The fitted index's kind ("datetime", "period", ...), without decoding it."""
+        if self.panel is not None:
+            return self.panel.kind
         if isinstance(self.time_index, dict):
             return self.time_index.get("kind")
         return None if self.time_index is None else self.time_index.kind
@@ -208,7 +246,7 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     calibration = None
     if state.calibration is not None:
         calibration = {"window": state.calibration.window}
-        for name in ("series", "windows", "targets"):
+        for name in ("series", "windows", "targets", "segments"):
             value = getattr(state.calibration, name)
             if value is not None:
                 arrays[f"calibration.{name}"] = np.asarray(value, np.float64)
@@ -229,6 +267,10 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "stop_reason": state.stop_reason,
         "history": list(state.history),
     }
+    if state.panel is not None:
+        document["panel"] = state.panel.to_document()
+        arrays["panel.lengths"] = np.asarray(state.panel.lengths, np.float64)
+        arrays["panel.last_windows"] = np.asarray(state.panel.last_windows, np.float64)
     return document, arrays
 
 
@@ -254,6 +296,30 @@ def decode(
     state = _decode(document, arrays, where)
     check_state(state, where, limits)
     return state
+
+
+def _decode_panel(document: Any, arrays: Mapping[str, np.ndarray], where: str) -> PanelState | None:
+    if document is None:
+        return None
+    document = _object(document, "panel", where)
+    names = document["names"]
+    if not (isinstance(names, list) and len(names) == 3 and all(isinstance(n, str) for n in names)):
+        raise ValueError(f"{where!r}: panel.names is {names!r:.80}; expected 3 column names")
+    labels = document["last_labels"]
+    if not isinstance(labels, list) or not all(
+        isinstance(label, int) and not isinstance(label, bool) for label in labels
+    ):
+        raise ValueError(f"{where!r}: panel.last_labels must be a list of whole numbers")
+    return PanelState(
+        ids=tuple(document["ids"]),
+        names=(names[0], names[1], names[2]),
+        kind=str(document["kind"]),
+        freq=document["freq"],
+        tz=document["tz"],
+        last_labels=tuple(labels),
+        lengths=np.asarray(arrays["panel.lengths"]).astype(np.int64),
+        last_windows=np.asarray(arrays["panel.last_windows"], np.float64),
+    )
 
 
 def _object(value: Any, field: str, where: str) -> Mapping[str, Any]:
@@ -296,6 +362,7 @@ def _decode(
             validation_scores=document["validation_scores"],
             stop_reason=document["stop_reason"],
             history=History(document["history"]),
+            panel=_decode_panel(document.get("panel"), arrays, where),
         )
     except KeyError as error:
         raise ValueError(f"{where!r}: the state has no {error.args[0]!r}") from None
@@ -371,6 +438,8 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
         _finite(state.last_window, "last_window", where, (window,))
     if not isinstance(state.time_index, TimeIndex | None):  # as read from a file
         _check_time_index(state.time_index, where)
+    if state.panel is not None:
+        _check_panel(state.panel, window, where)
     calibration = state.calibration
     if calibration is None:
         return
@@ -393,11 +462,41 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
                 f"{where!r}: calibration.series has {len(calibration.series)} values; "
                 f"expected more than window={window}"
             )
+        segments = calibration.segments
+        if segments is not None and not (
+            segments.ndim == 1
+            and len(segments) >= 2
+            and segments[0] == 0
+            and segments[-1] == len(calibration.series)
+            and (np.diff(segments) > window).all()
+        ):
+            raise ValueError(
+                f"{where!r}: calibration.segments must rise from 0 to the length of "
+                f"calibration.series ({len(calibration.series)}) in steps over window={window}"
+            )
     elif calibration.windows is not None and calibration.targets is not None:
         _finite(calibration.windows, "calibration.windows", where, (None, window))
         _finite(calibration.targets, "calibration.targets", where, (len(calibration.windows), None))
     else:
         raise ValueError(f"{where!r}: calibration has neither a series nor windows and targets")
+
+
+def _check_panel(panel: PanelState, window: int, where: str) -> None:
+    n = len(panel.ids)
+    if n == 0 or len(set(panel.ids)) != n:
+        raise ValueError(f"{where!r}: panel.ids must be distinct, and at least one")
+    if panel.kind not in ("datetime", "period", "integer"):
+        raise ValueError(f"{where!r}: panel.kind is {panel.kind!r:.40}")
+    if not isinstance(panel.freq, str | None) or not isinstance(panel.tz, str | None):
+        raise ValueError(f"{where!r}: panel.freq and panel.tz must be text or None")
+    if len(panel.last_labels) != n:
+        raise ValueError(
+            f"{where!r}: panel.last_labels has {len(panel.last_labels)} labels for {n} series"
+        )
+    _finite(panel.lengths.astype(np.float64), "panel.lengths", where, (n,))
+    if (panel.lengths < 1).any():
+        raise ValueError(f"{where!r}: panel.lengths must be positive")
+    _finite(panel.last_windows, "panel.last_windows", where, (n, window))
 
 
 _LABELS = {"datetime": (str,), "period": (str,), "integer": (int,), "other": (type(None),)}

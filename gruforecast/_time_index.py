@@ -66,17 +66,28 @@ def regular_grid(index: pd.Index) -> pd.Index | None:
         return None
     if pd.DatetimeIndex(index, freq="infer").freq is not None:
         return None
-    # the step of short stretches (5 labels), where most have one: gaps are rare
-    starts = np.unique(np.linspace(0, len(index) - 5, num=min(25, len(index) - 4)).astype(int))
-    found = [pd.DatetimeIndex(index[start : start + 5], freq="infer").freq for start in starts]
-    codes = [offset.freqstr for offset in found if offset is not None]
-    if not codes:
+    code = dominant_step(index)
+    if code is None:
         return None
-    code = max(set(codes), key=codes.count)
     grid = pd.date_range(index[0], index[-1], freq=code, name=index.name)
     if len(grid) > 2 * len(index) or not index.isin(grid).all():
         return None  # mostly gaps, or labels off the step: irregular
     return grid
+
+
+def dominant_step(index: pd.DatetimeIndex) -> str | None:
+    """The frequency most short stretches (5 labels) of ``index`` have, where gaps are
+    rare; None if none has one."""
+    import pandas as pd
+
+    if len(index) < 3:
+        return None
+    size = min(5, len(index))
+    count = min(25, len(index) - size + 1)
+    starts = np.unique(np.linspace(0, len(index) - size, num=count).astype(int))
+    found = [pd.DatetimeIndex(index[start : start + size], freq="infer").freq for start in starts]
+    codes = [offset.freqstr for offset in found if offset is not None]
+    return max(set(codes), key=codes.count) if codes else None
 
 
 def step_seconds(kind: str | None, freq: str | None) -> float | None:

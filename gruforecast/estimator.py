@@ -24,14 +24,24 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _state, fused, metrics
 from ._forecasting import forecast_history
+from ._panel import AUTO_PANEL_WINDOWS_PER_EPOCH, PanelPlan, as_panel, is_panel, last_windows
 from ._params import check_params
 from ._plan import TrainingPlan, auto_batch_size
-from ._state import FittedState, Limits, NetworkShape, absent_if_none, fitted_attribute
+from ._state import (
+    FittedState,
+    Limits,
+    NetworkShape,
+    PanelState,
+    absent_if_none,
+    fitted_attribute,
+)
+from ._time_index import _tz_key
 from ._validation import as_series, as_targets, as_windows
 from .network import GRUNet
 from .scaling import SeriesScaler
 from .training import (
     Trainer,
+    WindowTable,
     evaluation_batch_size,
     predict_in_chunks,
     resolve_device,
@@ -67,6 +77,16 @@ def _network_from(state: FittedState, weights: dict[str, Any], device: torch.dev
     network = GRUNet(**state.shape.arguments(state.window, state.horizon))
     network.load_state_dict({name: torch.as_tensor(np.array(w)) for name, w in weights.items()})
     return network.to(device).eval()
+
+
+def _network_shape(network: GRUNet) -> NetworkShape:
+    return NetworkShape(
+        hidden_size=network.hidden_size,
+        num_layers=network.num_layers,
+        input_size=network.input_size,
+        normalize=network.normalize,
+        season=network.season,
+    )
 
 
 class _GlobalGenerator:
@@ -152,6 +172,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         in time for a DatetimeIndex (a three-day gap weighs three times a one-day gap),
         by position otherwise, and with the nearest known value at either end.
         Windows given to ``predict`` or ``fit(X, y)`` must be complete either way.
+    id_col, time_col, target_col : str, default="unique_id", "ds", "y"
+        The columns of a long frame of many series (one row per series and time, the
+        convention of neuralforecast and statsforecast): a frame given to ``fit`` with
+        the ``id_col`` column is many series, fitted as one model (see the user guide's
+        "Many series"); without it, it is one series as always.
     epochs : int, default=500
         Maximum number of passes over the training windows (early stopping usually
         ends training well before).
@@ -159,6 +184,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Windows per minibatch. ``"auto"``: about 16 minibatches per epoch, between 16
         and 256 windows each, so that a short series still gets enough optimizer steps
         per epoch and a long one is not slowed by tiny batches.
+    windows_per_epoch : int or "auto", default="auto"
+        Training windows an epoch draws (anew each epoch). ``"auto"``: all of them for
+        one series; for many series at most 32,768, so that an epoch over a large
+        panel stays short and early stopping checks often.
     lr : float, default=1e-3
         Adam's learning rate.
     weight_decay : float, default=0.0
@@ -273,8 +302,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         normalize: str | None = "window",
         skip: str | None = "seasonal",
         missing: str = "raise",
+        id_col: str = "unique_id",
+        time_col: str = "ds",
+        target_col: str = "y",
         epochs: int = 500,
         batch_size: int | str = "auto",
+        windows_per_epoch: int | str = "auto",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         gradient_clip: float | None = 1.0,
@@ -297,8 +330,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.normalize = normalize
         self.skip = skip
         self.missing = missing
+        self.id_col = id_col
+        self.time_col = time_col
+        self.target_col = target_col
         self.epochs = epochs
         self.batch_size = batch_size
+        self.windows_per_epoch = windows_per_epoch
         self.lr = lr
         self.weight_decay = weight_decay
         self.gradient_clip = gradient_clip
@@ -389,7 +426,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     def _fitted_state(
         self,
-        plan: TrainingPlan,
+        plan: TrainingPlan | PanelPlan,
         network: GRUNet,
         device: torch.device,
         trainer: Trainer,
@@ -397,17 +434,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         windows: Any,
     ) -> FittedState:
         """Everything the fit produced, as the one object the forecaster publishes."""
+        if isinstance(plan, PanelPlan):
+            return self._fitted_panel_state(plan, network, device, trainer, scores)
         return FittedState(
             window=plan.window,
             horizon=plan.horizon,
             scaler=plan.scaler,
-            shape=NetworkShape(
-                hidden_size=network.hidden_size,
-                num_layers=network.num_layers,
-                input_size=network.input_size,
-                normalize=network.normalize,
-                season=network.season,
-            ),
+            shape=_network_shape(network),
             network=network,
             device=str(device),
             gru_backend=network.gru_backend,
@@ -423,6 +456,45 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             history=trainer.history,
         )
 
+    def _fitted_panel_state(
+        self,
+        plan: PanelPlan,
+        network: GRUNet,
+        device: torch.device,
+        trainer: Trainer,
+        scores: dict[str, float] | None,
+    ) -> FittedState:
+        panel = plan.panel
+        return FittedState(
+            window=plan.window,
+            horizon=plan.horizon,
+            scaler=plan.scaler,
+            shape=_network_shape(network),
+            network=network,
+            device=str(device),
+            gru_backend=network.gru_backend,
+            missing=self.missing,
+            calibration=plan.calibration,
+            training_span={
+                "series": panel.n_series,
+                "values": int(panel.offsets[-1]),
+                "too_short": len(plan.short),
+            },
+            validation_scores=scores,
+            stop_reason=trainer.stop_reason,
+            history=trainer.history,
+            panel=PanelState(
+                ids=panel.ids,
+                names=panel.names,
+                kind=panel.kind,
+                freq=panel.freq,
+                tz=_tz_key(panel.tz),
+                last_labels=tuple(int(label) for label in panel.last),
+                lengths=panel.lengths,
+                last_windows=last_windows(panel, plan.window),
+            ),
+        )
+
     def _training_device(self) -> torch.device:
         device = resolve_device(self.device)
         if self.precision != "float32" and device.type != "cuda":
@@ -433,21 +505,30 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
         return device
 
-    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan:
+    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan | PanelPlan:
         """The data of this fit and the decisions on it (NumPy/pandas only)."""
         if y is None:
+            if is_panel(X, self.id_col):
+                panel = as_panel(
+                    X,
+                    id_col=self.id_col,
+                    time_col=self.time_col,
+                    target_col=self.target_col,
+                    missing=self.missing,
+                )
+                return PanelPlan.for_panel(panel, params)
             series = as_series(X, what="X (the series)", missing=self.missing, regular=True)
             return TrainingPlan.for_series(series, params)
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
         return TrainingPlan.for_windows(windows, targets, params)
 
-    def _batch_size(self, plan: TrainingPlan) -> int:
+    def _batch_size(self, plan: TrainingPlan | PanelPlan) -> int:
         # checked by fit: "auto" or an integer
         size = self.batch_size
         return auto_batch_size(plan.n_train) if size == "auto" else cast(int, size)
 
-    def _build_network(self, plan: TrainingPlan, backend: str) -> GRUNet:
+    def _build_network(self, plan: TrainingPlan | PanelPlan, backend: str) -> GRUNet:
         return GRUNet(
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
@@ -460,14 +541,66 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         )
 
     def _train(
-        self, network: GRUNet, plan: TrainingPlan, device: torch.device, seed: int
+        self, network: GRUNet, plan: TrainingPlan | PanelPlan, device: torch.device, seed: int
     ) -> tuple[Trainer, dict[str, float] | None]:
         """Train ``network`` on the plan's training windows, stopping on its validation
         windows; returns the trainer (history, stop reason) and the validation scores."""
+        if isinstance(plan, PanelPlan):
+            return self._train_panel(network, plan, device, seed)
         inputs, outputs = self._tensors(plan, device)
         training, validation = plan.training, plan.validation
         network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = Trainer(
+        trainer = self._trainer(network, plan, device, seed)
+        trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
+        network.generator = None
+        scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
+        return trainer, scores
+
+    def _train_panel(
+        self, network: GRUNet, plan: PanelPlan, device: torch.device, seed: int
+    ) -> tuple[Trainer, dict[str, float] | None]:
+        """As ``_train``, on windows of many series drawn from one array (no copies)."""
+        values = torch.as_tensor(plan.scaled, device=device)
+        window, horizon = plan.window, plan.horizon
+
+        def tables(starts: np.ndarray) -> tuple[WindowTable, WindowTable]:
+            positions = torch.as_tensor(starts, device=device)
+            return (
+                WindowTable(values, positions, window),
+                WindowTable(values, positions, horizon, shift=window),
+            )
+
+        (train_inputs, train_targets), (valid_inputs, valid_targets) = (
+            tables(plan.train_starts),
+            tables(plan.valid_starts),
+        )
+        network.generator = torch.Generator(device=device).manual_seed(seed + 1)
+        trainer = self._trainer(network, plan, device, seed)
+        trainer.fit(train_inputs, train_targets, valid_inputs, valid_targets)  # type: ignore[arg-type]
+        network.generator = None
+        scores = None
+        if len(plan.valid_starts):
+            scaled_truth = valid_targets[:].cpu().numpy()
+            scaled_forecast = predict_in_chunks(network, valid_inputs, device)
+            truth = plan.to_raw(plan.valid_starts, scaled_truth)
+            forecast = plan.to_raw(plan.valid_starts, scaled_forecast)
+            scores = {
+                "mae": metrics.mae(truth.ravel(), forecast.ravel()),
+                "rmse": metrics.rmse(truth.ravel(), forecast.ravel()),
+                "smape": metrics.smape(truth.ravel(), forecast.ravel()),
+                "n_windows": len(plan.valid_starts),
+            }
+        return trainer, scores
+
+    def _trainer(
+        self, network: GRUNet, plan: TrainingPlan | PanelPlan, device: torch.device, seed: int
+    ) -> Trainer:
+        per_epoch = self.windows_per_epoch
+        if per_epoch == "auto":
+            cap = AUTO_PANEL_WINDOWS_PER_EPOCH if isinstance(plan, PanelPlan) else None
+        else:
+            cap = cast(int, per_epoch)
+        return Trainer(
             network,
             epochs=self.epochs,
             batch_size=self._batch_size(plan),
@@ -480,11 +613,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             generator=torch.Generator().manual_seed(seed),
             autocast_dtype=PRECISIONS[self.precision],
             evaluation_batch_size=evaluation_batch_size(device, plan.window, self.hidden_size),
+            rows_per_epoch=None if cap is None or cap >= plan.n_train else cap,
         )
-        trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
-        network.generator = None
-        scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
-        return trainer, scores
 
     @staticmethod
     def _tensors(plan: TrainingPlan, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,6 +32,7 @@ gives the same bounds. NumPy only.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import warnings
@@ -139,6 +140,14 @@ class IntervalWarning(UserWarning):
         return "Ask for " + " or ".join(options) if options else "Ask for no interval"
 
 
+def _origins(stretch: np.ndarray, window: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The calibration windows of one stretch and their next ``steps`` true values
+    (NaN beyond the stretch)."""
+    origins = sliding_window_view(stretch[:-1], window)
+    future = np.concatenate([stretch[window:], np.full(steps - 1, np.nan)])
+    return origins, sliding_window_view(future, steps)[: len(origins)]
+
+
 def _spread_floor(spreads: np.ndarray, origins: np.ndarray) -> float:
     """A tenth of the median window spread; for flat calibration windows, a tiny
     fraction of their level, so that no division is by zero."""
@@ -152,22 +161,37 @@ class Calibration:
 
     Either ``series``: the stretch of the fitted series that starts with the first
     held-out window (every window in it whose next value is held out is an origin), or
-    ``windows`` and ``targets``: the held-out rows of ``fit(X, y)``.
+    ``windows`` and ``targets``: the held-out rows of ``fit(X, y)``. A model of many
+    series keeps one such stretch per series, back to back in ``series``, with
+    ``segments`` (offsets, like ``Panel.offsets``) saying where each starts: their
+    normalised errors are pooled.
     """
 
     window: int
     series: np.ndarray | None = None
     windows: np.ndarray | None = None
     targets: np.ndarray | None = None
+    segments: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.segments is not None:  # read from a file as floats
+            object.__setattr__(self, "segments", np.asarray(self.segments).astype(np.int64))
+
+    def _stretches(self) -> list[np.ndarray]:
+        assert self.series is not None
+        if self.segments is None:
+            return [self.series]
+        bounds = self.segments
+        return [self.series[a:b] for a, b in itertools.pairwise(bounds)]
 
     def _origins_and_truth(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Calibration windows (n, window) and the true next ``steps`` values (n, steps),
         NaN where the truth is beyond the held-out data."""
         if self.series is not None:
-            origins = sliding_window_view(self.series[:-1], self.window)
-            future = np.concatenate([self.series[self.window :], np.full(steps - 1, np.nan)])
-            truth = sliding_window_view(future, steps)[: len(origins)]
-            return origins, truth
+            pairs = [_origins(stretch, self.window, steps) for stretch in self._stretches()]
+            if len(pairs) == 1:
+                return pairs[0]
+            return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
         # no series: windows and targets are set (see the class's notes)
         windows, targets = cast(np.ndarray, self.windows), cast(np.ndarray, self.targets)
         if steps > targets.shape[1]:
@@ -187,7 +211,8 @@ class Calibration:
         window_values: np.ndarray,
     ) -> np.ndarray:
         """Interval half-widths around the forecast from ``window_values`` (the last
-        ``window`` values of the history), shape (steps, len(levels))."""
+        ``window`` values of the history), shape (steps, len(levels)); for windows of
+        many series (n, window), shape (n, steps, len(levels))."""
         origins, truth = self._origins_and_truth(steps)
         forecasts = recursive_forecast(predict_windows, origins, self.window, steps)
         spreads = origins.std(axis=1)
@@ -201,6 +226,8 @@ class Calibration:
         # no step narrower than an earlier one (and infinite from the first infinite on)
         quantiles = np.maximum.accumulate(quantiles, axis=0)
         self._warn_unhonoured(levels, quantiles, self.errors_per_step(steps))
+        if np.ndim(window_values) == 2:
+            return quantiles[None] * (np.std(window_values, axis=1) + floor)[:, None, None]
         return quantiles * (np.std(window_values) + floor)
 
     @staticmethod
@@ -217,26 +244,35 @@ class Calibration:
         """How many calibration errors each step 1..``steps`` ahead has: the origins
         whose truth that far ahead is known (fewer for later steps of a series)."""
         if self.series is not None:
-            return np.maximum(self.n_origins - np.arange(steps), 0)
+            origins = [max(0, len(stretch) - self.window) for stretch in self._stretches()]
+            return np.sum([np.maximum(n - np.arange(steps), 0) for n in origins], axis=0)
         return np.full(steps, self.n_origins)
 
     @property
     def n_origins(self) -> int:
         if self.series is not None:
-            return max(0, len(self.series) - self.window)
+            return sum(max(0, len(stretch) - self.window) for stretch in self._stretches())
         return len(cast(np.ndarray, self.windows))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
         if self.series is not None:
-            return {"window": self.window, "series": self.series.tolist()}
+            data = {"window": self.window, "series": self.series.tolist()}
+            if self.segments is not None:
+                data["segments"] = self.segments.tolist()
+            return data
         windows, targets = cast(np.ndarray, self.windows), cast(np.ndarray, self.targets)
         return {"window": self.window, "windows": windows.tolist(), "targets": targets.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         if "series" in data:
-            return cls(int(data["window"]), series=np.asarray(data["series"], dtype=np.float64))
+            segments = data.get("segments")
+            return cls(
+                int(data["window"]),
+                series=np.asarray(data["series"], dtype=np.float64),
+                segments=None if segments is None else np.asarray(segments, dtype=np.int64),
+            )
         return cls(
             int(data["window"]),
             windows=np.asarray(data["windows"], dtype=np.float64),

@@ -130,6 +130,34 @@ def full_float32(device: torch.device) -> Iterator[None]:
         setattr(owner, name, previous)
 
 
+class WindowTable:
+    """Windows of ``width`` values cut from one 1-D tensor at ``starts`` (plus
+    ``shift``): indexed like a (len(starts), width) tensor of windows (``table[rows]``,
+    ``table[a:b]``), each index building only the rows asked for. How the windows of
+    many series are trained on without existing (see ``gruforecast._panel``)."""
+
+    def __init__(self, values: torch.Tensor, starts: torch.Tensor, width: int, shift: int = 0):
+        self.values, self.starts, self.width = values, starts, width
+        self._steps = torch.arange(shift, shift + width, device=values.device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.values.device
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.starts), self.width)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, rows: Any) -> torch.Tensor:
+        return self.values[self.starts[rows].unsqueeze(-1) + self._steps]
+
+    def numel(self) -> int:
+        return len(self.starts) * self.width
+
+
 def predict_in_chunks(network: GRUNet, inputs: Any, device: torch.device) -> np.ndarray:
     """The network's outputs for ``inputs`` (a NumPy array or a tensor on any device),
     as a NumPy array: chunk by chunk on ``device`` (see :func:`evaluation_batch_size`),
@@ -352,6 +380,12 @@ class Trainer:
         (mixed precision); None trains in float32. Evaluation is always float32.
     evaluation_batch_size : int
         Rows per forward pass when computing the validation loss.
+    rows_per_epoch : int, optional
+        Train on this many rows an epoch, drawn anew each epoch, instead of all of them
+        (a panel of many series, where a full pass would take too long).
+
+    The inputs and targets :meth:`fit` takes are tensors of windows, or
+    :class:`WindowTable` s indexed like them.
     """
 
     def __init__(
@@ -369,6 +403,7 @@ class Trainer:
         generator: torch.Generator,
         autocast_dtype: torch.dtype | None = None,
         evaluation_batch_size: int = EVALUATION_BATCH_SIZE,
+        rows_per_epoch: int | None = None,
     ) -> None:
         self.network = network
         self.epochs = epochs
@@ -380,6 +415,7 @@ class Trainer:
         self.generator = generator
         self.autocast_dtype = autocast_dtype
         self.evaluation_batch_size = evaluation_batch_size
+        self.rows_per_epoch = rows_per_epoch
         # fused: one kernel for all parameters instead of a few small operations per
         # parameter tensor; the same update to float32 rounding
         device = next(network.parameters()).device.type
@@ -499,9 +535,11 @@ class Trainer:
     def run_single_epoch(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         """One pass over shuffled minibatches; returns the mean training loss."""
         self.network.train()
-        n_rows = len(inputs)
-        # shuffled on the CPU generator (repeatable on any device), moved once per epoch
-        order = torch.randperm(n_rows, generator=self.generator).to(inputs.device)
+        # shuffled on the CPU generator (repeatable on any device), moved once per epoch;
+        # with rows_per_epoch, an epoch is that many rows drawn anew each epoch
+        order = torch.randperm(len(inputs), generator=self.generator)[: self.rows_per_epoch]
+        order = order.to(inputs.device)
+        n_rows = len(order)
         total = torch.zeros((), dtype=torch.float64, device=inputs.device)
         for start in range(0, n_rows, self.batch_size):
             rows = order[start : start + self.batch_size]

@@ -1,0 +1,637 @@
+"""Many series in one array: the data model of a global (many-series) fit.
+
+A *panel* is what ``GRUForecaster.fit`` receives when the data is many series: a long
+DataFrame with one row per (series, time) (columns ``unique_id``, ``ds``, ``y`` by
+default, the convention of neuralforecast and statsforecast), a dict ``{id: series}``
+or a list of series. :func:`as_panel` validates it and returns a :class:`Panel`: the
+values of all series back to back in one float64 array, with ``offsets`` saying where
+each series starts, so that windows of every series are index arithmetic on one array
+(never copies), and memory grows with the number of values, not with windows x window.
+
+Checked here, each failure naming the series: one frequency for the whole panel, no
+duplicate (series, time) rows, no rows missing from a series' own step (or, with
+``missing="interpolate"``, the missing rows inserted and filled with the series' NaN),
+numbers only. NumPy and pandas only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._time_index import TimeIndex, dominant_step, json_name
+from ._validation import _as_float, _interpolate
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .intervals import Calibration
+    from .scaling import SeriesScaler
+
+__all__ = ["Panel", "PanelPlan", "as_panel", "is_panel"]
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Validated series, back to back.
+
+    Attributes
+    ----------
+    ids : tuple
+        The series' ids, in the order of ``values`` (sorted, as given for a list).
+    values : ndarray of float64
+        All values; series ``k`` is ``values[offsets[k]:offsets[k + 1]]``, oldest first.
+    offsets : ndarray of int64, shape (n_series + 1,)
+    kind : {"datetime", "period", "integer"}
+        What the time labels are (series without labels count 0, 1, 2, ...).
+    freq : str or None
+        The panel's one frequency (a pandas frequency string; the integer step as a
+        string for "integer").
+    first, last : ndarray
+        Each series' first and last label (datetime64, Period ordinals as int64 for
+        "period", int64 otherwise).
+    names : tuple of str
+        The column names the output frames use: id, time, target.
+    filled : ndarray of bool or None
+        Where ``missing="interpolate"`` filled a value (NaN in the data, or a row that
+        was missing), None where nothing was filled.
+    """
+
+    ids: tuple[Hashable, ...]
+    values: np.ndarray
+    offsets: np.ndarray
+    kind: str
+    freq: str | None
+    first: np.ndarray
+    last: np.ndarray
+    names: tuple[str, str, str]
+    tz: Any = None
+    filled: np.ndarray | None = None
+
+    @property
+    def n_series(self) -> int:
+        return len(self.ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def series(self, k: int) -> np.ndarray:
+        return self.values[self.offsets[k] : self.offsets[k + 1]]
+
+    def time_index(self, k: int) -> TimeIndex:
+        """How series ``k``'s index continues (its last label and the panel's step)."""
+        import pandas as pd
+
+        last = self.last[k]
+        if self.kind == "datetime":
+            stamp = pd.Timestamp(last)
+            if self.tz is not None:
+                stamp = stamp.tz_localize("UTC").tz_convert(self.tz)
+            return TimeIndex("datetime", stamp, self.freq, self.names[1])
+        if self.kind == "period":
+            return TimeIndex(
+                "period", pd.Period(ordinal=int(last), freq=self.freq), self.freq, self.names[1]
+            )
+        return TimeIndex("integer", int(last), self.freq, self.names[1])
+
+
+def is_panel(data: Any, id_col: str) -> bool:
+    """Whether ``data`` is many series: a DataFrame with the id column, a dict of
+    series, or a list whose items are series (arrays, lists, pd.Series) rather than
+    numbers (a list of one-value lists stays one series, the ``(n, 1)`` form)."""
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return id_col in data.columns
+    if isinstance(data, Mapping):
+        return True
+    if isinstance(data, (list, tuple)) and data:
+        items = [item for item in data]
+        series_like = (list, tuple, np.ndarray) + ((pd.Series,) if pd is not None else ())
+        if all(isinstance(item, series_like) for item in items):
+            return any(np.ndim(item) != 1 or len(item) != 1 for item in items) and not all(
+                np.ndim(item) == 1 and len(item) == 1 for item in items
+            )
+    return False
+
+
+def as_panel(
+    data: Any,
+    *,
+    id_col: str = "unique_id",
+    time_col: str = "ds",
+    target_col: str = "y",
+    missing: str = "raise",
+    what: str = "X (the series)",
+) -> Panel:
+    """Validate many series (see the module's notes) and put them back to back.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the series (and the row) at fault: a missing column, a value that is not
+        a number, NaN (with ``missing="raise"``), duplicate times, mixed frequencies,
+        rows missing from a series' step (with ``missing="raise"``).
+    """
+    import pandas as pd
+
+    names = (id_col, time_col, target_col)
+    frame = _long_frame(data, names, what)
+    ids = frame[id_col]
+    if ids.isna().any():
+        row = int(ids.isna().to_numpy().argmax())
+        raise ValueError(f"{what}: column {id_col!r} has no series id in row {row}")
+    frame = frame.sort_values([id_col, time_col], kind="stable", ignore_index=True)
+    codes, uniques = pd.factorize(frame[id_col], sort=False)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
+    offsets = offsets.astype(np.int64)
+    values = _as_float(
+        _column_values(frame[target_col]), f"{what} column {target_col!r}", None, np.float64
+    )
+    times, kind, extra = _times(frame[time_col], f"{what} column {time_col!r}")
+    tz = extra if kind == "datetime" else None
+    ids_tuple = tuple(uniques)
+    _refuse_duplicates(times, kind, extra, offsets, ids_tuple, what, time_col)
+    freq = extra if kind == "period" else _panel_frequency(times, kind, offsets, ids_tuple, what)
+    values, times, offsets, filled = _regularise(
+        values, times, kind, freq, offsets, ids_tuple, missing, what
+    )
+    if missing == "interpolate" and np.isnan(values).any():
+        gaps = np.isnan(values)
+        filled = gaps if filled is None else (filled | gaps)
+        for k in np.flatnonzero(np.add.reduceat(gaps, offsets[:-1]) > 0):
+            part = slice(offsets[k], offsets[k + 1])
+            index = pd.DatetimeIndex(times[part]) if kind == "datetime" else None
+            values[part] = _interpolate(values[part], index, f"{what} series {ids_tuple[k]!r}")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(bad.argmax())
+        series = _series_of(row, offsets)
+        label = _label(times[row], kind, freq)
+        problem = "no value (NaN)" if np.isnan(values[row]) else f"{values[row]}"
+        advice = (
+            "; fill it first, or let GRUForecaster(missing='interpolate') fill such values"
+            if np.isnan(values[row])
+            else "; expected finite numbers"
+        )
+        raise ValueError(f"{what}: series {ids_tuple[series]!r} has {problem} at {label}{advice}")
+    return Panel(
+        ids=ids_tuple,
+        values=values,
+        offsets=offsets,
+        kind=kind,
+        freq=freq,
+        first=times[offsets[:-1]],
+        last=times[offsets[1:] - 1],
+        names=names,
+        tz=tz,
+        filled=filled,
+    )
+
+
+def _long_frame(data: Any, names: tuple[str, str, str], what: str) -> pd.DataFrame:
+    """``data`` as a long frame with the id, time and target columns."""
+    import pandas as pd
+
+    id_col, time_col, target_col = names
+    if isinstance(data, pd.DataFrame):
+        absent = [name for name in (time_col, target_col) if name not in data.columns]
+        if absent:
+            listed = ", ".join(repr(str(c)) for c in data.columns[:8])
+            raise ValueError(
+                f"{what} is a long frame (it has the id column {id_col!r}) without the "
+                f"column{'s' if len(absent) > 1 else ''} {', '.join(map(repr, absent))}; "
+                f"its columns are {listed}. Name the time and target columns with "
+                "GRUForecaster(time_col=..., target_col=...)"
+            )
+        return data[[id_col, time_col, target_col]]
+    items = data.items() if isinstance(data, Mapping) else enumerate(data)
+    parts = []
+    for key, series in items:
+        if isinstance(series, pd.DataFrame) and series.shape[1] == 1:
+            series = series.iloc[:, 0]
+        if isinstance(series, pd.Series):
+            time = series.index
+            if isinstance(time, pd.RangeIndex) or not len(time):
+                time = pd.RangeIndex(len(series))
+            target = series.to_numpy()
+        else:
+            target = np.asarray(series)
+            if target.ndim == 2 and target.shape[1] == 1:
+                target = target[:, 0]
+            if target.ndim != 1:
+                raise ValueError(
+                    f"{what}: series {key!r} has shape {target.shape}; expected 1-D values"
+                )
+            time = pd.RangeIndex(len(target))
+        columns = {id_col: [key] * len(target), time_col: time, target_col: target}
+        parts.append(pd.DataFrame(columns))
+    if not parts:
+        raise ValueError(f"{what} holds no series")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _column_values(column: pd.Series) -> np.ndarray:
+    from ._validation import _pandas_to_numpy
+
+    return _pandas_to_numpy(column)
+
+
+def _times(column: pd.Series, what: str) -> tuple[np.ndarray, str, Any]:
+    """The time labels as int64 (nanoseconds since the epoch, UTC, for datetimes;
+    period ordinals; integers) and their kind; and the time zone of datetimes or the
+    frequency of periods."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.PeriodDtype):
+        return column.array.asi8.astype(np.int64), "period", column.array.freqstr
+    if pd.api.types.is_datetime64_any_dtype(column):
+        stamps = pd.DatetimeIndex(column)
+        tz = stamps.tz
+        if tz is not None:
+            stamps = stamps.tz_convert("UTC").tz_localize(None)
+        return stamps.as_unit("ns").asi8.astype(np.int64), "datetime", tz
+    if pd.api.types.is_integer_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=np.int64), "integer", None
+    raise TypeError(
+        f"{what} holds {column.dtype} values; expected timestamps (datetime64), periods "
+        "or whole numbers (parse dates first: pd.to_datetime(df[...]))"
+    )
+
+
+def _label(value: Any, kind: str, freq: str | None) -> str:
+    import pandas as pd
+
+    if kind == "datetime":
+        return str(pd.Timestamp(int(value)))
+    if kind == "period":
+        return str(pd.Period(ordinal=int(value), freq=freq))
+    return f"time {int(value)}"
+
+
+def _series_of(row: int, offsets: np.ndarray) -> int:
+    return int(np.searchsorted(offsets, row, side="right") - 1)
+
+
+def _refuse_duplicates(
+    times: np.ndarray,
+    kind: str,
+    freq: Any,
+    offsets: np.ndarray,
+    ids: tuple[Hashable, ...],
+    what: str,
+    time_col: str,
+) -> None:
+    within = np.ones(len(times), bool)
+    within[offsets[:-1]] = False  # a series' first row has no predecessor in it
+    repeated = within & (np.concatenate([[False], times[1:] == times[:-1]]))
+    if repeated.any():
+        row = int(repeated.argmax())
+        k = _series_of(row, offsets)
+        raise ValueError(
+            f"{what}: series {ids[k]!r} has two rows at the same time ({time_col} "
+            f"{_label(times[row], kind, freq if kind == 'period' else None)}); each series "
+            "needs one row per time step (aggregate duplicates first, for example "
+            "df.groupby([id, time]).mean())"
+        )
+
+
+def _panel_frequency(
+    times: np.ndarray, kind: str, offsets: np.ndarray, ids: tuple[Hashable, ...], what: str
+) -> str | None:
+    """The one step of all series: inferred from the longest series, then every series'
+    steps are checked to be multiples of it (a multiple is a gap, filled or refused by
+    :func:`_regularise`); a series on another step is an error naming it."""
+    import pandas as pd
+
+    lengths = np.diff(offsets)
+    longest = int(np.argmax(lengths))
+    part = times[offsets[longest] : offsets[longest + 1]]
+    if len(part) < 2:
+        return "1" if kind == "integer" else None
+    if kind == "integer":
+        steps = np.diff(part)
+        step = int(np.min(steps[steps > 0])) if (steps > 0).any() else 1
+        return str(step)
+    # the step most of the longest series' stretches have (gaps are rare)
+    codes = [
+        dominant_step(pd.DatetimeIndex(times[offsets[k] : offsets[k + 1]]))
+        for k in np.argsort(-lengths, kind="stable")[:20]
+    ]
+    found = [code for code in codes if code is not None]
+    if not found:
+        raise ValueError(
+            f"{what}: the series are on no regular time step (not even the longest, "
+            f"{ids[longest]!r}); resample them to one step first"
+        )
+    return max(set(found), key=found.count)
+
+
+def _regularise(
+    values: np.ndarray,
+    times: np.ndarray,
+    kind: str,
+    freq: str | None,
+    offsets: np.ndarray,
+    ids: tuple[Hashable, ...],
+    missing: str,
+    what: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Every series on the panel's step: rows missing from it are refused, or with
+    ``missing="interpolate"`` inserted (as NaN, filled later); a series off the step
+    (another frequency) is refused."""
+    import pandas as pd
+
+    if freq is None:
+        return values, times, offsets, None
+    # the label after each label, on the panel's step
+    if kind == "datetime":
+        offset = pd.tseries.frequencies.to_offset(freq)
+        following = (pd.DatetimeIndex(times[:-1]) + offset).as_unit("ns").asi8
+    else:  # integer steps, period ordinals
+        following = times[:-1] + _integer_step(kind, freq)
+    within = np.ones(len(times) - 1, bool)
+    within[offsets[1:-1] - 1] = False  # the last row of a series is followed by another's
+    broken = within & (times[1:] != following)
+    if not broken.any():
+        return values, times, offsets, None
+    # a series whose labels are not all on the step from its first: another frequency
+    grids = {}
+    for k in sorted({_series_of(int(row), offsets) for row in np.flatnonzero(broken)}):
+        part = times[offsets[k] : offsets[k + 1]]
+        grid = _grid(part, kind, freq)
+        if grid is None or not np.isin(part, grid).all():
+            raise ValueError(
+                f"{what}: series {ids[k]!r} is not on the panel's time step {freq!r} "
+                f"(from {_label(part[0], kind, freq)} its labels are not all one {freq!r} "
+                "apart); one frequency per model: resample it, or fit it apart"
+            )
+        grids[k] = grid
+    if missing != "interpolate":
+        k = min(grids)
+        part = times[offsets[k] : offsets[k + 1]]
+        absent = np.setdiff1d(grids[k], part)
+        n = len(absent)
+        raise ValueError(
+            f"{what}: series {ids[k]!r} has {n} {freq!r} step{'s' if n > 1 else ''} with no "
+            f"row (the first: {_label(absent[0], kind, freq)}); insert them and fill their "
+            "values, or let GRUForecaster(missing='interpolate') do both"
+        )
+    pieces_values, pieces_times, lengths = [], [], []
+    for k in range(len(ids)):
+        rows = slice(offsets[k], offsets[k + 1])
+        if k in grids:
+            full = np.full(len(grids[k]), np.nan)
+            full[np.searchsorted(grids[k], times[rows])] = values[rows]
+            pieces_values.append(full)
+            pieces_times.append(grids[k])
+        else:
+            pieces_values.append(values[rows])
+            pieces_times.append(times[rows])
+        lengths.append(len(pieces_times[-1]))
+    new_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = np.concatenate(pieces_values)
+    return values, np.concatenate(pieces_times), new_offsets, np.isnan(values)
+
+
+def _grid(part: np.ndarray, kind: str, freq: str) -> np.ndarray | None:
+    """All labels on the step from the first of ``part`` to its last (int64)."""
+    import pandas as pd
+
+    if kind == "datetime":
+        grid = pd.date_range(pd.Timestamp(int(part[0])), pd.Timestamp(int(part[-1])), freq=freq)
+        return grid.as_unit("ns").asi8.astype(np.int64)
+    step = _integer_step(kind, freq)
+    if (part[-1] - part[0]) % step:
+        return None
+    return np.arange(part[0], part[-1] + 1, step, dtype=np.int64)
+
+
+def _integer_step(kind: str, freq: str) -> int:
+    return 1 if kind == "period" else int(freq)  # period labels are ordinals
+
+
+def ids_for_json(ids: tuple[Hashable, ...]) -> list[Any]:
+    return [json_name(i) for i in ids]
+
+
+# ---------------------------------------------------------------------- the plan of a fit
+
+# windows drawn per epoch of a panel (windows_per_epoch="auto")
+AUTO_PANEL_WINDOWS_PER_EPOCH = 32_768
+MAX_VALIDATION_WINDOWS = 16_384  # the early-stopping loss is measured on at most these
+
+
+@dataclass(frozen=True, eq=False)
+class PanelPlan:
+    """The data of a fit on many series, and the decisions taken on it.
+
+    Every series is scaled by its own training part (its mean and spread), so that each
+    weighs alike in the loss; the network normalises each window by its own level and
+    spread, which makes it indifferent to a series' scale, so it serves raw windows of
+    any series (seen in fit or not) with one global scale (``scaler``: offset 0, the
+    median of the series' scales). Windows are start positions into ``scaled`` (one
+    array for all series), never copies. Each series is split like one series: its
+    training windows, then validation, then calibration, with the same gaps; a series
+    too short for one training window adds none (it is forecast from a padded window).
+    """
+
+    window: int
+    horizon: int
+    scaled: np.ndarray  # float32, every series scaled by its own training part
+    train_starts: np.ndarray  # int64 positions in ``scaled`` of training windows
+    valid_starts: np.ndarray
+    scaler: SeriesScaler
+    calibration: Calibration | None
+    season: int
+    panel: Panel
+    short: tuple[Hashable, ...]  # series too short for one training window
+    centres: np.ndarray  # per series: what its scaling subtracted
+    spreads: np.ndarray  # and divided by
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train_starts)
+
+    @property
+    def normalize_applies(self) -> bool:
+        return True  # checked by for_panel
+
+    def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+        """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
+        series = np.searchsorted(self.panel.offsets, starts, side="right") - 1
+        return scaled * self.spreads[series, None] + self.centres[series, None]
+
+    @classmethod
+    def for_panel(cls, panel: Panel, params: Mapping[str, Any], seed: int = 0) -> PanelPlan:
+        from ._plan import DEFAULT_WINDOW, MIN_NORMALIZED_WINDOW, min_samples, split
+        from ._time_index import seasonal_period
+        from .intervals import Calibration
+        from .scaling import SeriesScaler
+        from .windowing import n_windows
+
+        horizon = params["horizon"]
+        lengths = panel.lengths
+        period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
+        window = params["window"]
+        if window == "auto":
+            preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
+            window = int(max(1, min(preferred, (int(np.median(lengths)) - horizon) // 3)))
+        if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
+            raise ValueError(
+                f"one model of many series needs normalize='window' and a window of at "
+                f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
+                f"window={window}): it is what lets the network serve series of any scale"
+            )
+        fractions = (params["validation_fraction"], params["calibration_fraction"])
+        fewest = min_samples(horizon, *fractions)
+        windows = np.array([n_windows(int(n), window, horizon) for n in lengths], np.int64)
+        usable = windows >= fewest
+        if not usable.any():
+            raise ValueError(
+                f"X (the series): no series is long enough for window={window}, "
+                f"horizon={horizon}, validation_fraction={fractions[0]} and "
+                f"calibration_fraction={fractions[1]}: the longest has {lengths.max()} "
+                f"values, at least {window + horizon - 1 + fewest} are needed"
+            )
+        if not usable.all():
+            short = [panel.ids[k] for k in np.flatnonzero(~usable)]
+            shown = ", ".join(repr(i) for i in short[:10]) + (", ..." if len(short) > 10 else "")
+            warnings.warn(
+                f"{len(short)} of {panel.n_series} series are too short for one training "
+                f"window (window={window} and horizon={horizon} with the held-out parts "
+                f"need {window + horizon - 1 + fewest} values): they are not trained on, "
+                "and are forecast from their values padded on the left with their first "
+                f"value to a full window: {shown}",
+                UserWarning,
+                stacklevel=5,
+            )
+        parts = {int(n): split(int(n), horizon, *fractions) for n in np.unique(windows[usable])}
+        table = np.zeros((len(lengths), 4), np.int64)  # n_train, n_valid, n_calibration, gap
+        for k in np.flatnonzero(usable):
+            table[k] = parts[int(windows[k])]
+        n_train, n_valid, n_calibration, gap = table.T
+        starts = panel.offsets[:-1]
+        train_starts = _ranges(starts, n_train)
+        valid_starts = _ranges(starts + n_train + gap, n_valid)
+        if len(valid_starts) > MAX_VALIDATION_WINDOWS:
+            chosen = np.random.default_rng(seed).choice(
+                len(valid_starts), MAX_VALIDATION_WINDOWS, replace=False
+            )
+            valid_starts = np.sort(valid_starts[chosen])
+        # each series scaled by what its training windows cover; short ones by all of it
+        covered = np.where(usable, n_train + window + horizon - 1, lengths)
+        centres, spreads = _segment_scales(panel.values, panel.offsets, covered, params["scaler"])
+        scaled = (panel.values - np.repeat(centres, lengths)) / np.repeat(spreads, lengths)
+        # calibration: from each series' first calibration window on (as for one series)
+        calibration = None
+        if n_calibration.sum():
+            first = starts + n_train + n_valid + 2 * gap
+            keep = n_calibration > 0
+            ends = panel.offsets[1:][keep]
+            segments = [panel.values[a:b] for a, b in zip(first[keep], ends, strict=True)]
+            calibration = Calibration(
+                window,
+                series=np.concatenate(segments),
+                segments=np.concatenate([[0], np.cumsum([len(s) for s in segments])]),
+            )
+        return cls(
+            window=window,
+            horizon=horizon,
+            scaled=scaled.astype(np.float32),
+            train_starts=train_starts,
+            valid_starts=valid_starts,
+            scaler=SeriesScaler(kind=params["scaler"], offset=0.0, scale=float(np.median(spreads))),
+            calibration=calibration,
+            season=(period or 1),
+            panel=panel,
+            short=tuple(panel.ids[k] for k in np.flatnonzero(~usable)),
+            centres=centres,
+            spreads=spreads,
+        )
+
+
+def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``firsts[k] + 0, 1, ..., counts[k] - 1`` for every k, concatenated (int64)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(counts)
+    within = np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+    return np.repeat(firsts, counts) + within
+
+
+def _segment_scales(
+    values: np.ndarray, offsets: np.ndarray, counts: np.ndarray, kind: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per series (``values[offsets[k]:offsets[k + 1]]``), the offset and scale of
+    ``SeriesScaler(kind)`` fitted on its first ``counts[k]`` values (a zero spread
+    becomes 1), computed in two passes over all series at once."""
+    n_series = len(offsets) - 1
+    if kind is None:
+        return np.zeros(n_series), np.ones(n_series)
+    lengths = np.diff(offsets)
+    covered = np.arange(len(values)) - np.repeat(offsets[:-1], lengths) < np.repeat(counts, lengths)
+    starts = offsets[:-1]
+    if kind == "minmax":
+        lows = np.minimum.reduceat(np.where(covered, values, np.inf), starts)
+        highs = np.maximum.reduceat(np.where(covered, values, -np.inf), starts)
+        spreads = highs - lows
+        return lows, np.where(spreads > 0, spreads, 1.0)
+    n = counts.astype(np.float64)
+    means = np.add.reduceat(np.where(covered, values, 0.0), starts) / n
+    deviations = np.where(covered, values - np.repeat(means, lengths), 0.0)
+    spreads = np.sqrt(np.add.reduceat(deviations * deviations, starts) / n)
+    tiny = spreads <= 8 * np.finfo(np.float64).eps * np.abs(means)
+    return means, np.where(tiny | (spreads == 0), 1.0, spreads)
+
+
+# ---------------------------------------------------------------------- forecasting
+
+
+def last_windows(panel: Panel, window: int) -> np.ndarray:
+    """The last ``window`` values of every series (n_series, window); a shorter series
+    padded on the left with its first value (a flat start: its window's level and
+    spread are those of what it has)."""
+    ends = panel.offsets[1:]
+    positions = ends[:, None] - window + np.arange(window)
+    return panel.values[np.maximum(positions, panel.offsets[:-1, None])]
+
+
+def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray, steps: int) -> Any:
+    """The labels of the ``steps`` values after each series' last label (``last`` as
+    whole numbers, see ``PanelState``), series after series: a pandas array of
+    len(last) * steps."""
+    import warnings
+
+    import pandas as pd
+
+    last = np.asarray(last, np.int64)
+    ahead = np.arange(1, steps + 1)
+    if kind == "integer":
+        return (last[:, None] + int(freq or 1) * ahead).ravel()
+    if kind == "period":
+        ordinals = (last[:, None] + ahead).ravel()
+        return pd.PeriodIndex.from_ordinals(ordinals, freq=freq)
+    if freq is None:
+        raise ValueError(
+            "the series have no regular frequency, so the timestamps of the forecast are unknown"
+        )
+    base = pd.DatetimeIndex(last.astype("datetime64[ns]"))
+    if tz is not None:
+        base = base.tz_localize("UTC").tz_convert(tz)
+    offset = pd.tseries.frequencies.to_offset(freq)
+    columns = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps
+        for k in ahead:
+            columns.append((base + k * offset).as_unit("ns").asi8)
+    stamps = np.column_stack(columns).ravel()
+    index = pd.DatetimeIndex(stamps.astype("datetime64[ns]"))
+    return index.tz_localize("UTC").tz_convert(tz) if tz is not None else index

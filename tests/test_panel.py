@@ -1,0 +1,201 @@
+"""Many series, one model: long frames, dicts and lists of series, fitted as one network
+and forecast (by the estimator and by ONNX Runtime) in batches."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FAST
+from gruforecast import GRUForecaster, OnnxForecaster
+from gruforecast._panel import PanelPlan, as_panel, is_panel
+
+DATA = Path(__file__).parent / "data"
+PANEL_FAST = {**FAST, "horizon": 3}
+
+
+def long_frame(n_series=8, seed=0, short=()):
+    """Monthly series of different lengths, start dates and scales; ``short`` ids get 5 values."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(n_series):
+        n = 5 if k in short else int(rng.integers(40, 90))
+        start = pd.Timestamp("2000-01-01") + pd.DateOffset(months=int(rng.integers(0, 30)))
+        t = np.arange(n)
+        y = (20.0 + 30 * k) * (1 + 0.3 * np.sin(2 * np.pi * t / 12 + k)) + rng.normal(0, 1, n)
+        parts.append(pd.DataFrame({"unique_id": f"s{k}", "ds": pd.date_range(start, periods=n, freq="MS"), "y": y}))
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=seed)  # any row order
+
+
+@pytest.fixture(scope="module")
+def panel_frame():
+    return long_frame()
+
+
+@pytest.fixture(scope="module")
+def fitted(panel_frame, tmp_path_factory):
+    forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
+    path = forecaster.export_onnx(tmp_path_factory.mktemp("panel") / "m.onnx")
+    return forecaster, path
+
+
+# ---------------------------------------------------------------- the data model
+
+
+def test_a_long_frame_is_many_series_and_a_frame_without_the_id_is_one(panel_frame):
+    assert is_panel(panel_frame, "unique_id")
+    assert not is_panel(panel_frame[["y"]], "unique_id")
+    assert is_panel({"a": [1.0, 2.0]}, "unique_id") and is_panel([np.ones(3), np.ones(4)], "unique_id")
+    assert not is_panel([1.0, 2.0, 3.0], "unique_id") and not is_panel([[1.0], [2.0]], "unique_id")
+    panel = as_panel(panel_frame)
+    assert panel.ids == tuple(f"s{k}" for k in range(8)) and panel.freq == "MS"
+    for k, name in enumerate(panel.ids):
+        rows = panel_frame[panel_frame.unique_id == name].sort_values("ds")
+        np.testing.assert_array_equal(panel.series(k), rows.y.to_numpy())
+        assert pd.Timestamp(panel.last[k]) == rows.ds.max()
+
+
+def test_windows_are_positions_in_one_array_not_copies(panel_frame):
+    panel = as_panel(panel_frame)
+    params = {**GRUForecaster(**PANEL_FAST, window=12).get_params()}
+    plan = PanelPlan.for_panel(panel, params)
+    assert plan.scaled.shape == panel.values.shape  # one value array, whatever the window
+    assert plan.train_starts.dtype == np.int64 and plan.train_starts.ndim == 1
+    # each series split like one series: its training windows, then validation, each
+    # window wholly inside its own series
+    for starts, width in ((plan.train_starts, 12 + 3), (plan.valid_starts, 12 + 3)):
+        series = np.searchsorted(panel.offsets, starts, side="right") - 1
+        assert (starts + width <= panel.offsets[series + 1]).all()
+    # every series scaled by its own training part: comparable in the loss
+    for k in range(panel.n_series):
+        part = plan.scaled[panel.offsets[k] : panel.offsets[k + 1]]
+        assert abs(part.mean()) < 1.0 and 0.3 < part.std() < 3.0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda df: pd.concat([df, df.iloc[:1]]), r"series 's\d' has two rows at the same time \(ds 20"),
+        (lambda df: pd.concat([df, pd.DataFrame({"unique_id": "w", "ds": pd.date_range("2001", periods=30, freq="W"), "y": 1.0})]),
+         r"series 'w' is not on the panel's time step 'MS'"),
+        (lambda df: df.drop(df.index[df.unique_id.eq("s3")][5]), r"series 's3' has 1 'MS' step with no row"),
+        (lambda df: df.assign(y=df.y.where(~(df.unique_id.eq("s2") & df.ds.eq(df[df.unique_id.eq("s2")].ds.min())))),
+         r"series 's2' has no value \(NaN\) at 20.*missing='interpolate'"),
+        (lambda df: df.rename(columns={"ds": "date"}), r"without the column 'ds'.*time_col="),
+        (lambda df: df.assign(y=df.y.astype(object).where(df.index != df.index[0], "n/a")), r"non-numeric value"),
+    ],
+    ids=["duplicate", "mixed frequency", "gap", "nan", "no time column", "text"],
+)
+def test_bad_panels_are_refused_naming_the_series(panel_frame, change, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        GRUForecaster(**PANEL_FAST).fit(change(panel_frame))
+
+
+def test_gaps_and_nan_are_filled_with_missing_interpolate(panel_frame):
+    gappy = panel_frame.drop(panel_frame.index[panel_frame.unique_id.eq("s3")][5])
+    gappy.loc[gappy.index[gappy.unique_id.eq("s1")][3], "y"] = np.nan
+    panel = as_panel(gappy, missing="interpolate")
+    assert (panel.lengths == as_panel(panel_frame).lengths).all()
+    assert panel.filled.sum() == 2 and np.isfinite(panel.values).all()
+
+
+# ---------------------------------------------------------------- fit and forecast
+
+
+def test_each_series_is_forecast_at_its_own_next_times(fitted, panel_frame):
+    forecaster, _ = fitted
+    table = forecaster.forecast(5, interval=[0.8, 0.95])
+    assert list(table.columns) == ["unique_id", "ds", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert len(table) == 8 * 5
+    for name, rows in table.groupby("unique_id"):
+        last = panel_frame[panel_frame.unique_id == name].ds.max()
+        assert list(rows.ds) == list(pd.date_range(last, periods=6, freq="MS")[1:])
+    assert (table.lower_95 <= table.lower_80).all() and (table.lower_80 <= table.forecast).all()
+    assert np.isfinite(table.forecast).all()
+
+
+def test_unseen_series_and_other_histories_in_context(fitted, panel_frame):
+    forecaster, _ = fitted
+    some = panel_frame[panel_frame.unique_id.isin(["s1", "s4"])]
+    table = forecaster.forecast(3, context=some)
+    assert list(table.unique_id.unique()) == ["s1", "s4"]
+    everything = forecaster.forecast(3)
+    for name in ("s1", "s4"):
+        np.testing.assert_allclose(
+            table[table.unique_id == name].forecast, everything[everything.unique_id == name].forecast
+        )
+    # a series never seen in fit, at another scale: the network is scale-free
+    s2 = panel_frame[panel_frame.unique_id == "s2"].sort_values("ds")
+    new = {"new": pd.Series(s2.y.to_numpy() * 1000.0, index=s2.ds.to_numpy())}
+    scaled = forecaster.forecast(3, context=new)
+    np.testing.assert_allclose(
+        scaled.forecast.to_numpy(), 1000.0 * everything[everything.unique_id == "s2"].forecast.to_numpy(), rtol=1e-3
+    )
+
+
+def test_a_dict_and_a_list_of_series(panel_frame):
+    series = {
+        name: rows.sort_values("ds").set_index("ds").y for name, rows in panel_frame.groupby("unique_id")
+    }
+    from_dict = GRUForecaster(**PANEL_FAST, window=12).fit(series)
+    from_frame = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
+    pd.testing.assert_frame_equal(from_dict.forecast(3), from_frame.forecast(3))
+    arrays = [s.to_numpy() for s in series.values()]
+    from_list = GRUForecaster(**PANEL_FAST, window=12).fit(arrays)
+    table = from_list.forecast(2)
+    assert list(table.unique_id.unique()) == list(range(8))
+    first = table[table.unique_id == 0]
+    assert list(first.ds) == [len(arrays[0]), len(arrays[0]) + 1]  # positions continue
+
+
+def test_short_series_are_named_once_and_still_forecast():
+    frame = long_frame(short=(2, 5))
+    with pytest.warns(UserWarning, match=r"2 of 8 series are too short.*padded on the left.*'s2', 's5'") as caught:
+        forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(frame)
+    assert len([w for w in caught if "too short" in str(w.message)]) == 1
+    table = forecaster.forecast(3)
+    assert np.isfinite(table[table.unique_id == "s5"].forecast).all()
+
+
+def test_other_column_names(panel_frame):
+    renamed = panel_frame.rename(columns={"unique_id": "store", "ds": "date", "y": "sales"})
+    forecaster = GRUForecaster(**PANEL_FAST, window=12, id_col="store", time_col="date", target_col="sales")
+    table = forecaster.fit(renamed).forecast(2)
+    assert list(table.columns) == ["store", "date", "forecast"]
+    assert forecaster.get_params()["id_col"] == "store"  # stored untouched
+
+
+def test_onnx_equals_the_estimator_per_series_in_one_call_per_block(fitted, panel_frame, monkeypatch):
+    forecaster, path = fitted
+    served = OnnxForecaster(path)
+    expected = forecaster.forecast(7, interval=0.8)
+    calls = []
+    original = served._predict_windows
+    monkeypatch.setattr(served, "_predict_windows", lambda w: calls.append(len(w)) or original(w))
+    got = served.forecast(7, context=panel_frame)
+    assert calls[:3] == [8, 8, 8]  # 7 steps, horizon 3: three batched calls for the forecast
+    pd.testing.assert_frame_equal(got[["unique_id", "ds"]], expected[["unique_id", "ds"]])
+    np.testing.assert_allclose(got.forecast, expected.forecast, rtol=1e-5)
+    without_context = served.forecast(7, interval=0.8)
+    np.testing.assert_allclose(without_context.upper_80, expected.upper_80, rtol=1e-5)
+
+
+def test_saved_and_loaded(fitted, tmp_path):
+    forecaster, _ = fitted
+    again = GRUForecaster.load(forecaster.save(tmp_path / "m.gruf"))
+    pd.testing.assert_frame_equal(again.forecast(4, interval=0.9), forecaster.forecast(4, interval=0.9))
+
+
+def test_one_series_gives_the_forecasts_it_gave_before_many_series_existed(monthly):
+    """Recorded with the code of commit 7b0a515, before the many-series work (same settings)."""
+    expected = json.loads((DATA / "single_series_before_panels.json").read_text())
+    for backend, recorded in expected.items():
+        forecaster = GRUForecaster(hidden_size=8, num_layers=2, epochs=4, batch_size=32, random_state=0,
+                                   window=12, horizon=3, dropout=0.1, gru_backend=backend).fit(monthly)
+        table = forecaster.forecast(6, interval=[0.8])
+        assert [str(t) for t in table.index] == recorded["index"]
+        # bitwise on one machine; float32 rounding between CPUs
+        np.testing.assert_allclose(table.to_numpy(), recorded["forecast"], rtol=1e-6)
