@@ -81,11 +81,13 @@ def forecast_panel(
     window, calibration = state.window, state.calibration
     steps = check_int(steps, "steps")
     levels = None if interval is None else check_levels(interval)
+    fitted = state.panel
     if levels is not None and calibration is None:
         raise ValueError(
-            "this model has no calibration data for intervals: fit it with calibration_fraction > 0"
+            "this model has no calibration data for intervals: fit it with "
+            "calibration_fraction > 0"
+            + ("; no series was long enough to hold some out" if fitted is not None else "")
         )
-    fitted = state.panel
     names = fitted.names if fitted is not None else (names or DEFAULT_NAMES)
     if context is None:
         if fitted is None:

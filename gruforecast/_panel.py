@@ -439,7 +439,10 @@ class PanelPlan:
     median of the series' scales). Windows are start positions into ``scaled`` (one
     array for all series), never copies. Each series is split like one series: its
     training windows, then validation, then calibration, with the same gaps; a series
-    too short for one training window adds none (it is forecast from a padded window).
+    too short for both held-out parts keeps validation only, or else trains on all its
+    windows (the held-out windows of the other series stay unseen: windows never cross
+    series); a series too short for one window adds none (it is forecast from a padded
+    window).
     """
 
     window: int
@@ -490,32 +493,33 @@ class PanelPlan:
                 f"window={window}): it is what lets the network serve series of any scale"
             )
         fractions = (params["validation_fraction"], params["calibration_fraction"])
-        fewest = min_samples(horizon, *fractions)
         windows = np.array([n_windows(int(n), window, horizon) for n in lengths], np.int64)
-        usable = windows >= fewest
+        usable = windows >= 1
         if not usable.any():
             raise ValueError(
-                f"X (the series): no series is long enough for window={window}, "
-                f"horizon={horizon}, validation_fraction={fractions[0]} and "
-                f"calibration_fraction={fractions[1]}: the longest has {lengths.max()} "
-                f"values, at least {window + horizon - 1 + fewest} are needed"
+                f"X (the series): no series is long enough for one window of "
+                f"window={window} and horizon={horizon}: the longest has {lengths.max()} "
+                f"values, at least {window + horizon} are needed"
             )
         if not usable.all():
             short = [panel.ids[k] for k in np.flatnonzero(~usable)]
             shown = ", ".join(repr(i) for i in short[:10]) + (", ..." if len(short) > 10 else "")
             warnings.warn(
                 f"{len(short)} of {panel.n_series} series are too short for one training "
-                f"window (window={window} and horizon={horizon} with the held-out parts "
-                f"need {window + horizon - 1 + fewest} values): they are not trained on, "
-                "and are forecast from their values padded on the left with their first "
-                f"value to a full window: {shown}",
+                f"window (window={window} and horizon={horizon} need {window + horizon} "
+                "values): they are not trained on, and are forecast from their values "
+                f"padded on the left with their first value to a full window: {shown}",
                 UserWarning,
                 stacklevel=5,
             )
-        parts = {int(n): split(int(n), horizon, *fractions) for n in np.unique(windows[usable])}
+        # each series split as one series is; one too short for both held-out parts
+        # (with their gaps) keeps validation only, or else trains on all its windows:
+        # its windows never meet another series' held-out ones
+        fallbacks = (fractions, (fractions[0], 0.0), (0.0, 0.0))
         table = np.zeros((len(lengths), 4), np.int64)  # n_train, n_valid, n_calibration, gap
-        for k in np.flatnonzero(usable):
-            table[k] = parts[int(windows[k])]
+        for n in np.unique(windows[usable]):
+            usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
+            table[windows == n] = split(int(n), horizon, *usable_fractions)
         n_train, n_valid, n_calibration, gap = table.T
         starts = panel.offsets[:-1]
         train_starts = _ranges(starts, n_train)

@@ -135,12 +135,16 @@ def _level(text: str) -> float:
     return value
 
 
-def read_series(path: str, column: str | None, time_column: str | None) -> Any:
-    """Read one numeric column of a CSV or Parquet file as a pd.Series.
+def read_series(
+    path: str, column: str | None, time_column: str | None, id_column: str | None = None
+) -> Any:
+    """Read one numeric column of a CSV or Parquet file as a pd.Series; with
+    ``id_column``, a long file of many series, as a DataFrame of three columns (id,
+    time, value).
 
     ``column`` may be omitted when the file has exactly one numeric column besides the
-    time column. ``time_column`` (parsed as dates, else kept as it is) becomes the index;
-    without it, a first column that parses entirely as dates is used.
+    time (and id) column. ``time_column`` (parsed as dates, else kept as it is) becomes
+    the index; without it, a first column that parses entirely as dates is used.
     """
     import pandas as pd
 
@@ -168,7 +172,10 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
     names = [str(c) for c in table.columns]
     table.columns = names
     listed = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
-    for name, option in ((column, "--column"), (time_column, "--time-column")):
+    if id_column is None and "unique_id" in names and column != "unique_id":
+        id_column = "unique_id"  # the long-frame convention: many series
+    options = ((column, "--column"), (time_column, "--time-column"), (id_column, "--id-column"))
+    for name, option in options:
         if name is not None and name not in names:
             raise UsageError(f"{path}: no column {name!r} ({option}); its columns are {listed}")
     if len(names) == 1 and any(mark in names[0] for mark in ";\t|"):
@@ -176,20 +183,22 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
             f"{path}: one column named {names[0]!r}: is the file separated by another "
             "character than ','? Save it with commas (or tabs, as .tsv)"
         )
-    first = table[names[0]]
-    if time_column is None and column != names[0]:
+    leading = next(n for n in names if n != id_column) if len(names) > 1 else names[0]
+    first = table[leading]
+    if time_column is None and column != leading:
         if _parse_dates(first) is not None:
-            time_column = names[0]
+            time_column = leading
         elif _looks_like_dates(first):  # never drop a time column without a word
             raise UsageError(
-                f"{path}: the first column {names[0]!r} looks like dates, but some do not "
+                f"{path}: the {'first ' if leading == names[0] else ''}column {leading!r} "
+                "looks like dates, but some do not "
                 f"parse (first value {first.iloc[0]!r}); fix them, or give --time-column"
             )
     if column is None:
         numeric = [
             n
             for n in names
-            if n != time_column
+            if n not in (time_column, id_column)
             and pd.api.types.is_numeric_dtype(table[n])
             and not pd.api.types.is_bool_dtype(table[n])
         ]
@@ -221,7 +230,17 @@ def read_series(path: str, column: str | None, time_column: str | None) -> Any:
                 f"numbers (first value {labels.iloc[0]!r})"
             )
         series.index = pd.Index(labels, name=time_column)
-    return series
+    if id_column is None:
+        return series
+    if time_column is None:
+        raise UsageError(f"{path}: a file of many series needs a time column: give --time-column")
+    return pd.DataFrame(
+        {
+            id_column: table[id_column].to_numpy(),
+            time_column: series.index,
+            column: series.to_numpy(),
+        }
+    )
 
 
 def refuse_gaps(series: Any, path: str, advice: str) -> None:
@@ -382,11 +401,11 @@ def _table_format(path: str) -> str:
     """The format of --output, "csv" or "json", by its suffix; CSV for a device or
     a pipe (/dev/null, /dev/stdout), which has no suffix to go by."""
     suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".json"):
+    if suffix in (".csv", ".json", ".parquet"):
         return suffix[1:]
     if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
         return "csv"
-    raise UsageError(f"--output {path}: expected a .csv or .json file name")
+    raise UsageError(f"--output {path}: expected a .csv, .json or .parquet file name")
 
 
 def _check_image_format(path: str) -> None:
@@ -402,15 +421,18 @@ def _check_image_format(path: str) -> None:
         )
 
 
-def _write_table(frame: Any, path: str) -> None:
-    """A forecast table to CSV or JSON (see ``_table_format``), atomically."""
+def _write_table(frame: Any, path: str, long: bool) -> None:
+    """A forecast table to CSV, JSON or Parquet (see ``_table_format``), atomically;
+    the index as the first column, except for the ``long`` frame of many series."""
     from ._io import atomic_path
 
     kind = _table_format(path)
-    table = frame.reset_index()
+    table = frame if long else frame.reset_index()
     with atomic_path(path) as temporary:
         if kind == "csv":
             table.to_csv(temporary, index=False)
+        elif kind == "parquet":
+            table.to_parquet(temporary, index=False)
         else:
             table.to_json(temporary, orient="records", date_format="iso", indent=2)
 
@@ -487,7 +509,11 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
     # a model file, not data, not an ONNX file (export writes those)
     _check_output(arguments.out, "--out", [arguments.data], (".onnx", *DATA_SUFFIXES, ".json"))
-    series = read_series(arguments.data, arguments.column, arguments.time_column)
+    series = read_series(
+        arguments.data, arguments.column, arguments.time_column, arguments.id_column
+    )
+    if series.ndim == 2:
+        return _fit_panel(arguments, series, out)
     out.detail(f"read {len(series)} values of {series.name!r} from {arguments.data}")
     if arguments.missing == "raise":
         refuse_gaps(
@@ -525,6 +551,35 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_panel(arguments: argparse.Namespace, frame: Any, out: _Output) -> int:
+    """``fit`` on a long file: one model of many series."""
+    from .estimator import GRUForecaster
+
+    id_column, time_column, column = (str(c) for c in frame.columns)
+    forecaster = GRUForecaster(
+        **{name: getattr(arguments, name) for name in _FIT_PARAMETERS},
+        id_col=id_column,
+        time_col=time_column,
+        target_col=column,
+        random_state=arguments.seed,
+        verbose=0 if arguments.quiet else (2 if arguments.verbose else 1),
+    )
+    started = time.perf_counter()
+    forecaster.fit(frame)
+    elapsed = time.perf_counter() - started
+    span = cast(dict, forecaster.training_span_)
+    out.say(
+        f"fitted one model of {span['series']} series ({span['values']} values of "
+        f"{column!r}) in {elapsed:.1f} s: window {forecaster.window_}, horizon "
+        f"{forecaster.horizon_}, {len(forecaster.history_)} epochs "
+        f"({forecaster.stop_reason_}) on {forecaster.device_}, GRU {forecaster.gru_backend_}"
+    )
+    out.say(_scores_line(forecaster.validation_scores_))
+    forecaster.save(arguments.out)
+    out.say(f"saved {arguments.out}")
+    return 0
+
+
 def _cmd_forecast(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
     reads = [arguments.model] + ([arguments.input] if arguments.input else [])
@@ -536,13 +591,24 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     if arguments.plot:
         _check_image_format(arguments.plot)
     model = load_model(arguments.model, arguments.timeout)
+    panel = (model.state_ if hasattr(model, "state_") else model.state).panel
+    if panel is not None and arguments.plot:
+        raise UsageError("--plot draws one series; this model is of many series")
     context = None
     if arguments.input is not None:
-        column = arguments.column
+        column, time_column, id_column = (
+            arguments.column,
+            arguments.time_column,
+            arguments.id_column,
+        )
+        if panel is not None:
+            id_column = id_column or panel.names[0]
+            time_column = time_column or panel.names[1]
+            column = column or panel.names[2]
         if column is None and isinstance(model.series_name_, str):
             column = model.series_name_
-        context = read_series(arguments.input, column, arguments.time_column)
-        if model.missing == "raise":
+        context = read_series(arguments.input, column, time_column, id_column)
+        if context.ndim == 1 and model.missing == "raise":
             refuse_gaps(
                 context,
                 arguments.input,
@@ -550,16 +616,22 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
                 "none: fill them in the file, or fit the model again with --missing "
                 "interpolate",
             )
-    elif arguments.column or arguments.time_column:
-        raise UsageError("--column and --time-column describe --input; give --input too")
+    elif arguments.column or arguments.time_column or arguments.id_column:
+        raise UsageError(
+            "--column, --time-column and --id-column describe --input; give --input too"
+        )
     interval = arguments.interval or None
     forecast = model.forecast(arguments.steps, context=context, interval=interval)
     table = _as_frame(forecast, arguments.steps, interval)
+    long = panel is not None or (context is not None and context.ndim == 2)  # many series
     if arguments.output:
-        _write_table(table, arguments.output)
+        _write_table(table, arguments.output, long)
         out.say(f"wrote {arguments.steps} forecast steps to {arguments.output}")
     else:
-        print(table.to_string(float_format=lambda value: f"{value:.6g}"), flush=True)
+        print(
+            table.to_string(index=not long, float_format=lambda value: f"{value:.6g}"),
+            flush=True,
+        )
     if arguments.plot:
         from .plotting import plot_forecast, save_figure
 
@@ -627,12 +699,15 @@ def _cmd_demo(arguments: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- parser
 
 _EXAMPLES = {
-    "fit": """example:
+    "fit": """examples:
   gruforecast fit sales.csv --column sales --time-column month --window 24 \\
-      --horizon 12 --out sales.gruf""",
+      --horizon 12 --out sales.gruf
+  gruforecast fit panel.csv --id-column store --time-column date --column sales \\
+      --horizon 12 --out stores.gruf        # one model of many series""",
     "forecast": """examples:
   gruforecast forecast sales.gruf --steps 24 --interval 0.9 --plot forecast.png
-  gruforecast forecast sales.onnx --steps 12 --input recent.csv --output forecast.csv""",
+  gruforecast forecast sales.onnx --steps 12 --input recent.csv --output forecast.csv
+  gruforecast forecast stores.gruf --steps 12 --output forecast.parquet  # long table""",
     "export": """example:
   gruforecast export sales.gruf --onnx exported/sales.onnx""",
     "info": """examples:
@@ -688,6 +763,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--time-column", help="the column of dates or periods (default: a first column of dates)"
     )
+    fit.add_argument(
+        "--id-column",
+        help="the series-id column of a long file of many series, fitted as one model "
+        "(default: 'unique_id' if the file has it)",
+    )
     for name in _FIT_PARAMETERS:
         _add_parameter(fit, name)
     fit.add_argument("--seed", type=int, default=None, help="random seed, for repeatable training")
@@ -710,6 +790,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--column", help="column of --input (default: the one the model was fitted on)"
     )
     forecast.add_argument("--time-column", help="time column of --input")
+    forecast.add_argument(
+        "--id-column", help="series-id column of --input (a long file of many series)"
+    )
     forecast.add_argument(
         "--interval",
         type=_level,

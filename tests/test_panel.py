@@ -199,3 +199,33 @@ def test_one_series_gives_the_forecasts_it_gave_before_many_series_existed(month
         assert [str(t) for t in table.index] == recorded["index"]
         # bitwise on one machine; float32 rounding between CPUs
         np.testing.assert_allclose(table.to_numpy(), recorded["forecast"], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_the_cli_fits_a_long_file_and_writes_long_tables(panel_frame, tmp_path, capsys):
+    from gruforecast.cli import main
+
+    data, model = tmp_path / "panel.csv", tmp_path / "stores.gruf"
+    renamed = panel_frame.rename(columns={"unique_id": "store", "ds": "date", "y": "sales"})
+    renamed.assign(note="x").to_csv(data, index=False)
+    fast = ["--epochs", "3", "--hidden-size", "8", "--num-layers", "1", "--seed", "0", "--window", "12"]
+    assert main(["fit", str(data), "--id-column", "store", "--time-column", "date",
+                 "--column", "sales", "--horizon", "3", "--out", str(model), *fast]) == 0
+    assert "fitted one model of 8 series" in capsys.readouterr().out
+    for suffix in (".csv", ".parquet"):
+        output = tmp_path / f"forecast{suffix}"
+        assert main(["forecast", str(model), "--steps", "4", "--interval", "0.8", "--output", str(output)]) == 0
+        table = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+        assert list(table.columns) == ["store", "date", "forecast", "lower_80", "upper_80"]
+        assert len(table) == 8 * 4
+    capsys.readouterr()
+    expected = GRUForecaster.load(model).forecast(4, interval=0.8)
+    np.testing.assert_allclose(table.forecast, expected.forecast)
+    # another history, as a long file: the model's column names are the defaults
+    assert main(["forecast", str(model), "--steps", "2", "--input", str(data)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["store", "date", "forecast"] and len(printed) == 1 + 8 * 2
+    assert main(["forecast", str(model), "--steps", "2", "--plot", str(tmp_path / "p.png")]) == 2
+    assert "--plot draws one series" in capsys.readouterr().err
