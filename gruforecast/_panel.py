@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._time_index import TimeIndex, dominant_step, json_name
-from ._validation import _as_float, _interpolate
+from ._time_index import dominant_step
+from ._validation import _as_float, _interpolate, _pandas_to_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -59,6 +59,8 @@ class Panel:
     filled : ndarray of bool or None
         Where ``missing="interpolate"`` filled a value (NaN in the data, or a row that
         was missing), None where nothing was filled.
+    times : ndarray of int64
+        Every value's time label, as ``first`` and ``last``.
     """
 
     ids: tuple[Hashable, ...]
@@ -71,6 +73,7 @@ class Panel:
     names: tuple[str, str, str]
     tz: Any = None
     filled: np.ndarray | None = None
+    times: np.ndarray | None = None
 
     @property
     def n_series(self) -> int:
@@ -82,22 +85,6 @@ class Panel:
 
     def series(self, k: int) -> np.ndarray:
         return self.values[self.offsets[k] : self.offsets[k + 1]]
-
-    def time_index(self, k: int) -> TimeIndex:
-        """How series ``k``'s index continues (its last label and the panel's step)."""
-        import pandas as pd
-
-        last = self.last[k]
-        if self.kind == "datetime":
-            stamp = pd.Timestamp(last)
-            if self.tz is not None:
-                stamp = stamp.tz_localize("UTC").tz_convert(self.tz)
-            return TimeIndex("datetime", stamp, self.freq, self.names[1])
-        if self.kind == "period":
-            return TimeIndex(
-                "period", pd.Period(ordinal=int(last), freq=self.freq), self.freq, self.names[1]
-            )
-        return TimeIndex("integer", int(last), self.freq, self.names[1])
 
 
 def is_panel(data: Any, id_col: str) -> bool:
@@ -147,14 +134,17 @@ def as_panel(
     if ids.isna().any():
         row = int(ids.isna().to_numpy().argmax())
         raise ValueError(f"{what}: column {id_col!r} has no series id in row {row}")
-    frame = frame.sort_values([id_col, time_col], kind="stable", ignore_index=True)
-    codes, uniques = pd.factorize(frame[id_col], sort=False)
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
-    offsets = offsets.astype(np.int64)
+    codes, uniques = pd.factorize(ids, sort=True)
     values = _as_float(
-        _column_values(frame[target_col]), f"{what} column {target_col!r}", None, np.float64
+        _pandas_to_numpy(frame[target_col]), f"{what} column {target_col!r}", None, np.float64
     )
     times, kind, extra = _times(frame[time_col], f"{what} column {time_col!r}")
+    if not _in_order(codes, times):  # rows of a series together, in time order
+        order = np.lexsort((times, codes))
+        codes, values, times = codes[order], values[order], times[order]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
+    offsets = offsets.astype(np.int64)
+    del codes
     tz = extra if kind == "datetime" else None
     ids_tuple = tuple(uniques)
     _refuse_duplicates(times, kind, extra, offsets, ids_tuple, what, time_col)
@@ -192,6 +182,7 @@ def as_panel(
         names=names,
         tz=tz,
         filled=filled,
+        times=times,
     )
 
 
@@ -210,7 +201,7 @@ def _long_frame(data: Any, names: tuple[str, str, str], what: str) -> pd.DataFra
                 f"its columns are {listed}. Name the time and target columns with "
                 "GRUForecaster(time_col=..., target_col=...)"
             )
-        return data[[id_col, time_col, target_col]]
+        return data  # its three columns are read where they are: no copy
     items = data.items() if isinstance(data, Mapping) else enumerate(data)
     parts = []
     for key, series in items:
@@ -237,10 +228,14 @@ def _long_frame(data: Any, names: tuple[str, str, str], what: str) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
-def _column_values(column: pd.Series) -> np.ndarray:
-    from ._validation import _pandas_to_numpy
-
-    return _pandas_to_numpy(column)
+def _in_order(codes: np.ndarray, times: np.ndarray) -> bool:
+    """Whether the rows are sorted by series (by their sorted ids) and by time within."""
+    if len(codes) < 2:
+        return True
+    if (codes[1:] < codes[:-1]).any():
+        return False
+    same = codes[1:] == codes[:-1]
+    return bool((times[1:][same] > times[:-1][same]).all())
 
 
 def _times(column: pd.Series, what: str) -> tuple[np.ndarray, str, Any]:
@@ -417,10 +412,6 @@ def _integer_step(kind: str, freq: str) -> int:
     return 1 if kind == "period" else int(freq)  # period labels are ordinals
 
 
-def ids_for_json(ids: tuple[Hashable, ...]) -> list[Any]:
-    return [json_name(i) for i in ids]
-
-
 # ---------------------------------------------------------------------- the plan of a fit
 
 # windows drawn per epoch of a panel (windows_per_epoch="auto")
@@ -531,8 +522,19 @@ class PanelPlan:
             valid_starts = np.sort(valid_starts[chosen])
         # each series scaled by what its training windows cover; short ones by all of it
         covered = np.where(usable, n_train + window + horizon - 1, lengths)
-        centres, spreads = _segment_scales(panel.values, panel.offsets, covered, params["scaler"])
-        scaled = (panel.values - np.repeat(centres, lengths)) / np.repeat(spreads, lengths)
+        centres = np.zeros(panel.n_series)
+        spreads = np.ones(panel.n_series)
+        scaled = np.empty(len(panel.values), np.float32)
+        for a, b in _blocks(panel.offsets):  # a few million values at a time: little memory
+            low, high = panel.offsets[a], panel.offsets[b]
+            part, offsets = panel.values[low:high], panel.offsets[a : b + 1] - low
+            centres[a:b], spreads[a:b] = _segment_scales(
+                part, offsets, covered[a:b], params["scaler"]
+            )
+            part_lengths = lengths[a:b]
+            scaled[low:high] = (part - np.repeat(centres[a:b], part_lengths)) / np.repeat(
+                spreads[a:b], part_lengths
+            )
         # calibration: from each series' first calibration window on (as for one series)
         calibration = None
         if n_calibration.sum():
@@ -548,7 +550,7 @@ class PanelPlan:
         return cls(
             window=window,
             horizon=horizon,
-            scaled=scaled.astype(np.float32),
+            scaled=scaled,
             train_starts=train_starts,
             valid_starts=valid_starts,
             scaler=SeriesScaler(kind=params["scaler"], offset=0.0, scale=float(np.median(spreads))),
@@ -559,6 +561,20 @@ class PanelPlan:
             centres=centres,
             spreads=spreads,
         )
+
+
+BLOCK_VALUES = 1 << 22
+
+
+def _blocks(offsets: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive ranges of series ``(a, b)`` of about BLOCK_VALUES values each."""
+    n, blocks, a = len(offsets) - 1, [], 0
+    while a < n:
+        b = int(np.searchsorted(offsets, offsets[a] + BLOCK_VALUES, side="right")) - 1
+        b = min(max(b, a + 1), n)
+        blocks.append((a, b))
+        a = b
+    return blocks
 
 
 def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -606,6 +622,26 @@ def last_windows(panel: Panel, window: int) -> np.ndarray:
     ends = panel.offsets[1:]
     positions = ends[:, None] - window + np.arange(window)
     return panel.values[np.maximum(positions, panel.offsets[:-1, None])]
+
+
+def seasonal_period_of(panel: Panel) -> int | None:
+    """The seasonal period the panel's frequency implies (12 for monthly), or None."""
+    from ._time_index import seasonal_period
+
+    return seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
+
+
+def decode_labels(kind: str, freq: str | None, tz: str | None, labels: np.ndarray) -> Any:
+    """Time labels as whole numbers (see ``PanelState``) as pandas labels."""
+    import pandas as pd
+
+    labels = np.asarray(labels, np.int64)
+    if kind == "integer":
+        return labels
+    if kind == "period":
+        return pd.PeriodIndex.from_ordinals(labels, freq=freq)
+    index = pd.DatetimeIndex(labels.astype("datetime64[ns]"))
+    return index.tz_localize("UTC").tz_convert(tz) if tz is not None else index
 
 
 def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray, steps: int) -> Any:

@@ -160,7 +160,10 @@ PARAMETERS: Mapping[str, Parameter] = {
         number=Real(0.0, 1.0, high_inclusive=False),
     ),
     "patience": Parameter(
-        40, "epochs without progress before stopping", Options((None,)), Integer()
+        "auto",
+        "epochs without progress before stopping; 'auto': 40, or 10 for many series",
+        Options(("auto", None)),
+        Integer(),
     ),
     "tol": Parameter(
         0.05, "relative gain that counts as progress", number=Real(0.0, 1.0, high_inclusive=False)

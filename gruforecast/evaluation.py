@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ._panel import is_panel
 from ._time_index import TimeIndex, seasonal_period
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
@@ -96,7 +97,7 @@ class BacktestResult:
 
     def summary(self) -> pd.Series:
         """The metrics averaged over origins (coverage over all forecast values)."""
-        numeric = self.metrics.drop(columns=["cutoff", "refitted"])
+        numeric = self.metrics.select_dtypes("number").drop(columns=["refitted"], errors="ignore")
         return numeric.mean()
 
 
@@ -146,6 +147,15 @@ def backtest(
     """
     # the forecaster's own policy for NaN and rows missing from a time index: with
     # "interpolate", each fit fills its own past, and filled values are never truth
+    horizon = check_int(horizon, "horizon")
+    step = horizon if step is None else check_int(step, "step")
+    if isinstance(refit, (bool, np.bool_)):
+        refit_every = 1 if refit else 0
+    else:
+        refit_every = check_int(refit, "refit")
+    levels = () if interval is None else check_levels(interval)
+    if is_panel(series, getattr(forecaster, "id_col", "unique_id")):
+        return _backtest_panel(forecaster, series, horizon, initial, step, refit_every, levels, m)
     checked = as_series(
         series, what="series", missing=getattr(forecaster, "missing", "raise"), regular=True
     )
@@ -155,14 +165,7 @@ def backtest(
         series = np.where(checked.filled, np.nan, values)
         if checked.is_pandas:
             series = pd.Series(series, index=checked.index, name=checked.name)
-    horizon = check_int(horizon, "horizon")
-    step = horizon if step is None else check_int(step, "step")
     initial = _resolve_size(initial, length, "initial")
-    if isinstance(refit, (bool, np.bool_)):
-        refit_every = 1 if refit else 0
-    else:
-        refit_every = check_int(refit, "refit")
-    levels = () if interval is None else check_levels(interval)
     if m is None:
         time_index = TimeIndex.from_index(checked.index) if checked.is_pandas else None
         is_time = time_index is not None and time_index.kind in ("datetime", "period")
@@ -206,6 +209,109 @@ def backtest(
             row[f"coverage_{label}"] = float(np.mean(inside)) if known.any() else np.nan
         metric_rows.append(row)
         forecast_frames.append(pd.DataFrame(frame))
+    return BacktestResult(
+        metrics=pd.DataFrame(metric_rows),
+        forecasts=pd.concat(forecast_frames, ignore_index=True),
+    )
+
+
+def _backtest_panel(
+    forecaster: Any,
+    data: Any,
+    horizon: int,
+    initial: int | float,
+    step: int,
+    refit_every: int,
+    levels: tuple[float, ...],
+    m: int | None,
+) -> BacktestResult:
+    """``backtest`` of many series: origins at ``initial`` (a count, or a fraction of
+    each series' length) and every ``step`` after, per series. Round j fits one model
+    (a clone) on every series cut at its j-th origin (series without one sit the round
+    out) and forecasts them all; metrics are per series and cutoff."""
+    from ._panel import as_panel, decode_labels, seasonal_period_of
+
+    names = (
+        getattr(forecaster, "id_col", "unique_id"),
+        getattr(forecaster, "time_col", "ds"),
+        getattr(forecaster, "target_col", "y"),
+    )
+    panel = as_panel(
+        data,
+        id_col=names[0],
+        time_col=names[1],
+        target_col=names[2],
+        missing=getattr(forecaster, "missing", "raise"),
+        what="series",
+    )
+    assert panel.times is not None
+    lengths = panel.lengths
+    observed = np.ones(len(panel.values), bool) if panel.filled is None else ~panel.filled
+    raw = np.where(observed, panel.values, np.nan)  # the fits get gaps, not the filling
+    labels = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)
+    firsts = np.array([_resolve_size(initial, int(n), "initial") for n in lengths])
+    counts = np.maximum((lengths - horizon - firsts) // step + 1, 0)
+    if not counts.any():
+        raise ValueError(
+            f"no origin: with initial={initial} and horizon={horizon}, every series is too "
+            f"short (the longest has {lengths.max()} values)"
+        )
+    m = m or seasonal_period_of(panel) or 1
+    metric_rows, forecast_frames, fitted = [], [], None
+    for number in range(int(counts.max())):
+        taking = np.flatnonzero(counts > number)
+        origins = firsts[taking] + number * step  # per series: values before the origin
+        rows = np.concatenate(
+            [
+                np.arange(panel.offsets[k], panel.offsets[k] + o)
+                for k, o in zip(taking, origins, strict=True)
+            ]
+        )
+        past = pd.DataFrame(
+            {
+                names[0]: np.repeat(np.asarray(panel.ids, dtype=object)[taking], origins),
+                names[1]: labels[rows],
+                names[2]: raw[rows],
+            }
+        )
+        refitted = fitted is None or (refit_every > 0 and number % refit_every == 0)
+        if refitted:
+            fitted = clone(forecaster).fit(past)
+        assert fitted is not None
+        table = fitted.forecast(horizon, context=past, interval=list(levels) or None)
+        for position, (k, origin) in enumerate(zip(taking, origins, strict=True)):
+            start = panel.offsets[k] + origin
+            block = table.iloc[position * horizon : (position + 1) * horizon]
+            truth = np.where(
+                observed[start : start + horizon], panel.values[start : start + horizon], np.nan
+            )
+            point = block["forecast"].to_numpy()
+            cutoff = labels[start - 1]
+            history = panel.values[panel.offsets[k] : start]
+            row = {
+                names[0]: panel.ids[k],
+                "cutoff": cutoff,
+                "refitted": refitted,
+                **_scores(truth, point, history, m),
+            }
+            frame = {
+                names[0]: [panel.ids[k]] * horizon,
+                "cutoff": [cutoff] * horizon,
+                "step": np.arange(1, horizon + 1),
+                "time": labels[start : start + horizon],
+                "truth": truth,
+                "forecast": point,
+            }
+            known = ~np.isnan(truth)
+            for level in levels:
+                label = level_label(level)
+                lower = block[f"lower_{label}"].to_numpy()
+                upper = block[f"upper_{label}"].to_numpy()
+                frame[f"lower_{label}"], frame[f"upper_{label}"] = lower, upper
+                inside = (truth[known] >= lower[known]) & (truth[known] <= upper[known])
+                row[f"coverage_{label}"] = float(np.mean(inside)) if known.any() else np.nan
+            metric_rows.append(row)
+            forecast_frames.append(pd.DataFrame(frame))
     return BacktestResult(
         metrics=pd.DataFrame(metric_rows),
         forecasts=pd.concat(forecast_frames, ignore_index=True),

@@ -229,3 +229,41 @@ def test_the_cli_fits_a_long_file_and_writes_long_tables(panel_frame, tmp_path, 
     assert printed[0].split() == ["store", "date", "forecast"] and len(printed) == 1 + 8 * 2
     assert main(["forecast", str(model), "--steps", "2", "--plot", str(tmp_path / "p.png")]) == 2
     assert "--plot draws one series" in capsys.readouterr().err
+
+
+def test_score_and_backtest_of_many_series(fitted, panel_frame):
+    forecaster, _ = fitted
+    score = forecaster.score(panel_frame)
+    assert np.isfinite(score) and score > 0.0  # R^2 over every window of every series
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_backtest_of_many_series_scores_each_series_and_cutoff(panel_frame, refit):
+    from gruforecast import backtest
+
+    forecaster = GRUForecaster(**PANEL_FAST, window=12)
+    result = backtest(forecaster, panel_frame, 3, initial=0.8, step=3, refit=refit, interval=0.8)
+    metrics, forecasts = result.metrics, result.forecasts
+    assert list(metrics.columns[:3]) == ["unique_id", "cutoff", "refitted"]
+    assert {"mae", "mase", "coverage_80"} <= set(metrics.columns)
+    for name, rows in metrics.groupby("unique_id"):
+        series = panel_frame[panel_frame.unique_id == name].sort_values("ds").reset_index(drop=True)
+        first = round(0.8 * len(series))
+        expected = list(range(first, len(series) - 3 + 1, 3))
+        assert list(rows.cutoff) == list(series.ds[[o - 1 for o in expected]])  # its own cutoffs
+        got = forecasts[(forecasts.unique_id == name) & (forecasts.cutoff == rows.cutoff.iloc[0])]
+        np.testing.assert_array_equal(got.truth, series.y[first : first + 3])  # truth after the cutoff
+    assert metrics.refitted.iloc[0] and (metrics.refitted.all() == refit or not refit)
+    summary = result.summary()
+    assert "mae" in summary and "refitted" not in summary
+    # nothing after a cutoff is used: a change after the first cutoffs leaves the first
+    # round's forecasts as they were
+    shifted = panel_frame.copy()
+    lengths = shifted.groupby("unique_id").ds.transform("size")
+    positions = shifted.groupby("unique_id").ds.rank(method="first") - 1
+    shifted.loc[positions >= (0.8 * lengths).round() + 3, "y"] += 1e6
+    again = backtest(forecaster, shifted, 3, initial=0.8, step=3, refit=refit)
+    first_round = result.forecasts.groupby("unique_id").head(3)
+    np.testing.assert_allclose(
+        again.forecasts.groupby("unique_id").head(3).forecast, first_round.forecast
+    )
