@@ -56,6 +56,20 @@ def _check_same_step(
 DEFAULT_NAMES = ("unique_id", "ds", "y")
 
 
+def _request(state: FittedState, steps: Any, interval: Any) -> tuple[int, tuple[float, ...] | None]:
+    """``steps`` and the interval levels, checked (a model without calibration data
+    has no intervals)."""
+    steps = check_int(steps, "steps")
+    levels = None if interval is None else check_levels(interval)
+    if levels is not None and state.calibration is None:
+        raise ValueError(
+            "this model has no calibration data for intervals: fit it with "
+            "calibration_fraction > 0"
+            + ("; no series was long enough to hold some out" if state.panel is not None else "")
+        )
+    return steps, levels
+
+
 def forecast_panel(
     state: FittedState,
     predict_windows: PredictWindows,
@@ -78,16 +92,8 @@ def forecast_panel(
 
     from ._panel import as_panel, future_labels, last_windows
 
-    window, calibration = state.window, state.calibration
-    steps = check_int(steps, "steps")
-    levels = None if interval is None else check_levels(interval)
-    fitted = state.panel
-    if levels is not None and calibration is None:
-        raise ValueError(
-            "this model has no calibration data for intervals: fit it with "
-            "calibration_fraction > 0"
-            + ("; no series was long enough to hold some out" if fitted is not None else "")
-        )
+    window, calibration, fitted = state.window, state.calibration, state.panel
+    steps, levels = _request(state, steps, interval)
     names = fitted.names if fitted is not None else (names or DEFAULT_NAMES)
     if context is None:
         if fitted is None:
@@ -164,12 +170,7 @@ def forecast_history(
             state, predict_windows, steps, context, interval, missing=missing, names=names
         )
     window, calibration = state.window, state.calibration
-    steps = check_int(steps, "steps")
-    levels = None if interval is None else check_levels(interval)
-    if levels is not None and calibration is None:
-        raise ValueError(
-            "this model has no calibration data for intervals: fit it with calibration_fraction > 0"
-        )
+    steps, levels = _request(state, steps, interval)
     if context is None:
         if state.last_window is None:
             raise ValueError(

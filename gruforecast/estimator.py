@@ -442,55 +442,37 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         windows: Any,
     ) -> FittedState:
         """Everything the fit produced, as the one object the forecaster publishes."""
-        if isinstance(plan, PanelPlan):
-            return self._fitted_panel_state(plan, network, device, trainer, scores)
-        return FittedState(
-            window=plan.window,
-            horizon=plan.horizon,
-            scaler=plan.scaler,
-            shape=_network_shape(network),
-            network=network,
-            device=str(device),
-            gru_backend=network.gru_backend,
-            missing=self.missing,
-            last_window=plan.last_window,
-            calibration=plan.calibration,
-            time_index=plan.time_index,
-            series_name=plan.series_name,
-            training_span=plan.training_span,
-            feature_names=None if windows is None else self._feature_names(windows),
-            validation_scores=scores,
-            stop_reason=trainer.stop_reason,
-            history=trainer.history,
-        )
-
-    def _fitted_panel_state(
-        self,
-        plan: PanelPlan,
-        network: GRUNet,
-        device: torch.device,
-        trainer: Trainer,
-        scores: dict[str, float] | None,
-    ) -> FittedState:
+        common: dict[str, Any] = {
+            "window": plan.window,
+            "horizon": plan.horizon,
+            "scaler": plan.scaler,
+            "shape": _network_shape(network),
+            "network": network,
+            "device": str(device),
+            "gru_backend": network.gru_backend,
+            "missing": self.missing,
+            "calibration": plan.calibration,
+            "validation_scores": scores,
+            "stop_reason": trainer.stop_reason,
+            "history": trainer.history,
+        }
+        if isinstance(plan, TrainingPlan):
+            return FittedState(
+                **common,
+                last_window=plan.last_window,
+                time_index=plan.time_index,
+                series_name=plan.series_name,
+                training_span=plan.training_span,
+                feature_names=None if windows is None else self._feature_names(windows),
+            )
         panel = plan.panel
         return FittedState(
-            window=plan.window,
-            horizon=plan.horizon,
-            scaler=plan.scaler,
-            shape=_network_shape(network),
-            network=network,
-            device=str(device),
-            gru_backend=network.gru_backend,
-            missing=self.missing,
-            calibration=plan.calibration,
+            **common,
             training_span={
                 "series": panel.n_series,
                 "values": int(panel.offsets[-1]),
                 "too_short": len(plan.short),
             },
-            validation_scores=scores,
-            stop_reason=trainer.stop_reason,
-            history=trainer.history,
             panel=PanelState(
                 ids=panel.ids,
                 names=panel.names,

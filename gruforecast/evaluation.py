@@ -190,25 +190,22 @@ def backtest(
         # re-validated at every origin for nothing
         predicted = fitted.forecast(horizon, context=past[-fitted.window_ :], interval=interval)
         table = np.asarray(predicted).reshape(horizon, -1)
-        known = observed[origin : origin + horizon]
-        truth = np.where(known, values[origin : origin + horizon], np.nan)
-        point = table[:, 0]
-        row = {"cutoff": labels[origin - 1], "refitted": refitted, **_scores(truth, point, past, m)}
-        frame = {
-            "cutoff": [labels[origin - 1]] * horizon,
-            "step": np.arange(1, horizon + 1),
-            "time": labels[origin : origin + horizon],
-            "truth": truth,
-            "forecast": point,
-        }
-        for j, level in enumerate(levels):
-            lower, upper = table[:, 1 + 2 * j], table[:, 2 + 2 * j]
-            label = level_label(level)
-            frame[f"lower_{label}"], frame[f"upper_{label}"] = lower, upper
-            inside = (truth[known] >= lower[known]) & (truth[known] <= upper[known])
-            row[f"coverage_{label}"] = float(np.mean(inside)) if known.any() else np.nan
+        truth = np.where(
+            observed[origin : origin + horizon], values[origin : origin + horizon], np.nan
+        )
+        row, frame = _scored(
+            {},
+            labels[origin - 1],
+            refitted,
+            labels[origin : origin + horizon],
+            truth,
+            table,
+            levels,
+            past,
+            m,
+        )
         metric_rows.append(row)
-        forecast_frames.append(pd.DataFrame(frame))
+        forecast_frames.append(frame)
     return BacktestResult(
         metrics=pd.DataFrame(metric_rows),
         forecasts=pd.concat(forecast_frames, ignore_index=True),
@@ -279,43 +276,63 @@ def _backtest_panel(
             fitted = clone(forecaster).fit(past)
         assert fitted is not None
         table = fitted.forecast(horizon, context=past, interval=list(levels) or None)
+        columns = table.columns[2:]  # forecast, lower_L, upper_L, ...
         for position, (k, origin) in enumerate(zip(taking, origins, strict=True)):
             start = panel.offsets[k] + origin
-            block = table.iloc[position * horizon : (position + 1) * horizon]
+            block = table[columns].to_numpy()[position * horizon : (position + 1) * horizon]
             truth = np.where(
                 observed[start : start + horizon], panel.values[start : start + horizon], np.nan
             )
-            point = block["forecast"].to_numpy()
-            cutoff = labels[start - 1]
-            history = panel.values[panel.offsets[k] : start]
-            row = {
-                names[0]: panel.ids[k],
-                "cutoff": cutoff,
-                "refitted": refitted,
-                **_scores(truth, point, history, m),
-            }
-            frame = {
-                names[0]: [panel.ids[k]] * horizon,
-                "cutoff": [cutoff] * horizon,
-                "step": np.arange(1, horizon + 1),
-                "time": labels[start : start + horizon],
-                "truth": truth,
-                "forecast": point,
-            }
-            known = ~np.isnan(truth)
-            for level in levels:
-                label = level_label(level)
-                lower = block[f"lower_{label}"].to_numpy()
-                upper = block[f"upper_{label}"].to_numpy()
-                frame[f"lower_{label}"], frame[f"upper_{label}"] = lower, upper
-                inside = (truth[known] >= lower[known]) & (truth[known] <= upper[known])
-                row[f"coverage_{label}"] = float(np.mean(inside)) if known.any() else np.nan
+            row, frame = _scored(
+                {names[0]: panel.ids[k]},
+                labels[start - 1],
+                refitted,
+                labels[start : start + horizon],
+                truth,
+                block,
+                levels,
+                panel.values[panel.offsets[k] : start],
+                m,
+            )
             metric_rows.append(row)
-            forecast_frames.append(pd.DataFrame(frame))
+            forecast_frames.append(frame)
     return BacktestResult(
         metrics=pd.DataFrame(metric_rows),
         forecasts=pd.concat(forecast_frames, ignore_index=True),
     )
+
+
+def _scored(
+    identity: dict[str, Any],
+    cutoff: Any,
+    refitted: bool,
+    times: Any,
+    truth: np.ndarray,
+    table: np.ndarray,
+    levels: tuple[float, ...],
+    past: np.ndarray,
+    m: int,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One origin's row of metrics and rows of forecasts; ``table`` holds the forecast
+    and each level's lower and upper bounds as columns, ``truth`` NaN where unknown."""
+    horizon = len(truth)
+    point, known = table[:, 0], ~np.isnan(truth)
+    row = {**identity, "cutoff": cutoff, "refitted": refitted, **_scores(truth, point, past, m)}
+    frame = {
+        **{name: [value] * horizon for name, value in identity.items()},
+        "cutoff": [cutoff] * horizon,
+        "step": np.arange(1, horizon + 1),
+        "time": times,
+        "truth": truth,
+        "forecast": point,
+    }
+    for j, level in enumerate(levels):
+        lower, upper = table[:, 1 + 2 * j], table[:, 2 + 2 * j]
+        label = level_label(level)
+        frame[f"lower_{label}"], frame[f"upper_{label}"] = lower, upper
+        inside = (truth[known] >= lower[known]) & (truth[known] <= upper[known])
+        row[f"coverage_{label}"] = float(np.mean(inside)) if known.any() else np.nan
+    return row, pd.DataFrame(frame)
 
 
 def _scores(truth: np.ndarray, point: np.ndarray, past: np.ndarray, m: int) -> dict[str, float]:

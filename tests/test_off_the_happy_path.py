@@ -232,7 +232,7 @@ def test_output_to_a_device(tmp_path, capsys, monthly):
     assert (status, err) == (0, "")
     assert "wrote 3 forecast steps to /dev/null" in out
     status, _, err = cli(capsys, "forecast", model, "--steps", "3", "--output", tmp_path / "table.txt")
-    assert status == 2 and "expected a .csv or .json file name" in err
+    assert status == 2 and "expected a .csv, .json or .parquet file name" in err
 
 
 def test_a_history_with_missing_values_is_plotted_with_gaps(tmp_path, capsys):
