@@ -117,7 +117,7 @@ def forecast_panel(
         ids, histories = panel.ids, last_windows(panel, window)
     forecast = recursive_forecast(predict_windows, histories, window, steps)
     columns: dict[str, Any] = {
-        names[0]: np.repeat(np.asarray(ids, dtype=object), steps),
+        names[0]: pd.Index(ids).repeat(steps),  # the ids' own dtype
         names[1]: future_labels(kind, freq, tz, last, steps),
         "forecast": forecast.ravel(),
     }

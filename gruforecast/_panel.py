@@ -99,12 +99,10 @@ def is_panel(data: Any, id_col: str) -> bool:
     if isinstance(data, Mapping):
         return True
     if isinstance(data, (list, tuple)) and data:
-        items = [item for item in data]
         series_like = (list, tuple, np.ndarray) + ((pd.Series,) if pd is not None else ())
-        if all(isinstance(item, series_like) for item in items):
-            return any(np.ndim(item) != 1 or len(item) != 1 for item in items) and not all(
-                np.ndim(item) == 1 and len(item) == 1 for item in items
-            )
+        if all(isinstance(item, series_like) for item in data):
+            # all of one value each: the (n, 1) form of one series
+            return not all(np.ndim(item) == 1 and len(item) == 1 for item in data)
     return False
 
 
@@ -153,6 +151,7 @@ def as_panel(
         values, times, kind, freq, offsets, ids_tuple, missing, what
     )
     if missing == "interpolate" and np.isnan(values).any():
+        values = values.copy()  # it may be a view of the caller's frame
         gaps = np.isnan(values)
         filled = gaps if filled is None else (filled | gaps)
         for k in np.flatnonzero(np.add.reduceat(gaps, offsets[:-1]) > 0):

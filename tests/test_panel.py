@@ -97,9 +97,14 @@ def test_bad_panels_are_refused_naming_the_series(panel_frame, change, message):
 def test_gaps_and_nan_are_filled_with_missing_interpolate(panel_frame):
     gappy = panel_frame.drop(panel_frame.index[panel_frame.unique_id.eq("s3")][5])
     gappy.loc[gappy.index[gappy.unique_id.eq("s1")][3], "y"] = np.nan
-    panel = as_panel(gappy, missing="interpolate")
+    ordered = gappy.sort_values(["unique_id", "ds"])  # read in place, without a copy
+    before = ordered.copy()
+    panel = as_panel(ordered, missing="interpolate")
     assert (panel.lengths == as_panel(panel_frame).lengths).all()
     assert panel.filled.sum() == 2 and np.isfinite(panel.values).all()
+    pd.testing.assert_frame_equal(ordered, before)  # the caller's frame is untouched
+    GRUForecaster(**PANEL_FAST, window=12, missing="interpolate").fit(ordered)
+    pd.testing.assert_frame_equal(ordered, before)
 
 
 # ---------------------------------------------------------------- fit and forecast
