@@ -80,6 +80,7 @@ class Limits:
     hidden_size: int = 4096
     num_layers: int = 16
     calibration_values: int = 1_000_000
+    series: int = 10_000_000  # of a model of many series
     epochs: int = 1_000_000
 
 
@@ -439,7 +440,7 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
     if not isinstance(state.time_index, TimeIndex | None):  # as read from a file
         _check_time_index(state.time_index, where)
     if state.panel is not None:
-        _check_panel(state.panel, window, where)
+        _check_panel(state.panel, window, where, limits)
     calibration = state.calibration
     if calibration is None:
         return
@@ -481,9 +482,9 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
         raise ValueError(f"{where!r}: calibration has neither a series nor windows and targets")
 
 
-def _check_panel(panel: PanelState, window: int, where: str) -> None:
-    n = len(panel.ids)
-    if n == 0 or len(set(panel.ids)) != n:
+def _check_panel(panel: PanelState, window: int, where: str, limits: Limits) -> None:
+    n = _whole(len(panel.ids), "panel.ids (the number of series)", where, 1, limits.series)
+    if len(set(panel.ids)) != n:
         raise ValueError(f"{where!r}: panel.ids must be distinct, and at least one")
     if panel.kind not in ("datetime", "period", "integer"):
         raise ValueError(f"{where!r}: panel.kind is {panel.kind!r:.40}")

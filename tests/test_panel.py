@@ -272,3 +272,15 @@ def test_backtest_of_many_series_scores_each_series_and_cutoff(panel_frame, refi
     np.testing.assert_allclose(
         again.forecasts.groupby("unique_id").head(3).forecast, first_round.forecast
     )
+
+
+def test_a_model_of_more_series_than_the_limits_is_refused(fitted, tmp_path):
+    from gruforecast._state import Limits
+
+    forecaster, onnx_path = fitted
+    path = forecaster.save(tmp_path / "m.gruf")
+    with pytest.raises(ValueError, match=r"panel.ids \(the number of series\) is 8; expected a whole number from 1 to 4"):
+        GRUForecaster.load(path, limits=Limits(series=4))
+    with pytest.raises(ValueError, match=r"the number of series"):
+        OnnxForecaster(onnx_path, limits=Limits(series=4))
+    assert GRUForecaster.load(path, limits=Limits(series=8)).forecast(1).shape[0] == 8
