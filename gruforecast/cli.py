@@ -509,68 +509,46 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
     # a model file, not data, not an ONNX file (export writes those)
     _check_output(arguments.out, "--out", [arguments.data], (".onnx", *DATA_SUFFIXES, ".json"))
-    series = read_series(
-        arguments.data, arguments.column, arguments.time_column, arguments.id_column
-    )
-    if series.ndim == 2:
-        return _fit_panel(arguments, series, out)
-    out.detail(f"read {len(series)} values of {series.name!r} from {arguments.data}")
-    if arguments.missing == "raise":
-        refuse_gaps(
-            series,
-            arguments.data,
-            "give --missing interpolate to fill such gaps from the values around them, "
-            "or fill them in the file",
-        )
+    data = read_series(arguments.data, arguments.column, arguments.time_column, arguments.id_column)
+    many = data.ndim == 2  # a long file: one model of many series
+    if not many:
+        out.detail(f"read {len(data)} values of {data.name!r} from {arguments.data}")
+        if arguments.missing == "raise":
+            refuse_gaps(
+                data,
+                arguments.data,
+                "give --missing interpolate to fill such gaps from the values around them, "
+                "or fill them in the file",
+            )
     from .estimator import GRUForecaster
 
+    names = ("id_col", "time_col", "target_col")
+    columns: dict[str, Any] = dict(zip(names, map(str, data.columns), strict=True)) if many else {}
     forecaster = GRUForecaster(
         **{name: getattr(arguments, name) for name in _FIT_PARAMETERS},
+        **columns,
         random_state=arguments.seed,
         verbose=0 if arguments.quiet else (2 if arguments.verbose else 1),
     )
     started = time.perf_counter()
-    forecaster.fit(series)
-    elapsed = time.perf_counter() - started
-    length = cast(dict, forecaster.training_span_)["length"]
-    inserted, empty = length - len(series), int(series.isna().sum())
-    if inserted or empty:  # --missing interpolate filled them
-        out.say(
-            f"filled by interpolation: {empty} empty value{'s' if empty != 1 else ''} and "
-            f"{inserted} missing row{'s' if inserted != 1 else ''}"
-        )
-    out.say(
-        f"fitted on {length} values of {series.name!r} in {elapsed:.1f} s: window "
-        f"{forecaster.window_}, horizon {forecaster.horizon_}, {len(forecaster.history_)} "
-        f"epochs ({forecaster.stop_reason_}) on {forecaster.device_}, GRU "
-        f"{forecaster.gru_backend_}"
-    )
-    out.say(_scores_line(forecaster.validation_scores_))
-    forecaster.save(arguments.out)
-    out.say(f"saved {arguments.out}")
-    return 0
-
-
-def _fit_panel(arguments: argparse.Namespace, frame: Any, out: _Output) -> int:
-    """``fit`` on a long file: one model of many series."""
-    from .estimator import GRUForecaster
-
-    id_column, time_column, column = (str(c) for c in frame.columns)
-    forecaster = GRUForecaster(
-        **{name: getattr(arguments, name) for name in _FIT_PARAMETERS},
-        id_col=id_column,
-        time_col=time_column,
-        target_col=column,
-        random_state=arguments.seed,
-        verbose=0 if arguments.quiet else (2 if arguments.verbose else 1),
-    )
-    started = time.perf_counter()
-    forecaster.fit(frame)
+    forecaster.fit(data)
     elapsed = time.perf_counter() - started
     span = cast(dict, forecaster.training_span_)
+    if many:
+        what = (
+            f"one model of {span['series']} series ({span['values']} values of "
+            f"{columns['target_col']!r})"
+        )
+    else:
+        inserted, empty = span["length"] - len(data), int(data.isna().sum())
+        if inserted or empty:  # --missing interpolate filled them
+            out.say(
+                f"filled by interpolation: {empty} empty value{'s' if empty != 1 else ''} and "
+                f"{inserted} missing row{'s' if inserted != 1 else ''}"
+            )
+        what = f"on {span['length']} values of {data.name!r}"
     out.say(
-        f"fitted one model of {span['series']} series ({span['values']} values of "
-        f"{column!r}) in {elapsed:.1f} s: window {forecaster.window_}, horizon "
+        f"fitted {what} in {elapsed:.1f} s: window {forecaster.window_}, horizon "
         f"{forecaster.horizon_}, {len(forecaster.history_)} epochs "
         f"({forecaster.stop_reason_}) on {forecaster.device_}, GRU {forecaster.gru_backend_}"
     )
