@@ -51,16 +51,14 @@ class Panel:
     freq : str or None
         The panel's one frequency (a pandas frequency string; the integer step as a
         string for "integer").
-    first, last : ndarray
-        Each series' first and last label (datetime64, Period ordinals as int64 for
-        "period", int64 otherwise).
+    times : ndarray of int64
+        Every value's time label as a whole number: nanoseconds since the epoch (UTC)
+        for datetimes, period ordinals, or the integer labels.
     names : tuple of str
         The column names the output frames use: id, time, target.
     filled : ndarray of bool or None
         Where ``missing="interpolate"`` filled a value (NaN in the data, or a row that
         was missing), None where nothing was filled.
-    times : ndarray of int64
-        Every value's time label, as ``first`` and ``last``.
     """
 
     ids: tuple[Hashable, ...]
@@ -68,12 +66,15 @@ class Panel:
     offsets: np.ndarray
     kind: str
     freq: str | None
-    first: np.ndarray
-    last: np.ndarray
+    times: np.ndarray
     names: tuple[str, str, str]
     tz: Any = None
     filled: np.ndarray | None = None
-    times: np.ndarray | None = None
+
+    @property
+    def last(self) -> np.ndarray:
+        """Each series' last time label (as ``times``)."""
+        return self.times[self.offsets[1:] - 1]
 
     @property
     def n_series(self) -> int:
@@ -176,8 +177,6 @@ def as_panel(
         offsets=offsets,
         kind=kind,
         freq=freq,
-        first=times[offsets[:-1]],
-        last=times[offsets[1:] - 1],
         names=names,
         tz=tz,
         filled=filled,
@@ -656,8 +655,7 @@ def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray,
     if kind == "integer":
         return (last[:, None] + int(freq or 1) * ahead).ravel()
     if kind == "period":
-        ordinals = (last[:, None] + ahead).ravel()
-        return pd.PeriodIndex.from_ordinals(ordinals, freq=freq)
+        return decode_labels(kind, freq, tz, (last[:, None] + ahead).ravel())
     if freq is None:
         raise ValueError(
             "the series have no regular frequency, so the timestamps of the forecast are unknown"
@@ -671,6 +669,4 @@ def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray,
         warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps
         for k in ahead:
             columns.append((base + k * offset).as_unit("ns").asi8)
-    stamps = np.column_stack(columns).ravel()
-    index = pd.DatetimeIndex(stamps.astype("datetime64[ns]"))
-    return index.tz_localize("UTC").tz_convert(tz) if tz is not None else index
+    return decode_labels(kind, freq, tz, np.column_stack(columns).ravel())

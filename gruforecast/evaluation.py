@@ -241,7 +241,6 @@ def _backtest_panel(
         missing=getattr(forecaster, "missing", "raise"),
         what="series",
     )
-    assert panel.times is not None
     lengths = panel.lengths
     observed = np.ones(len(panel.values), bool) if panel.filled is None else ~panel.filled
     raw = np.where(observed, panel.values, np.nan)  # the fits get gaps, not the filling
