@@ -17,6 +17,7 @@ from ._state import FittedState
 from ._time_index import TimeIndex, _tz_key, step_seconds
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
+from .scaling import check_in_domain
 from .windowing import PredictWindows, recursive_forecast
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,10 +63,21 @@ def _request(state: FittedState, steps: Any, interval: Any) -> tuple[int, tuple[
     steps = check_int(steps, "steps")
     levels = None if interval is None else check_levels(interval)
     if levels is not None and state.calibration is None:
+        if state.panel is not None:
+            why = (
+                "it was fitted with calibration_fraction=0, or no series was long enough "
+                "to hold windows out for calibration"
+            )
+        elif state.last_window is not None:  # fit(series): too short, or asked for none
+            why = (
+                "it was fitted with calibration_fraction=0, or on a series too short to "
+                "hold windows out for calibration (fit said so in a warning)"
+            )
+        else:
+            why = "it was fitted with calibration_fraction=0"
         raise ValueError(
-            "this model has no calibration data for intervals: fit it with "
-            "calibration_fraction > 0"
-            + ("; no series was long enough to hold some out" if state.panel is not None else "")
+            f"this model has no calibration data for intervals: {why}. Leave out "
+            "interval= or fit with calibration_fraction > 0 on a longer series"
         )
     return steps, levels
 
@@ -115,6 +127,13 @@ def forecast_panel(
         tz = _tz_key(panel.tz)
         _check_same_step(state.index_kind, state.frequency, kind, freq)
         ids, histories = panel.ids, last_windows(panel, window)
+    if state.scaler.log and context is not None:  # name a series the model cannot read
+        low = (histories <= -1.0).any(axis=1)
+        if low.any():
+            k = int(np.argmax(low))
+            check_in_domain(
+                state.scaler, histories[k], f"context, series {ids[k]!r} (its last values)"
+            )
     forecast = recursive_forecast(predict_windows, histories, window, steps)
     columns: dict[str, Any] = {
         names[0]: pd.Index(ids).repeat(steps),  # the ids' own dtype
@@ -190,6 +209,8 @@ def forecast_history(
         if index is not None:
             _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)
     future_index = index.future(steps) if index is not None else None  # fail before work
+    if context is not None:
+        check_in_domain(state.scaler, values[-window:], "context (its last values)")
     forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
     if levels is not None:
         assert calibration is not None

@@ -439,6 +439,7 @@ class PanelPlan:
     scaled: np.ndarray  # float32, every series scaled by its own training part
     train_starts: np.ndarray  # int64 positions in ``scaled`` of training windows
     valid_starts: np.ndarray
+    refit_starts: np.ndarray  # every window of every series (see ``refit``)
     scaler: SeriesScaler
     calibration: Calibration | None
     season: int
@@ -458,14 +459,15 @@ class PanelPlan:
     def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
         """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
         series = np.searchsorted(self.panel.offsets, starts, side="right") - 1
-        return scaled * self.spreads[series, None] + self.centres[series, None]
+        values = scaled * self.spreads[series, None] + self.centres[series, None]
+        return np.expm1(values) if self.scaler.log else values
 
     @classmethod
     def for_panel(cls, panel: Panel, params: Mapping[str, Any], seed: int = 0) -> PanelPlan:
-        from ._plan import DEFAULT_WINDOW, MIN_NORMALIZED_WINDOW, min_samples, split
+        from ._plan import MIN_NORMALIZED_WINDOW, min_samples, split
         from ._time_index import seasonal_period
         from .intervals import Calibration
-        from .scaling import SeriesScaler
+        from .scaling import SeriesScaler, log1p, uses_log
         from .windowing import n_windows
 
         horizon = params["horizon"]
@@ -473,14 +475,19 @@ class PanelPlan:
         period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
         window = params["window"]
         if window == "auto":
-            preferred = 2 * period if period and period > 1 else DEFAULT_WINDOW
-            window = int(max(1, min(preferred, (int(np.median(lengths)) - horizon) // 3)))
+            window = auto_panel_window(int(np.median(lengths)), horizon, period)
         if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
             raise ValueError(
                 f"one model of many series needs normalize='window' and a window of at "
                 f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
                 f"window={window}): it is what lets the network serve series of any scale"
             )
+        low = panel.values <= -1.0
+        if params["target_transform"] == "log" and low.any():
+            row = int(np.argmax(low))
+            name = panel.ids[_series_of(row, panel.offsets)]
+            log1p(panel.series(_series_of(row, panel.offsets)), f"X (the series), series {name!r}")
+        log = uses_log(params["target_transform"], panel.values, many=True)
         fractions = (params["validation_fraction"], params["calibration_fraction"])
         windows = np.array([n_windows(int(n), window, horizon) for n in lengths], np.int64)
         usable = windows >= 1
@@ -513,6 +520,7 @@ class PanelPlan:
         starts = panel.offsets[:-1]
         train_starts = _ranges(starts, n_train)
         valid_starts = _ranges(starts + n_train + gap, n_valid)
+        refit_starts = _ranges(starts, np.maximum(windows, 0))  # every window
         if len(valid_starts) > MAX_VALIDATION_WINDOWS:
             chosen = np.random.default_rng(seed).choice(
                 len(valid_starts), MAX_VALIDATION_WINDOWS, replace=False
@@ -526,6 +534,8 @@ class PanelPlan:
         for a, b in _blocks(panel.offsets):  # a few million values at a time: little memory
             low, high = panel.offsets[a], panel.offsets[b]
             part, offsets = panel.values[low:high], panel.offsets[a : b + 1] - low
+            if log:
+                part = np.log1p(part)
             centres[a:b], spreads[a:b] = _segment_scales(
                 part, offsets, covered[a:b], params["scaler"]
             )
@@ -551,7 +561,10 @@ class PanelPlan:
             scaled=scaled,
             train_starts=train_starts,
             valid_starts=valid_starts,
-            scaler=SeriesScaler(kind=params["scaler"], offset=0.0, scale=float(np.median(spreads))),
+            refit_starts=refit_starts,
+            scaler=SeriesScaler(
+                kind=params["scaler"], offset=0.0, scale=float(np.median(spreads)), log=log
+            ),
             calibration=calibration,
             season=(period or 1),
             panel=panel,
@@ -559,6 +572,21 @@ class PanelPlan:
             centres=centres,
             spreads=spreads,
         )
+
+
+def auto_panel_window(median_length: int, horizon: int, period: int | None) -> int:
+    """``window="auto"`` for many series: whole seasons, about a sixth of the median
+    series length but from two to four seasons (24 for M3 monthly's median of 115
+    values, 48 for Tourism monthly's 306: each the better of those tried on its
+    validation part), else DEFAULT_WINDOW; at most a third of what the median length
+    leaves after the horizon, so that a typical series still has windows to train on."""
+    from ._plan import DEFAULT_WINDOW
+
+    if period and period > 1:
+        preferred = period * int(np.clip(round(median_length / (6 * period)), 2, 4))
+    else:
+        preferred = DEFAULT_WINDOW
+    return int(max(1, min(preferred, (median_length - horizon) // 3)))
 
 
 BLOCK_VALUES = 1 << 22

@@ -72,6 +72,16 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """True or False."""
+
+    def check(self, value: Any, name: str) -> bool:
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+        return bool(value)
+
+
+@dataclass(frozen=True)
 class Options:
     """One of a few fixed values (strings, or None)."""
 
@@ -104,7 +114,7 @@ class Parameter:
     default: Any
     help: str
     options: Options | None = None
-    number: Integer | Real | Text | None = None
+    number: Integer | Real | Text | Flag | None = None
 
     def check(self, value: Any, name: str) -> None:
         if self.options is not None and self.options.allows(value):
@@ -126,6 +136,11 @@ PARAMETERS: Mapping[str, Parameter] = {
         0.0, "dropout between GRU layers", number=Real(0.0, 1.0, high_inclusive=False)
     ),
     "scaler": Parameter("standard", "how values are scaled", Options(("standard", "minmax", None))),
+    "target_transform": Parameter(
+        "auto",
+        "'log': fit on log1p of the values; 'auto': 'log' for many series of values >= 0",
+        Options(("auto", "log", None)),
+    ),
     "normalize": Parameter("window", "per-window normalisation", Options(("window", None))),
     "skip": Parameter("seasonal", "seasonal-naive skip connection", Options(("seasonal", None))),
     "missing": Parameter(
@@ -164,6 +179,13 @@ PARAMETERS: Mapping[str, Parameter] = {
         "epochs without progress before stopping; 'auto': 40, or 10 for many series",
         Options(("auto", None)),
         Integer(),
+    ),
+    "refit": Parameter(
+        "auto",
+        "retrain on the validation windows too, for the epochs early stopping chose; "
+        "'auto': for many series",
+        Options(("auto",)),
+        Flag(),
     ),
     "tol": Parameter(
         0.05, "relative gain that counts as progress", number=Real(0.0, 1.0, high_inclusive=False)

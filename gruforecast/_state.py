@@ -189,6 +189,8 @@ class FittedState:
     stop_reason: str | None = None
     history: History = field(default_factory=History)
     panel: PanelState | None = None  # a model of many series: what it holds of them
+    # epochs of the final fit on the validation windows too (see GRUForecaster's refit)
+    refit_epochs: int | None = None
 
     @property
     def index(self) -> TimeIndex | None:
@@ -244,10 +246,12 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     arrays: dict[str, np.ndarray] = {}
     if state.last_window is not None:
         arrays["last_window"] = np.asarray(state.last_window, np.float64)
-    calibration = None
+    calibration: dict[str, Any] | None = None
     if state.calibration is not None:
         calibration = {"window": state.calibration.window}
-        for name in ("series", "windows", "targets", "segments"):
+        if state.calibration.floor is not None:
+            calibration["floor"] = state.calibration.floor
+        for name in ("series", "windows", "targets", "segments", "scores"):
             value = getattr(state.calibration, name)
             if value is not None:
                 arrays[f"calibration.{name}"] = np.asarray(value, np.float64)
@@ -267,6 +271,7 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "validation_scores": state.validation_scores,
         "stop_reason": state.stop_reason,
         "history": list(state.history),
+        "refit_epochs": state.refit_epochs,
     }
     if state.panel is not None:
         document["panel"] = state.panel.to_document()
@@ -336,8 +341,11 @@ def _decode(
     try:
         calibration = None
         if document["calibration"] is not None:
+            described = _object(document["calibration"], "calibration", where)
+            floor = described.get("floor")  # a calibration scored at fit time
             calibration = Calibration(
-                int(_object(document["calibration"], "calibration", where)["window"]),
+                int(described["window"]),
+                floor=None if floor is None else float(floor),
                 **{
                     name.removeprefix("calibration."): np.asarray(array, np.float64)
                     for name, array in arrays.items()
@@ -364,6 +372,7 @@ def _decode(
             stop_reason=document["stop_reason"],
             history=History(document["history"]),
             panel=_decode_panel(document.get("panel"), arrays, where),
+            refit_epochs=_refit_epochs(document.get("refit_epochs"), where),
         )
     except KeyError as error:
         raise ValueError(f"{where!r}: the state has no {error.args[0]!r}") from None
@@ -448,7 +457,7 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
         raise ValueError(f"{where!r}: calibration.window is {calibration.window}, window {window}")
     values = sum(
         a.size
-        for a in (calibration.series, calibration.windows, calibration.targets)
+        for a in (calibration.series, calibration.windows, calibration.targets, calibration.scores)
         if a is not None
     )
     if values > limits.calibration_values:
@@ -456,7 +465,19 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
             f"{where!r}: calibration holds {values} values, over the limit of "
             f"{limits.calibration_values} (a larger model needs larger limits=)"
         )
-    if calibration.series is not None:
+    if calibration.scores is not None:
+        scores, floor = calibration.scores, calibration.floor
+        known = scores[~np.isnan(scores)]
+        if scores.ndim != 2 or not (np.isfinite(known).all() and (known >= 0).all()):
+            raise ValueError(
+                f"{where!r}: calibration.scores must be a table of errors of 0 or more "
+                "(NaN where unknown)"
+            )
+        if floor is None or not (np.isfinite(floor) and floor > 0):
+            raise ValueError(
+                f"{where!r}: calibration.floor is {floor!r}; expected a positive number"
+            )
+    elif calibration.series is not None:
         _finite(calibration.series, "calibration.series", where, (None,))
         if len(calibration.series) <= window:
             raise ValueError(
@@ -759,6 +780,13 @@ def _format_1_onnx_document(
 # ---------------------------------------------------------------------- description
 
 
+def _refit_epochs(value: Any, where: str) -> int | None:
+    """A file's ``refit_epochs`` (absent before refits existed): None or a count."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(f"{where!r}: refit_epochs is {value!r:.80}; expected a count or null")
+
+
 def describe(state: FittedState) -> dict[str, Any]:
     """What ``gruforecast info`` shows of a fitted state."""
     shape = state.shape
@@ -779,6 +807,7 @@ def describe(state: FittedState) -> dict[str, Any]:
         "training_span": state.training_span,
         "epochs_trained": len(state.history),
         "stop_reason": state.stop_reason,
+        "refit_epochs": state.refit_epochs,
         "validation_scores": state.validation_scores,
         "intervals": _intervals_summary(state),
     }

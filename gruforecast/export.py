@@ -61,15 +61,19 @@ class _RawUnitsModel(nn.Module):
     offset: torch.Tensor  # buffers
     scale: torch.Tensor
 
-    def __init__(self, network: nn.Module, offset: float, scale: float) -> None:
+    def __init__(self, network: nn.Module, offset: float, scale: float, log: bool = False) -> None:
         super().__init__()
         self.network = network
+        self.log = log
         self.register_buffer("offset", torch.tensor(offset, dtype=torch.float64))
         self.register_buffer("scale", torch.tensor(scale, dtype=torch.float64))
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        if self.log:  # as SeriesScaler: log1p in, expm1 out (Log and Exp in ONNX)
+            windows = torch.log(windows + 1.0)
         scaled = ((windows - self.offset) / self.scale).float()
-        return self.network(scaled).double() * self.scale + self.offset
+        raw = self.network(scaled).double() * self.scale + self.offset
+        return torch.exp(raw) - 1.0 if self.log else raw
 
 
 def parity_error(
@@ -168,7 +172,7 @@ def export_onnx(
     scaler = state.scaler
     # a CPU copy: the user's network stays where it is (perhaps on a GPU)
     network = copy.deepcopy(cast(nn.Module, state.network)).cpu().eval()
-    model = _RawUnitsModel(network, scaler.offset, scaler.scale).eval()
+    model = _RawUnitsModel(network, scaler.offset, scaler.scale, scaler.log).eval()
 
     buffer = io.BytesIO()
     example = torch.zeros(2, state.window, dtype=torch.float64)

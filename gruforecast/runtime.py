@@ -40,6 +40,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 from ._forecasting import forecast_history
 from ._state import FittedState, Limits, fitted_attribute, from_onnx_metadata
 from ._validation import as_windows, check_int, check_real
+from .scaling import check_in_domain
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -374,6 +375,7 @@ class OnnxForecaster:
         ndarray of shape (n_samples,) if ``horizon == 1`` else (n_samples, horizon)
         """
         windows = as_windows(X, width=self.window_, owner="OnnxForecaster")
+        check_in_domain(self.state.scaler, windows, "X (the windows)")
         predictions = self._predict_windows(np.ascontiguousarray(windows))
         return predictions[:, 0] if self.state.horizon == 1 else predictions
 

@@ -1,6 +1,7 @@
 """What a new user meets after AirPassengers: short series, gaps, the wrong frequency,
 intervals that cannot be honoured; each a reproducer from the issue that found it."""
 
+import re
 import warnings
 
 import numpy as np
@@ -98,6 +99,90 @@ def test_a_five_value_series_gets_a_word_about_its_one_value_window():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a window chosen by the user: no word
         GRUForecaster(**FAST, window=1).fit([1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def m3_like_monthly(length=48):
+    """As short as the shortest M3 monthly series (48 values; the competition's horizon
+    is 18)."""
+    index = pd.date_range(end="2000-12-01", periods=length, freq="MS")
+    return pd.Series(np.random.default_rng(0).normal(100, 5, length), index=index)
+
+
+def fitted_with_warnings(forecaster, series):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        forecaster.fit(series)
+    return forecaster, [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+@pytest.mark.parametrize("horizon, window, needed, trains_on", [(18, 10, 72, 1), (12, 12, 52, 11)])
+def test_a_48_value_monthly_series_gives_up_calibration_and_forecasts(
+    horizon, window, needed, trains_on
+):
+    """fit refused: 'window=10, horizon=18, validation_fraction=0.1 and
+    calibration_fraction=0.1 need at least 72' (52 for horizon 12)."""
+    forecaster, caught = fitted_with_warnings(
+        GRUForecaster(**FAST, horizon=horizon), m3_like_monthly()
+    )
+    assert len(caught) == 1  # one warning, at the user's fit call
+    assert caught[0].filename == __file__
+    message = str(caught[0].message)
+    assert message.startswith(f"X (the series) has 48 values, fewer than the {needed} that ")
+    assert "gave up the calibration part (this model has no prediction intervals)" in message
+    assert f"it trains on {trains_on} window" in message and "with 3 for early stopping" in message
+    assert forecaster.window_ == window and forecaster.calibration_ is None
+    assert forecaster.validation_scores_["n_windows"] == 3  # early stopping kept
+    forecast = forecaster.forecast(18)
+    assert len(forecast) == 18 and np.isfinite(forecast).all()
+    assert forecast.index[0] == pd.Timestamp("2001-01-01")
+    # intervals: refused, saying why, and the advice is one that can work
+    with pytest.raises(
+        ValueError,
+        match=r"no calibration data for intervals: it was fitted "
+        r"with calibration_fraction=0, or on a series too short to hold windows "
+        r"out for calibration \(fit said so in a warning\)\. Leave out interval= "
+        r"or fit with calibration_fraction > 0 on a longer series",
+    ):
+        forecaster.forecast(18, interval=0.9)
+    from gruforecast._state import describe
+
+    summary = describe(forecaster.state_)
+    assert summary["window"] == window and summary["intervals"] is None
+    assert summary["validation_scores"]["n_windows"] == 3
+
+
+def test_a_window_given_by_name_keeps_its_width_and_gives_up_both_held_out_parts():
+    forecaster, caught = fitted_with_warnings(
+        GRUForecaster(**FAST, horizon=18, window=12), m3_like_monthly()
+    )
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert re.search(
+        r"fewer than the 74 that window=12, horizon=18, validation_fraction=0.1 "
+        r"and calibration_fraction=0.1 need, so fit gave up the calibration part "
+        r"\(.*\) and the validation part \(training runs all epochs, without early "
+        r"stopping\): it trains on 19 windows\.",
+        str(caught[0].message),
+    )
+    assert forecaster.window_ == 12 and forecaster.validation_scores_ is None
+    assert len(forecaster.history_) == FAST["epochs"] and forecaster.stop_reason_ == "completed"
+    assert np.isfinite(forecaster.forecast(18)).all()
+    with pytest.raises(
+        ValueError,
+        match=r"has 48 values, but window=30, horizon=18, validation_fraction=0.1 and "
+        r"calibration_fraction=0.1 need at least 92 \(and 49 even with nothing held out",
+    ):
+        GRUForecaster(**FAST, horizon=18, window=30).fit(m3_like_monthly())
+    with pytest.raises(ValueError, match=r"has 48 values, but horizon=47 needs at least 49"):
+        GRUForecaster(**FAST, horizon=47).fit(m3_like_monthly())
+
+
+def test_asking_for_no_calibration_gives_up_nothing():
+    forecaster, caught = fitted_with_warnings(
+        GRUForecaster(**FAST, horizon=12, calibration_fraction=0.0), m3_like_monthly()
+    )
+    assert caught == []
+    with pytest.raises(ValueError, match="it was fitted with calibration_fraction=0"):
+        forecaster.forecast(3, interval=0.9)
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +308,28 @@ def test_a_short_series_prints_its_forecast_and_a_note_in_flags(tmp_path, capsys
     assert "inf" in out and "forecast" in out
     assert err.startswith("gruforecast: warning: the 90% interval cannot be honoured from step 1")
     assert "Ask for --interval 0.75 or lower" in err and "interval=" not in err
+
+
+def test_a_short_series_fits_from_the_command_line_and_says_what_it_gave_up(tmp_path, capsys):
+    series = m3_like_monthly()
+    data, model = tmp_path / "short.csv", tmp_path / "short.gruf"
+    pd.DataFrame({"month": series.index.strftime("%Y-%m-%d"), "sales": series.to_numpy()}).to_csv(
+        data, index=False
+    )
+    status, out, err = cli(capsys, "fit", data, "--out", model, "--horizon", "18", *CLI_FAST)
+    assert status == 0 and "window 10, horizon 18" in out
+    assert (
+        "gruforecast: warning: the series has 48 values, fewer than the 72 that --window "
+        "auto (10 here), --horizon 18, --validation-fraction 0.1 and --calibration-fraction 0.1 "
+        "need, so fit gave up the calibration part" in err
+    )
+    status, out, _ = cli(capsys, "info", model)
+    assert re.search(r"intervals +None", out)
+    status, out, _ = cli(capsys, "forecast", model, "--steps", "18")
+    assert status == 0 and "2001-06-01" in out
+    status, _, err = cli(capsys, "forecast", model, "--steps", "18", "--interval", "0.9")
+    assert status == 2
+    assert "Leave out --interval or fit with --calibration-fraction > 0 on a longer series" in err
 
 
 def test_output_to_a_device(tmp_path, capsys, monthly):

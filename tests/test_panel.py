@@ -284,3 +284,104 @@ def test_a_model_of_more_series_than_the_limits_is_refused(fitted, tmp_path):
     with pytest.raises(ValueError, match=r"the number of series"):
         OnnxForecaster(onnx_path, limits=Limits(series=4))
     assert GRUForecaster.load(path, limits=Limits(series=8)).forecast(1).shape[0] == 8
+
+
+# ------------------------------------------- the many-series defaults: log1p and refit
+
+
+def test_log1p_is_the_default_for_non_negative_series_only(fitted, panel_frame):
+    forecaster, _ = fitted
+    assert forecaster.scaler_.log  # every value of panel_frame is positive
+    negative = panel_frame.copy()
+    negative.loc[negative.index[0], "y"] = -5.0
+    assert not GRUForecaster(**PANEL_FAST, window=12).fit(negative).scaler_.log
+    assert not GRUForecaster(**PANEL_FAST, window=12, target_transform=None).fit(panel_frame).scaler_.log
+    with pytest.raises(ValueError, match=r"X \(the series\), series 's\d': -5\.0 at position \d+ is -1 or below.*target_transform='log'"):
+        GRUForecaster(**PANEL_FAST, window=12, target_transform="log").fit(negative)
+    # one series: "auto" leaves it as it was (the recorded forecasts test it), "log" applies
+    one = panel_frame[panel_frame.unique_id == "s3"].set_index("ds")["y"].sort_index()
+    assert not GRUForecaster(**FAST).fit(one).scaler_.log
+    logged = GRUForecaster(**FAST, target_transform="log").fit(one)
+    assert logged.scaler_.log and np.isfinite(logged.forecast(5)).all()
+
+
+def test_refit_trains_on_every_window_and_intervals_keep_the_first_networks_errors(panel_frame):
+    plan = PanelPlan.for_panel(as_panel(panel_frame), GRUForecaster(window=12, horizon=3).get_params())
+    lengths = as_panel(panel_frame).lengths
+    assert len(plan.refit_starts) == int((lengths - 12 - 3 + 1).sum())  # every window
+    assert len(plan.refit_starts) > len(plan.train_starts) + len(plan.valid_starts)
+
+    refitted = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
+    first = GRUForecaster(**PANEL_FAST, window=12, refit=False).fit(panel_frame)
+    assert refitted.refit_epochs_ == round(1.5 * refitted.history_.best_epoch) and first.refit_epochs_ is None
+    losses = lambda history: [(row["train_loss"], row["valid_loss"]) for row in history]  # noqa: E731
+    assert losses(refitted.history_) == losses(first.history_)  # the same first fit
+    assert refitted.calibration_.scores is not None and first.calibration_.scores is None
+    # the stored errors are those the first network makes on the held-out windows ...
+    steps = refitted.calibration_.scores.shape[1]
+    scores, floor = first.calibration_._scores(
+        lambda w: GRUForecaster._predict_windows(first.state_, w), steps
+    )
+    np.testing.assert_allclose(refitted.calibration_.scores, scores, rtol=1e-6)
+    assert refitted.calibration_.floor == pytest.approx(floor)
+    # ... so the intervals are as wide as the first network's, around the refit forecast
+    ours, theirs = refitted.forecast(6, interval=0.8), first.forecast(6, interval=0.8)
+    assert not np.allclose(ours.forecast, theirs.forecast)
+    np.testing.assert_allclose(ours.upper_80 - ours.forecast, theirs.upper_80 - theirs.forecast, rtol=1e-6)
+
+
+def test_one_series_can_be_refitted_too(monthly):
+    plain = GRUForecaster(**FAST).fit(monthly)
+    refitted = GRUForecaster(**FAST, refit=True).fit(monthly)
+    assert plain.refit_epochs_ is None and refitted.refit_epochs_ == round(1.5 * refitted.history_.best_epoch)
+    assert not np.allclose(refitted.forecast(12), plain.forecast(12))
+    bounds = refitted.forecast(12, interval=0.8)
+    assert (bounds.lower_80 <= bounds.forecast).all() and (bounds.forecast <= bounds.upper_80).all()
+    without_validation = GRUForecaster(**FAST, refit=True, validation_fraction=0.0).fit(monthly)
+    assert without_validation.refit_epochs_ is None  # no epoch was chosen: nothing to refit
+
+
+def test_scored_calibrations_keep_a_bounded_random_share_of_origins(panel_frame, monkeypatch):
+    from gruforecast import intervals
+
+    monkeypatch.setattr(intervals, "MAX_SCORED_ORIGINS", 10)
+    forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
+    assert forecaster.calibration_.scores.shape[0] == 10
+    assert np.isfinite(forecaster.forecast(3, interval=0.5).upper_50).all()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a.__setitem__((0, 0), -1.0), "calibration.scores"),
+        (lambda a: a.__setitem__((0, 0), np.inf), "calibration.scores"),
+    ],
+)
+def test_a_file_with_bad_calibration_errors_is_refused(fitted, tmp_path, change, message):
+    from gruforecast import _state
+
+    forecaster, _ = fitted
+    document, arrays = _state.encode(forecaster.state_)
+    arrays = {name: array.copy() for name, array in arrays.items()}  # not the model's own
+    untouched = {name: array.copy() for name, array in arrays.items()}
+    change(arrays["calibration.scores"])
+    with pytest.raises(ValueError, match=message):
+        _state.check_state(_state.decode(document, arrays, "m.gruf"), "m.gruf")
+    document["calibration"]["floor"] = -1.0
+    with pytest.raises(ValueError, match="calibration.floor"):
+        _state.check_state(_state.decode(document, untouched, "m.gruf"), "m.gruf")
+
+
+def test_a_log_model_refuses_a_context_it_cannot_read_naming_the_series(fitted, panel_frame):
+    forecaster, path = fitted
+    context = panel_frame.copy()
+    context.loc[context.unique_id == "s2", "y"] = -3.0
+    served = OnnxForecaster(path)
+    for model in (forecaster, served):  # ONNX Runtime would give NaN, silently
+        with pytest.raises(ValueError, match=r"context, series 's2' \(its last values\): -3\.0 at position 0"):
+            model.forecast(3, context=context)
+    one = np.full(forecaster.window_, -2.0)
+    with pytest.raises(ValueError, match=r"context \(its last values\): -2\.0 at position 0"):
+        forecaster.forecast(3, context=one)
+    with pytest.raises(ValueError, match=r"X \(the windows\): -2\.0 at position \(0, 0\)"):
+        served.predict(one[None, :])

@@ -10,12 +10,14 @@ from gruforecast._plan import (
     AUTO_BATCH_MAX,
     AUTO_BATCH_MIN,
     TrainingPlan,
+    adapt,
     auto_batch_size,
     auto_window,
     min_samples,
     split,
 )
 from gruforecast._validation import as_series
+from gruforecast.windowing import n_windows
 
 PARAMS = GRUForecaster().get_params()
 
@@ -104,3 +106,103 @@ def test_windows_plan_holds_out_the_last_rows():
     assert plan.scaler.offset == pytest.approx(train.mean())
     assert plan.window == 4 and plan.season == 1 and plan.last_window is None
     assert not plan.normalize_applies or plan.window >= 3
+
+
+# ---------------------------------------------------------------- a series too short
+
+
+def adapted(length, horizon, window="auto", freq="MS", fractions=(0.1, 0.1)):
+    a = adapt(length, horizon, window, freq, *fractions)
+    return a.window, a.validation_fraction, a.calibration_fraction, a.given_up
+
+
+def test_a_short_series_gives_up_calibration_then_width_down_to_the_season_then_validation():
+    # the shortest M3 monthly series (48 values), horizon 18: the auto window of 10 with
+    # validation leaves 1 window to train on; calibration is what goes
+    assert adapted(48, 18) == (10, 0.1, 0.0, ("calibration",))
+    assert adapt(48, 18, "auto", "MS", 0.1, 0.1).needed == 72  # what the old error said
+    assert adapted(48, 12) == (12, 0.1, 0.0, ("calibration",))
+    # auto window 15: narrowed to the season (12) to keep validation ...
+    assert auto_window(75, 30, "MS") == 15
+    assert adapted(75, 30) == (12, 0.1, 0.0, ("calibration", "window"))
+    # ... but never below it: one value shorter, validation goes and the window stays
+    assert adapted(74, 30) == (14, 0.0, 0.0, ("calibration", "validation"))
+    # without a season, down to the 3 values window normalisation needs
+    assert adapted(70, 30, freq=None) == (7, 0.1, 0.0, ("calibration", "window"))
+    assert adapted(40, 30, freq=None) == (3, 0.0, 0.0, ("calibration", "validation"))
+    # only what was asked for is given up
+    assert adapted(48, 18, fractions=(0.0, 0.1)) == (10, 0.0, 0.1, ())
+    assert adapted(40, 18, fractions=(0.0, 0.1)) == (7, 0.0, 0.0, ("calibration",))
+    assert adapted(48, 12, fractions=(0.1, 0.0)) == (12, 0.1, 0.0, ())
+    assert adapted(200, 1) == (24, 0.1, 0.1, ())
+
+
+def test_a_window_given_by_name_is_never_narrowed():
+    assert adapted(48, 18, window=12) == (12, 0.0, 0.0, ("calibration", "validation"))
+    assert adapted(48, 18, window=29) == (29, 0.0, 0.0, ("calibration", "validation"))
+    # one window is one example: what gives something up needs two
+    with pytest.raises(ValueError, match=r"has 48 values, but window=30, horizon=18, "
+                       r"validation_fraction=0.1 and calibration_fraction=0.1 need at least 92 "
+                       r"\(and 49 even with nothing held out for validation or calibration: two "
+                       r"windows and their targets\)\..*window='auto'"):
+        adapt(48, 18, 30, "MS", 0.1, 0.1)
+    # what was asked for is kept as before, a single window too
+    assert adapted(48, 18, window=30, fractions=(0.0, 0.0)) == (30, 0.0, 0.0, ())
+    with pytest.raises(ValueError, match=r"window=31, horizon=18, validation_fraction=0.0 and "
+                       r"calibration_fraction=0.0 need at least 49\. Give"):
+        adapt(48, 18, 31, "MS", 0.0, 0.0)
+
+
+def test_only_a_series_of_fewer_than_two_windows_is_refused():
+    with pytest.raises(ValueError, match=r"has 19 values, but horizon=18 needs at least 20 "
+                       r"\(window='auto' at its narrowest, 1 value, and nothing held out"):
+        adapt(19, 18, "auto", "MS", 0.1, 0.1)
+    assert adapted(20, 18) == (1, 0.0, 0.0, ("calibration", "validation"))
+    with pytest.raises(ValueError, match=r"has 2 values, but horizon=1 needs at least 3"):
+        adapt(2, 1, "auto", None, 0.1, 0.1)
+    with pytest.raises(ValueError, match=r"has 1 value, but horizon=1 needs at least 2 "
+                       r"\(window='auto' at its narrowest, 1 value\)\. Give"):
+        adapt(1, 1, "auto", None, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("freq", [None, "MS", "QS-OCT", "W-SUN", "D"])
+def test_adapt_always_leaves_a_training_window_and_never_widens(freq):
+    for horizon in (1, 2, 5, 8, 13, 18, 30):
+        for length in range(horizon + 2, 160):
+            a = adapt(length, horizon, "auto", freq, 0.1, 0.1)
+            windows = n_windows(length, a.window, horizon)
+            n_train = split(windows, horizon, a.validation_fraction, a.calibration_fraction)[0]
+            assert n_train >= 1 and (windows >= 2 or not a.given_up)
+            assert 1 <= a.window <= a.asked == auto_window(length, horizon, freq)
+            assert (a.window, a.validation_fraction, a.calibration_fraction) != (
+                a.asked,
+                0.1,
+                0.1,
+            ) or a.given_up == ()
+
+
+def test_a_short_series_plan_warns_once_naming_what_it_gave_up():
+    index = pd.date_range("2000-01-01", periods=48, freq="MS")
+    series = as_series(pd.Series(np.arange(48.0), index=index))
+    with pytest.warns(UserWarning) as caught:
+        plan = TrainingPlan.for_series(series, {**PARAMS, "horizon": 18})
+    assert len(caught) == 1  # the window too short for a season is said in the same one
+    assert str(caught[0].message) == (
+        "X (the series) has 48 values, fewer than the 72 that window='auto' (10 here), "
+        "horizon=18, validation_fraction=0.1 and calibration_fraction=0.1 need, so fit gave "
+        "up the calibration part (this model has no prediction intervals): it trains on 1 "
+        "window, with 3 for early stopping. 10 past values are too few to see one season "
+        "of 12: forecasts will follow the last values. A longer series or a shorter horizon "
+        "keeps it"
+    )
+    assert (plan.window, plan.n_train, plan.n_valid, plan.n_calibration) == (10, 1, 3, 0)
+    assert plan.calibration is None
+    with pytest.warns(
+        UserWarning,
+        match=r"gave up the calibration part \(.*\) and the "
+        r"validation part \(training runs all epochs, without early stopping\): "
+        r"it trains on 19 windows\. A longer series or a shorter horizon keeps them",
+    ):
+        plan = TrainingPlan.for_series(series, {**PARAMS, "horizon": 18, "window": 12})
+    assert (plan.window, plan.n_train, plan.n_valid, plan.n_calibration) == (12, 19, 0, 0)
+    assert len(plan.used_values()) == 48  # every value trains

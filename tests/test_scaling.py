@@ -57,3 +57,27 @@ def test_extreme_magnitudes_scale_without_underflow_or_overflow(magnitude):
     values = np.sin(np.arange(100)) * magnitude
     scaled = SeriesScaler.fit(values, "standard").transform(values)
     assert scaled.std() == pytest.approx(1.0)
+
+
+def test_log_scaler_works_on_log1p_and_maps_back():
+    values = np.array([0.0, 3.0, 50.0, 1e6])
+    scaler = SeriesScaler.fit(values, "standard", log=True)
+    logged = np.log1p(values)
+    assert scaler.log and scaler.offset == pytest.approx(logged.mean())
+    np.testing.assert_allclose(scaler.transform(values), (logged - scaler.offset) / scaler.scale)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(values)), values, rtol=1e-12, atol=1e-12)
+    assert SeriesScaler.from_dict(scaler.to_dict()) == scaler
+
+
+def test_log_scaler_refuses_values_of_minus_one_or_below_naming_the_first():
+    scaler = SeriesScaler.fit([1.0, 2.0, 3.0], log=True)
+    with pytest.raises(ValueError, match=r"the values: -1\.5 at position 2 is -1 or below.*above -1"):
+        scaler.transform(np.array([1.0, 0.0, -1.5, -3.0]))
+    with pytest.raises(ValueError, match=r"X \(the series\): -1\.0 at position 1"):
+        SeriesScaler.fit([2.0, -1.0], log=True)
+
+
+def test_files_without_log_read_as_no_log_and_a_bad_log_is_refused():
+    assert SeriesScaler.from_dict({"kind": "standard", "offset": 1.0, "scale": 2.0}).log is False
+    with pytest.raises(TypeError, match="log must be true or false"):
+        SeriesScaler.from_dict({"kind": None, "offset": 0.0, "scale": 1.0, "log": "yes"})
