@@ -482,11 +482,10 @@ class PanelPlan:
                 f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
                 f"window={window}): it is what lets the network serve series of any scale"
             )
-        low = panel.values <= -1.0
-        if params["target_transform"] == "log" and low.any():
-            row = int(np.argmax(low))
-            name = panel.ids[_series_of(row, panel.offsets)]
-            log1p(panel.series(_series_of(row, panel.offsets)), f"X (the series), series {name!r}")
+        below = panel.values <= -1.0
+        if params["target_transform"] == "log" and below.any():  # name the series
+            k = _series_of(int(np.argmax(below)), panel.offsets)
+            log1p(panel.series(k), f"X (the series), series {panel.ids[k]!r}")
         log = uses_log(params["target_transform"], panel.values, many=True)
         fractions = (params["validation_fraction"], params["calibration_fraction"])
         windows = np.array([n_windows(int(n), window, horizon) for n in lengths], np.int64)

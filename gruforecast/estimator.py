@@ -112,15 +112,19 @@ class _GlobalGenerator:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device if device.type == "cuda" else None
+        self.saved: torch.Tensor | None = None
 
     def seeded(self, seed: int, build: Callable[[], GRUNet]) -> GRUNet:
         with self._lock:
-            self.saved = torch.get_rng_state()
-            self.saved_cuda = torch.cuda.get_rng_state(self.device) if self.device else None
+            if self.saved is None:  # the caller's state, kept over every build
+                self.saved = torch.get_rng_state()
+                self.saved_cuda = torch.cuda.get_rng_state(self.device) if self.device else None
             torch.manual_seed(seed)
             return build()
 
     def restore(self) -> None:
+        if self.saved is None:
+            return
         with self._lock:
             torch.set_rng_state(self.saved)
             if self.saved_cuda is not None and self.device is not None:
@@ -230,11 +234,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         True: once early stopping has chosen the epoch, train the network again from
         the same start on every window (the held-out ones too), so the final model has
         seen the most recent values, for 1.5 times as many epochs (of as many windows
-        each) as the first fit took to its best one: it has more windows to learn from. The held-out
-        windows' errors that calibrate the intervals are those of the first network,
-        which never saw them (the refit one usually errs less, so intervals are if
-        anything wide); ``validation_scores_`` and ``history_`` are the first
-        network's too. Takes about twice as long. ``"auto"``: True for many series
+        each) as the first fit took to its best one, as it has more windows to learn
+        from. The held-out windows' errors that calibrate the intervals are those of
+        the first network, which never saw them (the refit one usually errs less, so
+        intervals are if anything wide); ``validation_scores_`` and ``history_`` are
+        the first network's too. Takes about twice as long. ``"auto"``: True for many series
         (on the validation parts of M3 and Tourism monthly it lowered sMAPE by 4 to
         6%; see bench/README.md), False for one series. Nothing changes without a
         validation part.
@@ -593,8 +597,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     ) -> tuple[Trainer, dict[str, float] | None]:
         """Train ``network`` on the plan's training windows, stopping on its validation
         windows; returns the trainer (history, stop reason) and the validation scores.
-        With ``refit`` (epochs, rows per epoch): train that long on the training and
-        validation windows and those between, with nothing held out to stop on."""
+        With ``refit`` (epochs, rows per epoch): train that long on every window, the
+        held-out ones too, with nothing to stop on."""
         if isinstance(plan, PanelPlan):
             return self._train_panel(network, plan, device, seed, refit)
         inputs, outputs = self._tensors(plan, device, every_window=refit is not None)

@@ -385,3 +385,13 @@ def test_a_log_model_refuses_a_context_it_cannot_read_naming_the_series(fitted, 
         forecaster.forecast(3, context=one)
     with pytest.raises(ValueError, match=r"X \(the windows\): -2\.0 at position \(0, 0\)"):
         served.predict(one[None, :])
+
+
+def test_a_fit_with_a_refit_gives_back_torchs_global_generator(panel_frame):
+    import torch
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
+    assert forecaster.refit_epochs_ is not None  # two networks were built
+    assert torch.equal(torch.get_rng_state(), before)
