@@ -219,7 +219,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Maximum global norm of the gradient; None disables clipping.
     validation_fraction : float, default=0.1
         Share of the windows, the *last* ones chronologically, held out for early
-        stopping. 0 trains for ``epochs`` epochs without early stopping.
+        stopping. 0 trains for ``epochs`` epochs without early stopping. A series too
+        short for both held-out parts gives up calibration first, then (with
+        ``window="auto"``) window width down to one season, then validation, and
+        says so in a warning (user guide, "A short series").
     calibration_fraction : float, default=0.1
         Share of the windows, the very last ones, held out from training *and* early
         stopping; their errors calibrate the prediction intervals of
