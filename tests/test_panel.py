@@ -335,7 +335,7 @@ def test_one_series_can_be_refitted_too(monthly):
     refitted = GRUForecaster(**FAST, refit=True).fit(monthly)
     assert plain.refit_epochs_ is None and refitted.refit_epochs_ == round(1.5 * refitted.history_.best_epoch)
     assert not np.allclose(refitted.forecast(12), plain.forecast(12))
-    bounds = refitted.forecast(12, interval=0.8)
+    bounds = refitted.forecast(6, interval=0.8)
     assert (bounds.lower_80 <= bounds.forecast).all() and (bounds.forecast <= bounds.upper_80).all()
     without_validation = GRUForecaster(**FAST, refit=True, validation_fraction=0.0).fit(monthly)
     assert without_validation.refit_epochs_ is None  # no epoch was chosen: nothing to refit
