@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._state import History
     from .estimator import GRUForecaster
     from .evaluation import BacktestResult, backtest, temporal_train_test_split
-    from .export import ExportParityError, export_onnx
+    from .export import ExportParityError, export_onnx, export_triton
     from .network import GRUNet
     from .runtime import OnnxForecaster, ProviderUnavailableError
     from .training import TrainingDivergedError
@@ -38,6 +38,7 @@ __all__ = [
     "__version__",
     "backtest",
     "export_onnx",
+    "export_triton",
     "make_windows",
     "metrics",
     "temporal_train_test_split",
@@ -50,6 +51,7 @@ _LAZY = {
     "History": "._state",
     "TrainingDivergedError": ".training",
     "export_onnx": ".export",
+    "export_triton": ".export",
     "ExportParityError": ".export",
     "OnnxForecaster": ".runtime",
     "ProviderUnavailableError": ".runtime",

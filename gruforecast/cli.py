@@ -633,6 +633,20 @@ def _cmd_export(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
     if _is_onnx(arguments.model):
         raise UsageError(f"{arguments.model} is an ONNX model already; export reads a native model")
+    if arguments.triton is not None:
+        model = load_model(arguments.model)
+        try:
+            folder = model.export_triton(
+                arguments.triton, name=arguments.name, max_batch_size=arguments.max_batch_size
+            )
+        except ValueError as error:
+            raise UsageError(f"--name {arguments.name!r}: {error}") from None
+        out.say(
+            f"exported {arguments.model} to the Triton model {folder} ({folder}/1/model.onnx "
+            f"and {folder}/config.pbtxt: onnxruntime backend, max_batch_size "
+            f"{arguments.max_batch_size}, dynamic batching)"
+        )
+        return 0
     if not _is_onnx(arguments.onnx):
         raise UsageError(f"--onnx {arguments.onnx}: expected a file name ending in .onnx")
     model = load_model(arguments.model)
@@ -686,8 +700,9 @@ _EXAMPLES = {
   gruforecast forecast sales.gruf --steps 24 --interval 0.9 --plot forecast.png
   gruforecast forecast sales.onnx --steps 12 --input recent.csv --output forecast.csv
   gruforecast forecast stores.gruf --steps 12 --output forecast.parquet  # long table""",
-    "export": """example:
-  gruforecast export sales.gruf --onnx exported/sales.onnx""",
+    "export": """examples:
+  gruforecast export sales.gruf --onnx exported/sales.onnx
+  gruforecast export stores.gruf --triton models --name stores   # Triton repository""",
     "info": """examples:
   gruforecast info sales.gruf
   gruforecast info exported/sales.onnx --json""",
@@ -798,9 +813,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     forecast.set_defaults(run=_cmd_forecast)
 
-    export = command("export", "Export a saved model to a self-contained ONNX file.")
+    export = command(
+        "export",
+        "Export a saved model to a self-contained ONNX file, or to a Triton model repository.",
+    )
     export.add_argument("model", metavar="MODEL", help="a model saved by 'fit'")
-    export.add_argument("--onnx", required=True, metavar="PATH", help="the .onnx file to write")
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("--onnx", metavar="PATH", help="the .onnx file to write")
+    target.add_argument(
+        "--triton",
+        metavar="REPO",
+        help="a Triton model repository to write REPO/NAME/1/model.onnx and config.pbtxt into",
+    )
+    export.add_argument(
+        "--name", default="gruforecast", help="the model's name in --triton (default gruforecast)"
+    )
+    export.add_argument(
+        "--max-batch-size",
+        type=_positive_int,
+        default=4096,
+        help="Triton's max_batch_size, windows per batch (default 4096)",
+    )
     export.set_defaults(run=_cmd_export)
 
     info = command("info", "Describe a model: window, horizon, scaler, training data, version.")

@@ -875,6 +875,14 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
         return export_onnx(self, path, **options)
 
+    def export_triton(self, repository: str | os.PathLike, **options: Any) -> Path:
+        """Export as a model of a Triton model repository (``repository/name/1/
+        model.onnx`` and ``config.pbtxt``); see :func:`gruforecast.export_triton`.
+        Returns the model's folder."""
+        from .export import export_triton
+
+        return export_triton(self, repository, **options)
+
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | os.PathLike) -> Path:

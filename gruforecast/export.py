@@ -38,7 +38,14 @@ from ._time_index import check_round_trip
 from ._validation import as_windows, check_int, check_real
 from ._version import __version__
 
-__all__ = ["INPUT_NAME", "OUTPUT_NAME", "ExportParityError", "export_onnx"]
+__all__ = [
+    "INPUT_NAME",
+    "OUTPUT_NAME",
+    "ExportParityError",
+    "export_onnx",
+    "export_triton",
+    "triton_config",
+]
 MIN_OPSET = 17  # GRU and everything else here exist since opset 14; 17 is widely served
 MAX_OPSET = 20  # the newest opset the TorchScript exporter writes
 # Random windows checked at export, besides the real ones
@@ -240,3 +247,76 @@ def export_onnx(
     with atomic_path(path) as temporary:
         temporary.write_bytes(proto.SerializeToString())
     return Path(path)
+
+
+# ---------------------------------------------------------------------- Triton
+
+TRITON_MAX_BATCH_SIZE = 4096
+
+
+def export_triton(
+    forecaster: Fitted,
+    repository: str | os.PathLike,
+    *,
+    name: str = "gruforecast",
+    version: int = 1,
+    max_batch_size: int = TRITON_MAX_BATCH_SIZE,
+    **options: Any,
+) -> Path:
+    """Export a fitted GRUForecaster as a model of an NVIDIA Triton model repository.
+
+    Writes ``repository/name/version/model.onnx`` (:func:`export_onnx`, checked against
+    PyTorch, with ``options``) and ``repository/name/config.pbtxt`` for Triton's
+    ``onnxruntime`` backend: the ``windows`` input (TYPE_FP64, dims ``[window]``) and
+    the ``forecast`` output (TYPE_FP64, dims ``[horizon]``), the batch axis left to
+    ``max_batch_size``, and dynamic batching, which gathers concurrent requests into one
+    batch. Both files are written atomically; a model of the same name is replaced.
+
+    Triton serves the graph only: windows of raw values in, ``horizon`` raw forecasts
+    out. Continuing past the horizon, intervals and time labels are the client's, from
+    the metadata that ``model.onnx`` still carries (docs/deployment.md shows how).
+
+    Returns
+    -------
+    Path
+        The model's folder, ``repository/name``.
+    """
+    check_is_fitted(forecaster)
+    if not isinstance(name, str) or not name or name != Path(name).name or name.startswith("."):
+        raise ValueError(f"name must be a plain folder name for the model, got {name!r}")
+    version = check_int(version, "version", minimum=1)
+    max_batch_size = check_int(max_batch_size, "max_batch_size", minimum=1)
+    state = forecaster.state_
+    folder = Path(repository) / name
+    export_onnx(forecaster, folder / str(version) / "model.onnx", **options)
+    with atomic_path(folder / "config.pbtxt") as temporary:
+        temporary.write_text(
+            triton_config(name, state.window, state.horizon, max_batch_size), encoding="utf-8"
+        )
+    return folder
+
+
+def triton_config(name: str, window: int, horizon: int, max_batch_size: int) -> str:
+    """The ``config.pbtxt`` of an exported model (protobuf text of Triton's ModelConfig)."""
+    return f"""\
+# written by gruforecast {__version__}: windows of {window} raw values in, the next
+# {horizon} raw values out (gruforecast's metadata is in the ONNX file; Triton ignores it)
+name: "{name}"
+backend: "onnxruntime"
+max_batch_size: {max_batch_size}
+input [
+  {{
+    name: "{INPUT_NAME}"
+    data_type: TYPE_FP64
+    dims: [ {window} ]
+  }}
+]
+output [
+  {{
+    name: "{OUTPUT_NAME}"
+    data_type: TYPE_FP64
+    dims: [ {horizon} ]
+  }}
+]
+dynamic_batching {{ }}
+"""
