@@ -1,0 +1,54 @@
+"""Batch forecasting on Dask: a 2-worker LocalCluster (processes) forecasts a long frame
+split across partitions in any order, equal to OnnxForecaster on the whole frame."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gruforecast import GRUForecaster, OnnxForecaster
+from test_panel import PANEL_FAST, long_frame
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    frame = long_frame(12)
+    forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(frame)
+    return frame, forecaster.export_onnx(tmp_path_factory.mktemp("dask") / "m.onnx")
+
+
+@pytest.mark.slow
+def test_two_workers_forecast_as_one_process_does(model):
+    from gruforecast import distributed as gruforecast_distributed
+
+    frame, path = model
+    expected = OnnxForecaster(path).forecast(7, context=frame, interval=[0.8, 0.95])
+    # rows of every series spread over partitions (long_frame shuffles the rows)
+    parts = dd.from_pandas(frame, npartitions=4)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        result = gruforecast_distributed.forecast_dask(path, parts, 7, interval=[0.8, 0.95])
+        got = result.compute()
+        # one session per worker process, opened there with the worker's one thread
+        sessions = client.run(lambda: sorted(gruforecast_distributed._SESSIONS))
+    assert len(sessions) == 2 and all(keys == [(str(path), 1)] for keys in sessions.values())
+    key = ["unique_id", "ds"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
+    )
+
+
+def test_outside_a_cluster_and_wrong_columns(model):
+    from gruforecast.distributed import forecast_dask
+
+    frame, path = model
+    got = forecast_dask(path, dd.from_pandas(frame, npartitions=2), 3).compute(scheduler="sync")
+    expected = OnnxForecaster(path).forecast(3, context=frame)
+    np.testing.assert_allclose(
+        got.sort_values(["unique_id", "ds"]).forecast, expected.sort_values(["unique_id", "ds"]).forecast
+    )
+    with pytest.raises(ValueError, match=r"frame has no column 'unique_id'"):
+        forecast_dask(path, dd.from_pandas(frame.rename(columns={"unique_id": "id"}), npartitions=1), 3)
