@@ -173,7 +173,7 @@ def test_adapt_always_leaves_a_training_window_and_never_widens(freq):
             windows = n_windows(length, a.window, horizon)
             n_train = split(windows, horizon, a.validation_fraction, a.calibration_fraction)[0]
             assert n_train >= 1 and (windows >= 2 or not a.given_up)
-            assert 1 <= a.window <= a.asked == auto_window(length, horizon, freq)
+            assert a.window >= 1 and a.window <= a.asked == auto_window(length, horizon, freq)
             assert (a.window, a.validation_fraction, a.calibration_fraction) != (
                 a.asked,
                 0.1,
