@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .runtime import OnnxForecaster
 
-__all__ = ["forecast_dask"]
+__all__ = ["forecast_dask", "served"]
 
 _SESSIONS: dict[tuple[str, int], OnnxForecaster] = {}
 _LOCK = threading.Lock()
@@ -84,19 +84,21 @@ def _forecast_partition(
 ) -> pd.DataFrame:
     if part.empty:
         return meta
-    return _served(model).forecast(steps, context=part, interval=interval)
+    return served(model).forecast(steps, context=part, interval=interval)
 
 
-def _served(model: str) -> OnnxForecaster:
-    """This process's session of ``model``, opened on first use."""
+def served(model: str | os.PathLike) -> OnnxForecaster:
+    """This process's ``OnnxForecaster`` of ``model``, opened on its first use in the
+    process and kept (with as many threads as the Dask worker it runs in runs tasks,
+    else 1): what a Spark or Ray task calls instead of opening the model per batch."""
     from .runtime import OnnxForecaster
 
-    key = (model, _worker_threads())
+    key = (os.fspath(model), _worker_threads())
     with _LOCK:
-        served = _SESSIONS.get(key)
-        if served is None:
-            served = _SESSIONS[key] = OnnxForecaster(model, providers="cpu", threads=key[1])
-    return served
+        forecaster = _SESSIONS.get(key)
+        if forecaster is None:
+            forecaster = _SESSIONS[key] = OnnxForecaster(model, providers="cpu", threads=key[1])
+    return forecaster
 
 
 def _worker_threads() -> int:
