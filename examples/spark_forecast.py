@@ -73,8 +73,12 @@ def main() -> None:
     assert (result.unique_id == expected.unique_id).all()
     assert (result.ds.to_numpy() == expected.ds.to_numpy()).all()
     for column in ("forecast", "lower_90", "upper_90"):
-        np.testing.assert_allclose(result[column], expected[column], rtol=1e-12)
-    print(f"Spark: {arguments.series} series x {steps} steps, equal to one OnnxForecaster")
+        # the network computes in float32: batches of other sizes round differently
+        np.testing.assert_allclose(result[column], expected[column], rtol=1e-5)
+    print(
+        f"Spark: {arguments.series} series x {steps} steps, "
+        "equal to one OnnxForecaster (to float32 rounding)"
+    )
 
 
 if __name__ == "__main__":

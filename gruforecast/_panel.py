@@ -244,6 +244,10 @@ def _times(column: pd.Series, what: str) -> tuple[np.ndarray, str, Any]:
 
     if isinstance(column.dtype, pd.PeriodDtype):
         return column.array.asi8.astype(np.int64), "period", column.array.freqstr
+    if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.kind == "M":
+        # timestamps held by pyarrow (read_parquet(dtype_backend="pyarrow"), Ray Data)
+        tz = getattr(column.dtype.pyarrow_dtype, "tz", None)
+        column = column.astype(pd.DatetimeTZDtype("ns", tz) if tz else "datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(column):
         stamps = pd.DatetimeIndex(column)
         tz = stamps.tz

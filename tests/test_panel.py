@@ -395,3 +395,10 @@ def test_a_fit_with_a_refit_gives_back_torchs_global_generator(panel_frame):
     forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
     assert forecaster.refit_epochs_ is not None  # two networks were built
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_times_held_by_pyarrow_are_datetimes(fitted, panel_frame):
+    pa = pytest.importorskip("pyarrow")
+    forecaster, _ = fitted
+    arrow = panel_frame.astype({"ds": pd.ArrowDtype(pa.timestamp("ns"))})  # as Ray Data gives
+    pd.testing.assert_frame_equal(forecaster.forecast(4, context=arrow), forecaster.forecast(4, context=panel_frame))

@@ -1,0 +1,73 @@
+"""Forecast many series on Ray Data with an exported model: `groupby` series id and
+`map_groups` with a class, so each Ray worker opens the model once (in the class's
+constructor) and forecasts whole series; checked against one OnnxForecaster on the
+whole frame.
+
+    python3 -m pip install "ray[data]"
+    python3 examples/ray_forecast.py [--series 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from spark_forecast import panel  # the same synthetic series as the Spark recipe
+
+STEPS = 12
+
+
+class Forecast:
+    """One per Ray worker: the model is opened once, in the constructor."""
+
+    def __init__(self, path: str) -> None:
+        from gruforecast import OnnxForecaster
+
+        self.model = OnnxForecaster(path)
+
+    def __call__(self, group: pd.DataFrame) -> pd.DataFrame:
+        return self.model.forecast(STEPS, context=group, interval=0.9)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=2000)
+    arguments = parser.parse_args()
+
+    import ray
+
+    from gruforecast import GRUForecaster, OnnxForecaster
+
+    model = GRUForecaster(horizon=12, window=24, epochs=3, random_state=0).fit(panel(100, 96, 1))
+    path = str(model.export_onnx(Path(tempfile.mkdtemp()) / "m.onnx"))
+    frame = panel(arguments.series, 60, 2)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    result = (
+        ray.data.from_pandas(frame)
+        .groupby("unique_id")
+        .map_groups(Forecast, fn_constructor_args=(path,), batch_format="pandas", concurrency=1)
+        .to_pandas()
+    )
+    ray.shutdown()
+
+    expected = OnnxForecaster(path).forecast(STEPS, context=frame, interval=0.9)
+    key = ["unique_id", "ds"]
+    result = result.sort_values(key).reset_index(drop=True)
+    expected = expected.sort_values(key).reset_index(drop=True)
+    assert (result.unique_id == expected.unique_id).all()
+    assert (pd.to_datetime(result.ds).to_numpy() == expected.ds.to_numpy()).all()
+    for column in ("forecast", "lower_90", "upper_90"):
+        # the network computes in float32: batches of other sizes round differently
+        np.testing.assert_allclose(result[column], expected[column], rtol=1e-5)
+    print(
+        f"Ray Data: {arguments.series} series x {STEPS} steps, "
+        "equal to one OnnxForecaster (to float32 rounding)"
+    )
+
+
+if __name__ == "__main__":
+    main()
