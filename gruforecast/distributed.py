@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._validation import check_int
 from .intervals import check_levels, level_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +56,12 @@ def forecast_dask(model: str | os.PathLike, frame: Any, steps: int, interval: An
 
     from .runtime import OnnxForecaster
 
+    if not (hasattr(frame, "map_partitions") and hasattr(frame, "shuffle")):
+        raise TypeError(
+            f"frame must be a dask.dataframe.DataFrame, got {type(frame).__name__}; a pandas "
+            "frame is forecast by OnnxForecaster(model).forecast(steps, context=frame)"
+        )
+    steps = check_int(steps, "steps")
     local = OnnxForecaster(model)  # reads the metadata here, and fails early if it cannot
     names = local.state.panel.names if local.state.panel is not None else ("unique_id", "ds", "y")
     missing = [name for name in names if name not in frame.columns]

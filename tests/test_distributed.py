@@ -50,5 +50,9 @@ def test_outside_a_cluster_and_wrong_columns(model):
     np.testing.assert_allclose(
         got.sort_values(["unique_id", "ds"]).forecast, expected.sort_values(["unique_id", "ds"]).forecast
     )
+    with pytest.raises(TypeError, match="frame must be a dask.dataframe.DataFrame, got DataFrame"):
+        forecast_dask(path, frame, 3)
+    with pytest.raises(ValueError, match="steps"):
+        forecast_dask(path, dd.from_pandas(frame, npartitions=2), 0)
     with pytest.raises(ValueError, match=r"frame has no column 'unique_id'"):
         forecast_dask(path, dd.from_pandas(frame.rename(columns={"unique_id": "id"}), npartitions=1), 3)
