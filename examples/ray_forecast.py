@@ -13,9 +13,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from spark_forecast import panel  # the same synthetic series as the Spark recipe
+from spark_forecast import check_equal, panel  # the same series and check as on Spark
 
 STEPS = 12
 
@@ -54,15 +53,7 @@ def main() -> None:
     )
     ray.shutdown()
 
-    expected = OnnxForecaster(path).forecast(STEPS, context=frame, interval=0.9)
-    key = ["unique_id", "ds"]
-    result = result.sort_values(key).reset_index(drop=True)
-    expected = expected.sort_values(key).reset_index(drop=True)
-    assert (result.unique_id == expected.unique_id).all()
-    assert (pd.to_datetime(result.ds).to_numpy() == expected.ds.to_numpy()).all()
-    for column in ("forecast", "lower_90", "upper_90"):
-        # the network computes in float32: batches of other sizes round differently
-        np.testing.assert_allclose(result[column], expected[column], rtol=1e-5)
+    check_equal(result, OnnxForecaster(path).forecast(STEPS, context=frame, interval=0.9))
     print(
         f"Ray Data: {arguments.series} series x {STEPS} steps, "
         "equal to one OnnxForecaster (to float32 rounding)"

@@ -30,6 +30,18 @@ def panel(n_series: int, length: int, seed: int) -> pd.DataFrame:
     )
 
 
+def check_equal(result: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """A distributed result against one OnnxForecaster's, row by row after sorting; the
+    network computes in float32, so batches of other sizes round differently."""
+    key = ["unique_id", "ds"]
+    result = result.sort_values(key).reset_index(drop=True)
+    expected = expected.sort_values(key).reset_index(drop=True)
+    assert (result.unique_id == expected.unique_id).all()
+    assert (pd.to_datetime(result.ds).to_numpy() == expected.ds.to_numpy()).all()
+    for column in ("forecast", "lower_90", "upper_90"):
+        np.testing.assert_allclose(result[column], expected[column], rtol=1e-5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=2000)
@@ -66,15 +78,7 @@ def main() -> None:
     )
     spark.stop()
 
-    expected = OnnxForecaster(path).forecast(steps, context=frame, interval=0.9)
-    key = ["unique_id", "ds"]
-    result = result.sort_values(key).reset_index(drop=True)
-    expected = expected.sort_values(key).reset_index(drop=True)
-    assert (result.unique_id == expected.unique_id).all()
-    assert (result.ds.to_numpy() == expected.ds.to_numpy()).all()
-    for column in ("forecast", "lower_90", "upper_90"):
-        # the network computes in float32: batches of other sizes round differently
-        np.testing.assert_allclose(result[column], expected[column], rtol=1e-5)
+    check_equal(result, OnnxForecaster(path).forecast(steps, context=frame, interval=0.9))
     print(
         f"Spark: {arguments.series} series x {steps} steps, "
         "equal to one OnnxForecaster (to float32 rounding)"

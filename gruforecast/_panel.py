@@ -471,7 +471,7 @@ class PanelPlan:
         from ._plan import MIN_NORMALIZED_WINDOW, min_samples, split
         from ._time_index import seasonal_period
         from .intervals import Calibration
-        from .scaling import SeriesScaler, log1p, uses_log
+        from .scaling import SeriesScaler, uses_log
         from .windowing import n_windows
 
         horizon = params["horizon"]
@@ -489,7 +489,9 @@ class PanelPlan:
         below = panel.values <= -1.0
         if params["target_transform"] == "log" and below.any():  # name the series
             k = _series_of(int(np.argmax(below)), panel.offsets)
-            log1p(panel.series(k), f"X (the series), series {panel.ids[k]!r}")
+            uses_log(
+                "log", panel.series(k), many=True, what=f"X (the series), series {panel.ids[k]!r}"
+            )
         log = uses_log(params["target_transform"], panel.values, many=True)
         fractions = (params["validation_fraction"], params["calibration_fraction"])
         windows = np.array([n_windows(int(n), window, horizon) for n in lengths], np.int64)

@@ -115,6 +115,12 @@ class SeriesScaler:
 def log1p(values: np.ndarray, what: str) -> np.ndarray:
     """``np.log1p(values)``, or a ValueError naming the first value of -1 or below."""
     values = np.asarray(values, dtype=np.float64)
+    _refuse_minus_one_or_below(values, what)
+    return np.log1p(values)
+
+
+def _refuse_minus_one_or_below(values: np.ndarray, what: str) -> None:
+    """A ValueError naming the first value of ``what`` (1-D or 2-D) at -1 or below."""
     low = values <= -1.0
     if low.any():
         position = np.unravel_index(int(np.argmax(low)), values.shape)
@@ -124,16 +130,17 @@ def log1p(values: np.ndarray, what: str) -> np.ndarray:
             "this model works on log1p of the values (target_transform='log'), which needs "
             "every value above -1; use target_transform=None, or shift the values"
         )
-    return np.log1p(values)
 
 
-def uses_log(target_transform: str | None, values: np.ndarray, many: bool) -> bool:
+def uses_log(
+    target_transform: str | None, values: np.ndarray, many: bool, what: str = "X (the series)"
+) -> bool:
     """Whether a fit on ``values`` maps them by ``log1p`` (``target_transform``, see
     gruforecast._params): "log" for values all above -1 (else a clear error), "auto"
     for many series (``many``) whose values are all 0 or more, None never."""
     values = np.asarray(values, dtype=np.float64)
     if target_transform == "log":
-        log1p(values, "X (the series)")  # refuses a value of -1 or below, naming it
+        _refuse_minus_one_or_below(values, what)
         return True
     return target_transform == "auto" and many and values.size > 0 and bool(values.min() >= 0)
 
@@ -142,9 +149,5 @@ def check_in_domain(scaler: SeriesScaler, values: np.ndarray, what: str) -> None
     """For a scaler with ``log``: a ValueError naming the first value of ``what`` at -1
     or below (``values`` 1-D, or 2-D with one row per series or window), which the
     model (or its ONNX graph, silently: NaN) could not forecast from."""
-    if not scaler.log:
-        return
-    values = np.asarray(values, dtype=np.float64)
-    low = values <= -1.0
-    if low.any():
-        log1p(values, what)
+    if scaler.log:
+        _refuse_minus_one_or_below(np.asarray(values, dtype=np.float64), what)
