@@ -201,6 +201,13 @@ PARAMETERS: Mapping[str, Parameter] = {
         "which GRU implementation trains: the fused CPU kernel, nn.GRU, or auto",
         Options(GRU_BACKENDS),
     ),
+    "distributed": Parameter(
+        "auto",
+        "train one model with all processes of torchrun (torch.distributed DDP); "
+        "'auto': when there are two or more",
+        Options(("auto",)),
+        Flag(),
+    ),
     "random_state": Parameter(None, "random seed, for repeatable training"),
     "verbose": Parameter(
         0,

@@ -191,6 +191,9 @@ class FittedState:
     panel: PanelState | None = None  # a model of many series: what it holds of them
     # epochs of the final fit on the validation windows too (see GRUForecaster's refit)
     refit_epochs: int | None = None
+    # processes that trained it together (torch.distributed); not saved: it decides
+    # which process writes its files (rank 0) in the run that fitted it
+    ranks: int = 1
 
     @property
     def index(self) -> TimeIndex | None:

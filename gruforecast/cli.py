@@ -533,6 +533,11 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     started = time.perf_counter()
     forecaster.fit(data)
     elapsed = time.perf_counter() - started
+    ranks = forecaster.state_.ranks  # processes that trained it together (torchrun)
+    if ranks > 1:
+        from ._ddp import writes
+
+        out.quiet = out.quiet or not writes(ranks)  # rank 0 reports, and writes the file
     span = cast(dict, forecaster.training_span_)
     if many:
         what = (
@@ -550,7 +555,8 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     out.say(
         f"fitted {what} in {elapsed:.1f} s: window {forecaster.window_}, horizon "
         f"{forecaster.horizon_}, {len(forecaster.history_)} epochs "
-        f"({forecaster.stop_reason_}) on {forecaster.device_}, GRU {forecaster.gru_backend_}"
+        f"({forecaster.stop_reason_}) on {forecaster.device_}"
+        f"{f' in each of {ranks} processes' if ranks > 1 else ''}, GRU {forecaster.gru_backend_}"
     )
     out.say(_scores_line(forecaster.validation_scores_))
     forecaster.save(arguments.out)

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _state, fused, metrics
+from . import _ddp, _state, fused, metrics
 from ._forecasting import forecast_history
 from ._panel import AUTO_PANEL_WINDOWS_PER_EPOCH, PanelPlan, as_panel, is_panel, last_windows
 from ._params import check_params
@@ -79,6 +79,16 @@ def _validation_scores(
         "smape": metrics.smape(truth.ravel(), forecast.ravel()),
         "n_windows": len(inputs),
     }
+
+
+def _plan_parts(plan: TrainingPlan | PanelPlan) -> list[Any]:
+    """What defines a fit's windows (for a distributed fit's check that every rank
+    prepared the same): the values, how they are split and scaled, and the sizes."""
+    sizes = [plan.window, plan.horizon, plan.season, plan.scaler.to_dict()]
+    if isinstance(plan, PanelPlan):
+        return [*sizes, plan.scaled, plan.train_starts, plan.valid_starts, plan.refit_starts]
+    arrays = [plan.values] if plan.values is not None else [plan.windows, plan.targets]
+    return [*sizes, *arrays, plan.n_train, plan.n_valid, plan.n_calibration, plan.gap]
 
 
 def _network_from(state: FittedState, weights: dict[str, Any], device: torch.device) -> GRUNet:
@@ -272,9 +282,20 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         environment variable ``GRUFORECAST_FUSED_GRU`` overrides ``"auto"`` only:
         ``0`` means ``"torch"``, ``1`` means ``"fused"``. ``predict`` and the exported
         model always run ``nn.GRU``'s weights.
+    distributed : "auto" or bool, default="auto"
+        Train one model with all the processes of a ``torch.distributed`` run: a
+        script started by ``torchrun --nproc_per_node=N`` (or whose process group is
+        already initialised). ``"auto"``: when there are two or more processes; False:
+        never (each process fits alone); True: as ``"auto"``, and an error outside
+        torchrun. Every process reads the same data; each minibatch of ``batch_size``
+        windows is split among them (DDP; the step equals one process's on the whole
+        batch); gloo on the CPU, NCCL on CUDA with ``device="auto"`` or ``"cuda"`` on
+        ``cuda:LOCAL_RANK``; all ranks stop at the same epoch and end with the same
+        model, and only rank 0 writes files (``save``, ``export_onnx``,
+        ``export_triton``). Outside torchrun nothing changes. See docs/fitting.md.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling. With an int, runs on the
-        CPU are bitwise repeatable.
+        CPU are bitwise repeatable. In a distributed fit rank 0's seed is used.
     verbose : int, default=0
         Progress on stderr during ``fit``. 0: nothing. 1: on a terminal, one line
         redrawn in place (``fit: epoch 37 | train_loss 0.0123 | valid_loss 0.015 |
@@ -363,6 +384,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         device: str | torch.device = "auto",
         precision: str = "float32",
         gru_backend: str = "auto",
+        distributed: bool | str = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -393,6 +415,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.device = device
         self.precision = precision
         self.gru_backend = gru_backend
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
 
@@ -454,17 +477,24 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         params = self.get_params(deep=False)
         check_params(params)
-        device = self._training_device()
+        where = _ddp.launch(self.distributed)  # None: this process trains alone
+        device = self._training_device(where)
+        group = None if where is None else _ddp.Group(where, device)
         plan = self._plan(X, y, params)
         backend = fused.resolve_backend(
             self.gru_backend, device, self.precision, self._batch_size(plan)
         )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if group is not None:
+            # (not random_state: an instance's repr differs, and rank 0's seed is used)
+            same = {k: v for k, v in params.items() if k not in ("random_state", "verbose")}
+            group.check_same(_ddp.digest([*_plan_parts(plan), same, backend]), "training data")
+            seed = group.broadcast_int(seed)
         generator = _GlobalGenerator(device)
         build = lambda: self._build_network(plan, backend).to(device)  # noqa: E731
         network = generator.seeded(seed, build)
         try:
-            trainer, scores = self._train(network, plan, device, seed)
+            trainer, scores = self._train(network, plan, device, seed, group)
             calibration, refit = plan.calibration, self._refit(plan, trainer)
             if refit is not None:
                 if calibration is not None:  # the errors of the network that never saw them
@@ -472,13 +502,17 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                     calibration = calibration.scored(predictor, seed)
                 # the same start, trained as long on every window
                 network = generator.seeded(seed, build)
-                self._train(network, plan, device, seed, refit)
+                self._train(network, plan, device, seed, group, refit)
         finally:
             generator.restore()
         # only now, with training done, does the forecaster change: in one step
         self.state_ = self._fitted_state(
             plan, network, device, trainer, scores, X if y is not None else None
-        ).replace(calibration=calibration, refit_epochs=None if refit is None else refit[0])
+        ).replace(
+            calibration=calibration,
+            refit_epochs=None if refit is None else refit[0],
+            ranks=1 if group is None else group.world_size,
+        )
         return self
 
     def _refit(self, plan: TrainingPlan | PanelPlan, trainer: Trainer) -> tuple[int, int] | None:
@@ -545,8 +579,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             ),
         )
 
-    def _training_device(self) -> torch.device:
+    def _training_device(self, where: _ddp.Launch | None = None) -> torch.device:
         device = resolve_device(self.device)
+        if where is not None and device.type == "cuda" and device.index is None:
+            # one GPU per process: "auto" and "cuda" mean this process's own
+            device = resolve_device(f"cuda:{where.local_rank}")
         if self.precision != "float32" and device.type != "cuda":
             raise ValueError(
                 f"precision={self.precision!r} is for training on CUDA; the device here is "
@@ -596,20 +633,22 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         plan: TrainingPlan | PanelPlan,
         device: torch.device,
         seed: int,
+        group: _ddp.Group | None,
         refit: tuple[int, int] | None = None,
     ) -> tuple[Trainer, dict[str, float] | None]:
         """Train ``network`` on the plan's training windows, stopping on its validation
         windows; returns the trainer (history, stop reason) and the validation scores.
         With ``refit`` (epochs, rows per epoch): train that long on every window, the
-        held-out ones too, with nothing to stop on."""
+        held-out ones too, with nothing to stop on. With ``group``: together with the
+        other processes of a distributed fit."""
         if isinstance(plan, PanelPlan):
-            return self._train_panel(network, plan, device, seed, refit)
+            return self._train_panel(network, plan, device, seed, group, refit)
         inputs, outputs = self._tensors(plan, device, every_window=refit is not None)
         training, validation = plan.training, plan.validation
         if refit is not None:
             training, validation = slice(0, len(inputs)), slice(0, 0)
         network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = self._trainer(network, plan, device, seed, refit)
+        trainer = self._trainer(network, plan, device, seed, group, refit)
         trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
         network.generator = None
         scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
@@ -621,6 +660,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         plan: PanelPlan,
         device: torch.device,
         seed: int,
+        group: _ddp.Group | None,
         refit: tuple[int, int] | None = None,
     ) -> tuple[Trainer, dict[str, float] | None]:
         """As ``_train``, on windows of many series drawn from one array (no copies)."""
@@ -642,7 +682,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             tables(valid_starts),
         )
         network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = self._trainer(network, plan, device, seed, refit)
+        trainer = self._trainer(network, plan, device, seed, group, refit)
         trainer.fit(train_inputs, train_targets, valid_inputs, valid_targets)  # type: ignore[arg-type]
         network.generator = None
         scores = None
@@ -670,6 +710,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         plan: TrainingPlan | PanelPlan,
         device: torch.device,
         seed: int,
+        group: _ddp.Group | None,
         refit: tuple[int, int] | None = None,
     ) -> Trainer:
         per_epoch = self.windows_per_epoch
@@ -688,12 +729,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             gradient_clip=self.gradient_clip,
             patience=self._patience(plan),
             tol=self.tol,
-            verbose=self.verbose,
+            verbose=self.verbose if group is None or group.rank == 0 else 0,  # shown once
             generator=torch.Generator().manual_seed(seed),
             autocast_dtype=PRECISIONS[self.precision],
             evaluation_batch_size=evaluation_batch_size(device, plan.window, self.hidden_size),
             # a refit draws as many rows an epoch as the first fit did, from more
             rows_per_epoch=cap if refit is not None or cap is None or cap < plan.n_train else None,
+            group=group,
         )
 
     @staticmethod

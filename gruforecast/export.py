@@ -31,7 +31,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from . import _state
+from . import _ddp, _state
 from ._io import atomic_path
 from ._state import INPUT_NAME, OUTPUT_NAME, FittedState
 from ._time_index import check_round_trip
@@ -176,6 +176,8 @@ def export_onnx(
     if opset > MAX_OPSET:
         raise ValueError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
     tolerance = check_real(tolerance, "tolerance", low=0.0)
+    if not _ddp.writes(state.ranks):  # a distributed fit's files are rank 0's to write
+        return Path(path)
     scaler = state.scaler
     # a CPU copy: the user's network stays where it is (perhaps on a GPU)
     network = copy.deepcopy(cast(nn.Module, state.network)).cpu().eval()
@@ -288,6 +290,8 @@ def export_triton(
     max_batch_size = check_int(max_batch_size, "max_batch_size", minimum=1)
     state = forecaster.state_
     folder = Path(repository) / name
+    if not _ddp.writes(state.ranks):  # a distributed fit's files are rank 0's to write
+        return folder
     export_onnx(forecaster, folder / str(version) / "model.onnx", **options)
     with atomic_path(folder / "config.pbtxt") as temporary:
         temporary.write_text(

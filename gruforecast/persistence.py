@@ -50,8 +50,14 @@ _MAX_HEADER = 64 * 2**20
 
 def save(path: str | os.PathLike, state: FittedState, params: Mapping[str, Any]) -> Path:
     """Write a fitted state and the parameters it was fitted with to ``path``,
-    atomically; see the module's notes."""
+    atomically; see the module's notes. Of a distributed fit's processes only rank 0
+    writes (the others return ``path`` at once: they do not wait for it)."""
     from safetensors.numpy import save as serialise
+
+    from ._ddp import writes
+
+    if not writes(state.ranks):
+        return Path(path)
 
     time_index = state.index
     check_round_trip(time_index, None if time_index is None else time_index.to_dict())

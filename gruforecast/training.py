@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._ddp import Group
 from ._state import History
 from .network import GRUNet
 
@@ -383,6 +384,12 @@ class Trainer:
     rows_per_epoch : int, optional
         Train on this many rows an epoch, drawn anew each epoch, instead of all of them
         (a panel of many series, where a full pass would take too long).
+    group : gruforecast._ddp.Group, optional
+        The processes that train together (torch.distributed): each minibatch and the
+        validation windows are split among them, the network trains inside
+        DistributedDataParallel, and every loss the loop decides on is all-reduced, so
+        every rank stops at the same epoch with the same weights (see
+        ``gruforecast._ddp``). None: this process alone.
 
     The inputs and targets :meth:`fit` takes are tensors of windows, or
     :class:`WindowTable` s indexed like them.
@@ -404,8 +411,12 @@ class Trainer:
         autocast_dtype: torch.dtype | None = None,
         evaluation_batch_size: int = EVALUATION_BATCH_SIZE,
         rows_per_epoch: int | None = None,
+        group: Group | None = None,
     ) -> None:
         self.network = network
+        self.group = group
+        # what training steps call: the network, or DDP around it (same parameters)
+        self.model = network if group is None else group.wrap(network)
         self.epochs = epochs
         self.batch_size = batch_size
         self.gradient_clip = gradient_clip
@@ -463,6 +474,8 @@ class Trainer:
         finally:
             self._restore_best()
             self.network.eval()
+        if self.group is not None:  # the same model on every rank, whatever happened
+            self.group.broadcast_module(self.network)
         return self.history
 
     def fit_loop(
@@ -490,7 +503,12 @@ class Trainer:
                 train_loss = self.run_single_epoch(inputs, targets)
                 valid_loss = self.evaluate(valid_inputs, valid_targets) if has_validation else None
                 monitored = valid_loss if valid_loss is not None else train_loss
-                if not (math.isfinite(train_loss) and math.isfinite(monitored)):
+                # in a group the losses are all-reduced, so each decision below is the
+                # same on every rank; agree() makes sure of it
+                diverged = not (math.isfinite(train_loss) and math.isfinite(monitored))
+                if self.group is not None:
+                    diverged = self.group.agree(diverged)
+                if diverged:
                     progress.break_line()  # the warning or error starts on a line of its own
                     self._diverged(epoch, train_loss, valid_loss)
                     break
@@ -521,7 +539,10 @@ class Trainer:
                     else None
                 )
                 progress.update(self.history, patience_left)
-                if patience_left is not None and patience_left <= 0:
+                stop = patience_left is not None and patience_left <= 0
+                if self.group is not None:  # every rank stops with the others
+                    stop = self.group.agree(stop)
+                if stop:
                     self.stop_reason = "early stopping"
                     break
         except KeyboardInterrupt:
@@ -534,45 +555,66 @@ class Trainer:
 
     def run_single_epoch(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         """One pass over shuffled minibatches; returns the mean training loss."""
-        self.network.train()
+        self.model.train()
         # shuffled on the CPU generator (repeatable on any device), moved once per epoch;
         # with rows_per_epoch, an epoch is that many rows drawn anew each epoch
+        # (every rank of a group draws the same order and trains on its share of each
+        # minibatch)
         order = torch.randperm(len(inputs), generator=self.generator)[: self.rows_per_epoch]
         order = order.to(inputs.device)
         n_rows = len(order)
         total = torch.zeros((), dtype=torch.float64, device=inputs.device)
         for start in range(0, n_rows, self.batch_size):
-            rows = order[start : start + self.batch_size]
-            loss = self.train_step(inputs[rows], targets[rows])
-            total += loss * len(rows)
+            rows, factor = order[start : start + self.batch_size], 1.0
+            if self.group is not None:
+                rows, factor = self.group.share(rows)
+            loss = self.train_step(inputs[rows], targets[rows], factor)
+            if factor:
+                total += loss * len(rows)
+        if self.group is not None:
+            self.group.all_reduce(total)
         return float(total) / n_rows  # the one synchronisation of the epoch
 
-    def train_step(self, batch_inputs: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
-        """zero_grad, forward, backward, clip, step: what the seed tutorial left out."""
+    def train_step(
+        self, batch_inputs: torch.Tensor, batch_targets: torch.Tensor, factor: float = 1.0
+    ) -> torch.Tensor:
+        """zero_grad, forward, backward, clip, step: what the seed tutorial left out.
+        ``factor`` weights this process's loss in a group's step (``Group.share``)."""
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(
             batch_inputs.device.type,
             dtype=self.autocast_dtype,
             enabled=self.autocast_dtype is not None,
         ):
-            predictions = self.network(batch_inputs)
+            predictions = self.model(batch_inputs)
         loss = self.loss_function(predictions.float(), batch_targets)
-        loss.backward()
+        (loss if factor == 1.0 else loss * factor).backward()
         if self.gradient_clip is not None:
             nn.utils.clip_grad_norm_(self.network.parameters(), self.gradient_clip)
         self.optimizer.step()
         return loss.detach()
 
-    @torch.no_grad()
     def evaluate(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
-        """Mean squared error over all rows, in evaluation mode (no dropout)."""
+        """Mean squared error over all rows, in evaluation mode (no dropout); in a
+        group, each rank sums the errors of its piece of the rows."""
+        rows = slice(0, len(inputs)) if self.group is None else self.group.piece(len(inputs))
+        total = self.squared_error(inputs, targets, rows)
+        if self.group is not None:
+            self.group.all_reduce(total)
+        return float(total) / targets.numel()
+
+    @torch.no_grad()
+    def squared_error(
+        self, inputs: torch.Tensor, targets: torch.Tensor, rows: slice
+    ) -> torch.Tensor:
+        """The sum of squared errors over ``rows`` (float64, on the device)."""
         self.network.eval()
         total = torch.zeros((), dtype=torch.float64, device=inputs.device)
-        for start in range(0, len(inputs), self.evaluation_batch_size):
-            stop = start + self.evaluation_batch_size
+        for start in range(rows.start, rows.stop, self.evaluation_batch_size):
+            stop = min(start + self.evaluation_batch_size, rows.stop)
             error = self.network(inputs[start:stop]) - targets[start:stop]
             total += error.double().pow(2).sum()
-        return float(total) / targets.numel()
+        return total
 
     def _diverged(self, epoch: int, train_loss: float, valid_loss: float | None) -> None:
         self.stop_reason = "diverged"

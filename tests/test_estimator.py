@@ -371,11 +371,11 @@ def test_ctrl_c_keeps_the_best_model_so_far(sine, monkeypatch):
     original = Trainer.train_step
     calls = []
 
-    def interrupted(self, inputs, targets):
+    def interrupted(self, *batch):
         calls.append(1)
         if len(calls) == 60:  # 25 batches an epoch: in the third
             raise KeyboardInterrupt
-        return original(self, inputs, targets)
+        return original(self, *batch)
 
     monkeypatch.setattr(Trainer, "train_step", interrupted)
     with pytest.warns(RuntimeWarning, match="interrupted by the user after 2 complete epoch"):
@@ -574,7 +574,7 @@ def test_warnings_are_not_emitted_on_a_plain_fit(monthly):
 
 
 def test_ctrl_c_before_the_first_epoch_ends_goes_on_up(sine, monkeypatch):
-    def interrupted(self, inputs, targets):
+    def interrupted(self, *batch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Trainer, "train_step", interrupted)

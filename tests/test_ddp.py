@@ -1,0 +1,253 @@
+"""Training across processes with torch.distributed (gloo, on this machine's CPU).
+
+The slow tests launch ``tests/ddp_fit.py`` with torchrun (2 processes) and compare what
+each rank ended with against a fit in this process over the same global batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gruforecast import GRUForecaster, fused
+from gruforecast._ddp import Group, Launch, digest, launch, writes
+
+HERE = Path(__file__).parent
+# 40 series: 161 windows an epoch in batches of 32, so the last batch has one window and
+# rank 1 takes part in that step with none (Group.share)
+FIT = dict(
+    window=12,
+    horizon=3,
+    epochs=3,
+    batch_size=32,
+    windows_per_epoch=161,
+    patience=None,
+    refit=False,
+    calibration_fraction=0.0,
+    random_state=0,
+)
+# early stopping, with a validation loss that improves for 7 epochs (in one process)
+STALL = dict(epochs=8, patience=2, tol=0.0, lr=3e-3, windows_per_epoch="auto")
+
+
+def panel() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    t = np.arange(60)
+    frames = []
+    for i in range(40):
+        level = rng.uniform(10, 100)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * t / 12 + i)) + rng.normal(0, 1, len(t))
+        frames.append(
+            pd.DataFrame(
+                {"unique_id": i, "ds": pd.date_range("2020-01", periods=len(t), freq="MS"), "y": y}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def torchrun(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    env.pop("WORLD_SIZE", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=240,
+    )
+
+
+def run_ranks(tmp_path: Path, mode: str, backend: str) -> list[dict]:
+    result = torchrun(str(HERE / "ddp_fit.py"), mode, str(tmp_path), backend)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = []
+    for rank in range(2):
+        found = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        found["weights"] = dict(np.load(tmp_path / f"rank{rank}.npz"))
+        ranks.append(found)
+    return ranks
+
+
+def weights_of(model: GRUForecaster) -> dict[str, np.ndarray]:
+    return {name: t.detach().numpy() for name, t in model.network_.state_dict().items()}
+
+
+def backends() -> list[str]:
+    return ["torch", "fused"] if fused.kernel() is not None else ["torch"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", backends())
+def test_two_processes_fit_the_model_one_process_fits(tmp_path, backend):
+    ranks = run_ranks(tmp_path, "same", backend)
+    alone = GRUForecaster(**FIT, gru_backend=backend).fit(panel())
+    for rank in ranks:
+        assert rank["backend"] == backend
+        assert len(rank["history"]) == FIT["epochs"] == len(alone.history_)
+        for (_, train, valid), row in zip(rank["history"], alone.history_, strict=True):
+            assert train == pytest.approx(row["train_loss"], rel=1e-4)
+            assert valid == pytest.approx(row["valid_loss"], rel=1e-4)
+        for name, expected in weights_of(alone).items():
+            np.testing.assert_allclose(rank["weights"][name], expected, rtol=0, atol=1e-5)
+    # every rank holds the very same model, and only rank 0 wrote it
+    for name, tensor in ranks[0]["weights"].items():
+        np.testing.assert_array_equal(ranks[1]["weights"][name], tensor)
+    assert (tmp_path / "model0.gruf").exists() and not (tmp_path / "model1.gruf").exists()
+    loaded = GRUForecaster.load(tmp_path / "model0.gruf")
+    for name, expected in ranks[0]["weights"].items():
+        np.testing.assert_array_equal(weights_of(loaded)[name], expected)
+
+
+def alone_stops(sums: list[float], patience: int) -> int:
+    """The epoch at which early stopping (tol 0) on these losses alone would stop."""
+    best, waited = np.inf, 0
+    for epoch, value in enumerate(sums, start=1):
+        if value < best:
+            best, waited = value, 0
+        else:
+            waited += 1
+        if waited >= patience:
+            return epoch
+    return len(sums)
+
+
+@pytest.mark.slow
+def test_ranks_stop_together_when_one_would_have_stopped_alone(tmp_path):
+    ranks = run_ranks(tmp_path, "stall", "torch")
+    first, second = ranks
+    # rank 1's own validation windows stopped improving after epoch 1: alone, it would
+    # have stopped at epoch 1 + patience
+    assert alone_stops(second["local_sums"], STALL["patience"]) == 1 + STALL["patience"]
+    # the ranks decide on the sum of both pieces, which kept improving: both go on,
+    # and stop at the same epoch, with the same history and the same weights
+    assert len(first["history"]) == len(second["history"]) > 1 + STALL["patience"]
+    assert first["history"] == second["history"]
+    assert first["stop_reason"] == second["stop_reason"]
+    for name, tensor in first["weights"].items():
+        np.testing.assert_array_equal(second["weights"][name], tensor)
+
+
+@pytest.mark.slow
+def test_ranks_that_read_other_data_are_stopped_with_a_clear_error(tmp_path):
+    result = torchrun(str(HERE / "ddp_fit.py"), "differ", str(tmp_path), "torch")
+    assert result.returncode != 0
+    assert "every process to prepare the same training data, but rank 1 differs" in result.stderr
+    assert not list(tmp_path.glob("model*.gruf"))
+
+
+@pytest.mark.slow
+def test_the_command_line_fits_under_torchrun(tmp_path):
+    data = tmp_path / "panel.csv"
+    panel().to_csv(data, index=False)
+    out = tmp_path / "model.gruf"
+    result = torchrun(
+        "-m", "gruforecast", "fit", str(data), "--out", str(out), "--epochs", "2", "--seed", "0"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.exists()
+    # one summary, from rank 0
+    assert result.stdout.count("saved ") == 1, result.stdout
+    assert "in each of 2 processes" in result.stdout
+    assert GRUForecaster.load(out).history_ is not None
+
+
+# ------------------------------------------------------------------ without torchrun
+
+
+def test_outside_torchrun_a_fit_is_not_distributed(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert launch("auto") is None and launch(False) is None
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert launch("auto") is None
+
+
+def test_distributed_true_outside_torchrun_is_refused(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(ValueError, match="not started by torchrun"):
+        GRUForecaster(distributed=True, epochs=1).fit(np.sin(np.arange(100.0)))
+
+
+def test_a_partial_torchrun_environment_is_named(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match="RANK, MASTER_ADDR, MASTER_PORT are not set"):
+        GRUForecaster(epochs=1).fit(np.sin(np.arange(100.0)))
+    # distributed=False trains alone whatever the environment says
+    GRUForecaster(epochs=1, distributed=False).fit(np.sin(np.arange(100.0)))
+
+
+@pytest.mark.parametrize("value", ["yes", 2, None])
+def test_distributed_takes_auto_or_a_bool(value):
+    with pytest.raises((TypeError, ValueError), match="distributed"):
+        GRUForecaster(distributed=value).fit(np.sin(np.arange(100.0)))
+
+
+def group(rank: int, world_size: int) -> Group:
+    made = Group.__new__(Group)
+    made.rank, made.world_size = rank, world_size
+    return made
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 32])
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_each_row_of_a_batch_goes_to_one_rank(n, world_size):
+    import torch
+
+    pieces = [group(rank, world_size).piece(n) for rank in range(world_size)]
+    assert sorted(i for piece in pieces for i in range(n)[piece]) == list(range(n))
+    sizes = [len(range(n)[piece]) for piece in pieces]
+    assert max(sizes) - min(sizes) <= 1
+    if n == 0:
+        return
+    rows = torch.arange(100, 100 + n)
+    losses = torch.rand(200, dtype=torch.float64)  # a loss per row
+    shares = [group(rank, world_size).share(rows) for rank in range(world_size)]
+    # the rows trained on with a weight are the batch, once each
+    weighted = sorted(int(i) for mine, factor in shares if factor for i in mine)
+    assert weighted == rows.tolist()
+    # a rank with no rows still steps (on one row, weighted 0), and DDP's average of
+    # the weighted mean losses is the batch's mean loss
+    assert all(len(mine) >= 1 for mine, _ in shares)
+    average = sum(factor * losses[mine].mean() for mine, factor in shares) / world_size
+    assert float(average) == pytest.approx(float(losses[rows].mean()), rel=1e-12)
+
+
+def test_digest_sees_values_order_and_shapes():
+    a = np.arange(6.0)
+    assert digest([a, 3, "x"]) == digest([a.copy(), 3, "x"])
+    assert digest([a]) != digest([a[::-1]])
+    assert digest([a]) != digest([a.reshape(2, 3)])
+    assert digest([a]) != digest([a.astype(np.float32)])
+    assert 0 <= digest([a]) < 2**63
+
+
+def test_a_model_of_one_process_is_always_written():
+    assert writes(1)
+    # no group in this process: whatever trained it, this process writes
+    assert writes(2)
+
+
+def test_launch_reads_torchrun_environment(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("MASTER_ADDR", "localhost")
+    monkeypatch.setenv("MASTER_PORT", "29500")
+    assert launch("auto") == Launch(rank=3, world_size=4, local_rank=1, initialized=False)
+    assert launch(False) is None
