@@ -56,22 +56,31 @@ def launch(requested: Any) -> Launch | None:
 
     ``requested`` is the estimator's ``distributed``: False never trains across
     processes; "auto" does when torch.distributed is initialised with more than one
-    process or torchrun's environment says so; True demands it.
+    process or torchrun's environment says so; True demands a torchrun launch or a
+    group, and uses it even with one process (a setup check of a single GPU, say).
     """
-    if requested is False:
+    demanded = not isinstance(requested, str) and bool(requested)  # True (or np.True_)
+    if not demanded and requested != "auto":
         return None
     import torch.distributed as dist
 
     found: Launch | None = None
+    try:
+        world_size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    except ValueError:
+        raise ValueError(
+            f"the environment variable WORLD_SIZE={os.environ['WORLD_SIZE']!r} is not a "
+            "number of processes"
+        ) from None
     if dist.is_available() and dist.is_initialized():
         rank, world = dist.get_rank(), dist.get_world_size()
         local = int(os.environ.get("LOCAL_RANK", rank))
         found = Launch(rank, world, local, initialized=True)
-    elif int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+    elif world_size > 1 or (demanded and "WORLD_SIZE" in os.environ):
         missing = [name for name in _TORCHRUN if not os.environ.get(name)]
         if missing:
             raise ValueError(
-                f"WORLD_SIZE={os.environ['WORLD_SIZE']} says this process is one of many, "
+                f"WORLD_SIZE={world_size} says torchrun started this process, "
                 f"but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
                 "start the script with torchrun, or set distributed=False to train in "
                 "this process alone"
@@ -83,15 +92,15 @@ def launch(requested: Any) -> Launch | None:
             )
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         found = Launch(rank, world, int(os.environ.get("LOCAL_RANK", rank)), initialized=False)
-    if requested is True and found is None and "WORLD_SIZE" not in os.environ:
+    if demanded and found is None:
         raise ValueError(
             "distributed=True trains across the processes of torchrun, but this process "
             "was not started by torchrun (WORLD_SIZE is not set) and torch.distributed is "
             "not initialised: launch it with `torchrun --nproc_per_node=N script.py`, or "
             "use distributed='auto'"
         )
-    if found is None or found.world_size < 2:
-        return None
+    if found is None or (found.world_size < 2 and not demanded):
+        return None  # one process: "auto" trains alone; True goes through DDP anyway
     return found
 
 

@@ -3,7 +3,7 @@ ended with (history, stop reason, the sums of squared errors of its own piece of
 validation windows, its weights) to OUT/rank<r>.json and OUT/rank<r>.npz, and saves the
 model to OUT/model<r>.gruf (which only rank 0 may write).
 
-    torchrun --standalone --nproc_per_node=2 tests/ddp_fit.py MODE OUT BACKEND
+    torchrun --standalone --nproc_per_node=2 tests/ddp_fit.py MODE OUT BACKEND [DEVICE]
 
 MODE "same": the fit of test_ddp.FIT. MODE "stall": as "same" with early stopping, and
 rank 1's own piece of the validation windows never improves after the first epoch.
@@ -28,6 +28,7 @@ from gruforecast.training import Trainer
 
 def main() -> None:
     mode, out, backend = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    device = sys.argv[4] if len(sys.argv) > 4 else "cpu"
     rank = int(os.environ["RANK"])
     local_sums: list[float] = []
     original = Trainer.squared_error
@@ -41,6 +42,7 @@ def main() -> None:
 
     Trainer.squared_error = recorded  # type: ignore[method-assign]
     params = {**FIT, **(STALL if mode == "stall" else {}), "gru_backend": backend}
+    params.update(device=device, distributed=True)  # True: through DDP with one process too
     data = panel()
     if mode == "differ" and rank == 1:  # this rank read one series less
         data = data[data["unique_id"] != 5]
@@ -53,6 +55,7 @@ def main() -> None:
         "stop_reason": model.stop_reason_,
         "local_sums": local_sums,
         "backend": model.gru_backend_,
+        "device": str(model.device_),
     }
     (out / f"rank{rank}.json").write_text(json.dumps(result))
 

@@ -52,31 +52,29 @@ def panel() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def torchrun(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+def torchrun(*arguments: str, processes: int = 2, gpu: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if not gpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""
     env.pop("WORLD_SIZE", None)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            *arguments,
-        ],
+        [*launcher, f"--nproc_per_node={processes}", *arguments],
         capture_output=True,
         text=True,
         env=env,
-        cwd=cwd,
         timeout=240,
     )
 
 
-def run_ranks(tmp_path: Path, mode: str, backend: str) -> list[dict]:
-    result = torchrun(str(HERE / "ddp_fit.py"), mode, str(tmp_path), backend)
+def run_ranks(
+    tmp_path: Path, mode: str, backend: str, device: str = "cpu", processes: int = 2
+) -> list[dict]:
+    arguments = (str(HERE / "ddp_fit.py"), mode, str(tmp_path), backend, device)
+    result = torchrun(*arguments, processes=processes, gpu=device != "cpu")
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = []
-    for rank in range(2):
+    for rank in range(processes):
         found = json.loads((tmp_path / f"rank{rank}.json").read_text())
         found["weights"] = dict(np.load(tmp_path / f"rank{rank}.npz"))
         ranks.append(found)
@@ -84,7 +82,7 @@ def run_ranks(tmp_path: Path, mode: str, backend: str) -> list[dict]:
 
 
 def weights_of(model: GRUForecaster) -> dict[str, np.ndarray]:
-    return {name: t.detach().numpy() for name, t in model.network_.state_dict().items()}
+    return {name: t.detach().cpu().numpy() for name, t in model.network_.state_dict().items()}
 
 
 def backends() -> list[str]:
@@ -166,6 +164,18 @@ def test_the_command_line_fits_under_torchrun(tmp_path):
     assert GRUForecaster.load(out).history_ is not None
 
 
+@pytest.mark.gpu
+def test_through_nccl_on_one_gpu_the_fit_is_the_plain_fit(tmp_path):
+    # one process (a machine with one GPU): distributed=True goes through NCCL and DDP
+    (rank,) = run_ranks(tmp_path, "same", "torch", device="cuda", processes=1)
+    assert rank["device"] == "cuda:0"
+    alone = GRUForecaster(**FIT, gru_backend="torch", device="cuda").fit(panel())
+    assert [row[0] for row in rank["history"]] == [row["epoch"] for row in alone.history_]
+    for name, expected in weights_of(alone).items():
+        np.testing.assert_allclose(rank["weights"][name], expected, rtol=0, atol=1e-4)
+    assert (tmp_path / "model0.gruf").exists()
+
+
 # ------------------------------------------------------------------ without torchrun
 
 
@@ -241,6 +251,17 @@ def test_a_model_of_one_process_is_always_written():
     assert writes(1)
     # no group in this process: whatever trained it, this process writes
     assert writes(2)
+
+
+def test_distributed_true_uses_a_group_of_one_under_torchrun(monkeypatch):
+    for name, value in dict(WORLD_SIZE="1", RANK="0", MASTER_ADDR="h", MASTER_PORT="1").items():
+        monkeypatch.setenv(name, value)
+    assert launch(True) == Launch(rank=0, world_size=1, local_rank=0, initialized=False)
+    assert launch(np.True_) == launch(True)
+    assert launch("auto") is None  # one process: trains alone
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(ValueError, match="WORLD_SIZE='two' is not a number"):
+        launch("auto")
 
 
 def test_launch_reads_torchrun_environment(monkeypatch):

@@ -402,3 +402,15 @@ def test_times_held_by_pyarrow_are_datetimes(fitted, panel_frame):
     forecaster, _ = fitted
     arrow = panel_frame.astype({"ds": pd.ArrowDtype(pa.timestamp("ns"))})  # as Ray Data gives
     pd.testing.assert_frame_equal(forecaster.forecast(4, context=arrow), forecaster.forecast(4, context=panel_frame))
+
+
+@pytest.mark.gpu
+def test_many_series_train_on_cuda_and_forecast_as_their_onnx_export(panel_frame, tmp_path):
+    # the defaults for many series: log1p, a refit, intervals from the first network
+    forecaster = GRUForecaster(**{**PANEL_FAST, "device": "cuda"}, window=12).fit(panel_frame)
+    assert forecaster.device_.type == "cuda" and forecaster.refit_epochs_ is not None
+    expected = forecaster.forecast(6, interval=0.9)
+    served = OnnxForecaster(forecaster.export_onnx(tmp_path / "m.onnx")).forecast(6, interval=0.9)
+    pd.testing.assert_frame_equal(served[["unique_id", "ds"]], expected[["unique_id", "ds"]])
+    for column in ("forecast", "lower_90", "upper_90"):
+        np.testing.assert_allclose(served[column], expected[column], rtol=1e-4)
