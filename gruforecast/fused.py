@@ -361,6 +361,15 @@ def gru(
     return outputs if last_only else outputs.transpose(0, 1)
 
 
+def _one_chunk(weights: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``weights`` as views of one new buffer, in their order (a copy that gradients
+    pass through). A layer's weights inside nn.GRU's flattened buffer are not one
+    chunk, so cuDNN would copy them itself on every call, with a warning each time."""
+    flat = torch.cat([weight.reshape(-1) for weight in weights])
+    pieces = flat.split([weight.numel() for weight in weights])
+    return [piece.view_as(weight) for piece, weight in zip(pieces, weights, strict=True)]
+
+
 def layered_gru(module: nn.GRU, windows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """``module(windows)[0]`` in training mode with dropout masks from ``generator``:
     ``nn.GRU``'s own kernels (cuDNN on a GPU) one layer at a time, the masks drawn in the
@@ -370,12 +379,15 @@ def layered_gru(module: nn.GRU, windows: torch.Tensor, generator: torch.Generato
         if layer and module.dropout and module.training:
             outputs = dropout(outputs, module.dropout, generator)
         initial = outputs.new_zeros(1, outputs.shape[1], module.hidden_size)
+        weights = _layer_weights(module, layer)
+        if outputs.is_cuda:  # cuDNN reads one layer's weights from one chunk of memory only
+            weights = _one_chunk(weights)
         # the function nn.GRU.forward calls, given one layer's weights: time-major in
         # and out, biases, 1 layer, no dropout of its own, train, one direction
         outputs = torch._VF.gru(
             outputs,
             initial,
-            _layer_weights(module, layer),
+            weights,
             True,
             1,
             0.0,

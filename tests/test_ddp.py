@@ -32,6 +32,7 @@ FIT = dict(
     refit=False,
     calibration_fraction=0.0,
     random_state=0,
+    device="cpu",  # gloo; the reference fit too, on a machine with a GPU
 )
 # early stopping, with a validation loss that improves for 7 epochs (in one process)
 STALL = dict(epochs=8, patience=2, tol=0.0, lr=3e-3, windows_per_epoch="auto")
@@ -169,7 +170,7 @@ def test_through_nccl_on_one_gpu_the_fit_is_the_plain_fit(tmp_path):
     # one process (a machine with one GPU): distributed=True goes through NCCL and DDP
     (rank,) = run_ranks(tmp_path, "same", "torch", device="cuda", processes=1)
     assert rank["device"] == "cuda:0"
-    alone = GRUForecaster(**FIT, gru_backend="torch", device="cuda").fit(panel())
+    alone = GRUForecaster(**{**FIT, "device": "cuda"}, gru_backend="torch").fit(panel())
     assert [row[0] for row in rank["history"]] == [row["epoch"] for row in alone.history_]
     for name, expected in weights_of(alone).items():
         np.testing.assert_allclose(rank["weights"][name], expected, rtol=0, atol=1e-4)
