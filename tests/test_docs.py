@@ -11,8 +11,8 @@ started with ``sys.executable``, with only the series the package ships
   own line numbers, so a traceback points at the markdown line that failed.
 - ```bash, ```sh and ```shell blocks: every command runs with ``bash -c`` in the same
   folder, in order, and must exit with status 0 (a command spans lines ending in ``\\`` and
-  lines inside an open quote). In ```console blocks only the lines that start with ``$ ``
-  are commands; the rest is sample output. ``python3`` and ``python`` are the interpreter
+  lines inside an open quote, and a here-document to its end). In ```console blocks only
+  the lines that start with ``$ `` are commands; the rest is sample output. ``python3`` and ``python`` are the interpreter
   running the tests, and ``gruforecast`` is the console script installed with it.
 - Not run: the commands matched by ``SKIPPED`` below, and nothing else. A command that is an
   ``&&`` list is split, and only its matching parts are left out. They are the ones that
@@ -140,10 +140,16 @@ def _complete(command: str) -> bool:
     return True
 
 
+# a here-document's start: cat > f <<'END' (or <<END, <<"END", <<-END)
+HEREDOC = re.compile(r"""<<-?\s*(['"]?)([A-Za-z_][A-Za-z_0-9]*)\1""")
+
+
 def shell_commands(lines: list[str], first_line: int, console: bool) -> list[tuple[int, str]]:
-    """(markdown line, command) of each command of a shell or console block."""
+    """(markdown line, command) of each command of a shell or console block; a command
+    with a here-document runs to the line that ends it."""
     commands: list[tuple[int, str]] = []
     pending: tuple[int, list[str]] | None = None
+    until: str | None = None  # the word that ends an open here-document
     for offset, text in enumerate(lines):
         if pending is None:
             if console:
@@ -153,13 +159,21 @@ def shell_commands(lines: list[str], first_line: int, console: bool) -> list[tup
             if not text.strip() or text.lstrip().startswith("#"):
                 continue
             pending = (first_line + offset, [])
+            match = HEREDOC.search(text)
+            until = match.group(2) if match else None
         pending[1].append(text)
         command = "\n".join(pending[1])
-        if _complete(command):
+        if until is not None:
+            if len(pending[1]) > 1 and text.strip() == until:
+                commands.append((pending[0], command))
+                pending = until = None
+        elif _complete(command):
             commands.append((pending[0], command))
             pending = None
     if pending is not None:
-        raise ValueError(f"line {pending[0]}: a command never ends (open quote or trailing \\)")
+        raise ValueError(
+            f"line {pending[0]}: a command never ends (open quote, trailing \\ or here-document)"
+        )
     return commands
 
 
@@ -176,7 +190,8 @@ def steps_of(path: Path) -> list[Step]:
             steps.append(Step("python", block, line, first, line, source))
         elif language in SHELL | CONSOLE:
             for number, command in shell_commands(lines, line, language in CONSOLE):
-                for part in _split_and_lists(command):
+                parts = [command] if HEREDOC.search(command) else _split_and_lists(command)
+                for part in parts:
                     kind = "skip" if SKIPPED.match(part) else "shell"
                     steps.append(Step(kind, block, line, first, number, part))
         elif language not in NOT_RUN:
@@ -307,6 +322,9 @@ def test_shell_commands_span_continuations_and_open_quotes_and_split_at_and_list
         "gruforecast fit data.csv \\\n"
         "    --out model.gruf   # a comment\n"
         "pip install x && ls -a\n"
+        "cat > a.py <<'PY'\n"
+        "print('a && b')\n"
+        "PY\n"
         "```\n"
         "```console\n"
         "$ gruforecast info model.gruf\n"
@@ -323,7 +341,8 @@ def test_shell_commands_span_continuations_and_open_quotes_and_split_at_and_list
         ("shell", 1, 2, 6, "gruforecast fit data.csv \\\n    --out model.gruf   # a comment"),
         ("skip", 1, 2, 8, "pip install x"),
         ("shell", 1, 2, 8, "ls -a"),
-        ("shell", 2, 11, 11, "gruforecast info model.gruf"),
+        ("shell", 1, 2, 9, "cat > a.py <<'PY'\nprint('a && b')\nPY"),
+        ("shell", 2, 14, 14, "gruforecast info model.gruf"),
     ]
 
 
