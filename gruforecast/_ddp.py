@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,38 @@ class Launch:
     world_size: int
     local_rank: int
     initialized: bool  # True: the caller's torch.distributed group exists already
+
+    @property
+    def local_world_size(self) -> int:
+        """Processes on this machine (torchrun's LOCAL_WORLD_SIZE; else all of them)."""
+        return int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size))
+
+    def device(self, device: torch.device, auto: bool) -> torch.device:
+        """The device this process trains on: ``cuda:LOCAL_RANK`` for ``device``
+        "cuda" without an index (one GPU per process), when this machine has a GPU for
+        each of its processes. Too few GPUs: the CPU with a warning for "auto", else an
+        error naming the fix."""
+        if device.type != "cuda" or device.index is not None:
+            return device
+        processes, gpus = self.local_world_size, torch.cuda.device_count()
+        if processes <= gpus:
+            return torch.device("cuda", self.local_rank)
+        advice = (
+            f"torchrun started {processes} processes on this machine, which has {gpus} "
+            f"GPU{'s' if gpus != 1 else ''}, and each process needs its own"
+        )
+        if not auto:
+            raise ValueError(
+                f"device={str(device)!r} under torchrun: {advice}; start at most {gpus} "
+                "(--nproc_per_node), or train on the CPUs with device='cpu'"
+            )
+        warnings.warn(
+            f"{advice}: training on the CPUs (gloo) instead; start at most {gpus} "
+            "(--nproc_per_node) to train on the GPUs",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
 
 
 def launch(requested: Any) -> Launch | None:

@@ -581,9 +581,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     def _training_device(self, where: _ddp.Launch | None = None) -> torch.device:
         device = resolve_device(self.device)
-        if where is not None and device.type == "cuda" and device.index is None:
-            # one GPU per process: "auto" and "cuda" mean this process's own
-            device = resolve_device(f"cuda:{where.local_rank}")
+        if where is not None:  # one GPU per process: "auto" and "cuda" mean its own
+            auto = isinstance(self.device, str) and self.device == "auto"
+            device = where.device(device, auto)
         if self.precision != "float32" and device.type != "cuda":
             raise ValueError(
                 f"precision={self.precision!r} is for training on CUDA; the device here is "

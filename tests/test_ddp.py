@@ -265,6 +265,24 @@ def test_distributed_true_uses_a_group_of_one_under_torchrun(monkeypatch):
         launch("auto")
 
 
+def test_one_gpu_for_each_process_or_the_cpus(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    second = Launch(rank=1, world_size=2, local_rank=1, initialized=False)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert second.device(cpu, auto=False) == cpu
+    assert second.device(torch.device("cuda", 0), auto=False) == torch.device("cuda", 0)
+    with pytest.warns(RuntimeWarning, match="2 processes on this machine, which has 1 GPU"):
+        assert second.device(cuda, auto=True) == cpu
+    with pytest.raises(ValueError, match="start at most 1 .--nproc_per_node., or train on"):
+        second.device(cuda, auto=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")  # one process a machine, on two machines
+    other_machine = Launch(rank=1, world_size=2, local_rank=0, initialized=False)
+    assert other_machine.device(cuda, auto=False) == torch.device("cuda", 0)
+
+
 def test_launch_reads_torchrun_environment(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "3")

@@ -264,8 +264,9 @@ def test_dropout_masks_come_from_the_generator_given():
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_fit_gives_the_same_model_as_with_nn_gru(monthly, dropout):
     """With dropout too: both backends draw the masks from the fit's own generator, in
-    the same order and layout."""
-    params = dict(FAST, hidden_size=16, num_layers=2, horizon=3, dropout=dropout)
+    the same order and layout. On the CPU, where the kernel runs (on a machine with a
+    GPU too: there "auto" would train on CUDA, where "fused" is an error)."""
+    params = dict(FAST, hidden_size=16, num_layers=2, horizon=3, dropout=dropout, device="cpu")
     with_kernel = GRUForecaster(**params, gru_backend="fused").fit(monthly)
     without = GRUForecaster(**params, gru_backend="torch").fit(monthly)
     assert (with_kernel.gru_backend_, without.gru_backend_) == ("fused", "torch")
@@ -307,7 +308,8 @@ def test_a_failed_build_falls_back_to_nn_gru_with_one_warning(kernel_state, monk
         assert fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no second attempt, no second warning
-        forecaster = GRUForecaster(**FAST).fit(monthly)  # trains all the same
+        # trains all the same, on the CPU (where the kernel would have run) on any machine
+        forecaster = GRUForecaster(**FAST, device="cpu").fit(monthly)
     assert forecaster.gru_backend_ == "torch" and np.isfinite(forecaster.forecast(3)).all()
 
 
@@ -317,7 +319,8 @@ def test_fused_asked_for_by_name_makes_a_failed_build_an_error(kernel_state, mon
 
     monkeypatch.setattr(fused, "_build", no_compiler)
     with pytest.raises(RuntimeError, match="gru_backend='fused' needs.*c\\+\\+ not found"):
-        GRUForecaster(**FAST, gru_backend="fused").fit(monthly)
+        # on the CPU: on CUDA "fused" is refused (ValueError) before any build
+        GRUForecaster(**FAST, gru_backend="fused", device="cpu").fit(monthly)
     monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "1")
     with pytest.raises(RuntimeError, match="gru_backend='fused' needs"):
         fused.resolve_backend("auto", CPU, "float32", 64)

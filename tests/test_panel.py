@@ -145,8 +145,9 @@ def test_a_dict_and_a_list_of_series(panel_frame):
     series = {
         name: rows.sort_values("ds").set_index("ds").y for name, rows in panel_frame.groupby("unique_id")
     }
-    from_dict = GRUForecaster(**PANEL_FAST, window=12).fit(series)
-    from_frame = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
+    # on the CPU, whose fits repeat bitwise (CUDA's need not): the same data in two forms
+    from_dict = GRUForecaster(**PANEL_FAST, window=12, device="cpu").fit(series)
+    from_frame = GRUForecaster(**PANEL_FAST, window=12, device="cpu").fit(panel_frame)
     pd.testing.assert_frame_equal(from_dict.forecast(3), from_frame.forecast(3))
     arrays = [s.to_numpy() for s in series.values()]
     from_list = GRUForecaster(**PANEL_FAST, window=12).fit(arrays)
@@ -195,11 +196,14 @@ def test_saved_and_loaded(fitted, tmp_path):
 
 
 def test_one_series_gives_the_forecasts_it_gave_before_many_series_existed(monthly):
-    """Recorded with the code of commit 7b0a515, before the many-series work (same settings)."""
+    """Recorded with the code of commit 7b0a515, before the many-series work (same settings),
+    on the CPU: trained there on a machine with a GPU too (on CUDA "fused" is an error, and
+    cuDNN's numbers are not the CPU's)."""
     expected = json.loads((DATA / "single_series_before_panels.json").read_text())
     for backend, recorded in expected.items():
         forecaster = GRUForecaster(hidden_size=8, num_layers=2, epochs=4, batch_size=32, random_state=0,
-                                   window=12, horizon=3, dropout=0.1, gru_backend=backend).fit(monthly)
+                                   window=12, horizon=3, dropout=0.1, gru_backend=backend,
+                                   device="cpu").fit(monthly)
         table = forecaster.forecast(6, interval=[0.8])
         assert [str(t) for t in table.index] == recorded["index"]
         # bitwise on one machine; float32 rounding between CPUs
@@ -246,7 +250,8 @@ def test_score_and_backtest_of_many_series(fitted, panel_frame):
 def test_backtest_of_many_series_scores_each_series_and_cutoff(panel_frame, refit):
     from gruforecast import backtest
 
-    forecaster = GRUForecaster(**PANEL_FAST, window=12)
+    # on the CPU: the two backtests below must train the first round's model bitwise alike
+    forecaster = GRUForecaster(**PANEL_FAST, window=12, device="cpu")
     result = backtest(forecaster, panel_frame, 3, initial=0.8, step=3, refit=refit, interval=0.8)
     metrics, forecasts = result.metrics, result.forecasts
     assert list(metrics.columns[:3]) == ["unique_id", "cutoff", "refitted"]
@@ -311,8 +316,9 @@ def test_refit_trains_on_every_window_and_intervals_keep_the_first_networks_erro
     assert len(plan.refit_starts) == int((lengths - 12 - 3 + 1).sum())  # every window
     assert len(plan.refit_starts) > len(plan.train_starts) + len(plan.valid_starts)
 
-    refitted = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
-    first = GRUForecaster(**PANEL_FAST, window=12, refit=False).fit(panel_frame)
+    # on the CPU, whose fits repeat bitwise: both must train the very same first network
+    refitted = GRUForecaster(**PANEL_FAST, window=12, device="cpu").fit(panel_frame)
+    first = GRUForecaster(**PANEL_FAST, window=12, refit=False, device="cpu").fit(panel_frame)
     assert refitted.refit_epochs_ == round(1.5 * refitted.history_.best_epoch) and first.refit_epochs_ is None
     losses = lambda history: [(row["train_loss"], row["valid_loss"]) for row in history]  # noqa: E731
     assert losses(refitted.history_) == losses(first.history_)  # the same first fit
