@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -103,6 +104,16 @@ def usable_device(saved: str) -> torch.device:
         return torch.device("cpu")
 
 
+class _FullFloat32:
+    """Who is inside :func:`full_float32` (the setting is process-wide): the first to
+    enter sets it, the last to leave puts it back, so that threads that predict at the
+    same time never see it switched back in the middle of a forward pass."""
+
+    lock = threading.Lock()
+    inside = 0
+    saved: tuple[Any, str, Any] | None = None
+
+
 @contextlib.contextmanager
 def full_float32(device: torch.device) -> Iterator[None]:
     """Run cuDNN's float32 GRU at full float32 precision inside the block.
@@ -111,24 +122,32 @@ def full_float32(device: torch.device) -> Iterator[None]:
     mantissas: forecasts off by about 1e-4 relative on an H100). That is fine for
     training, but forecasts, and the calibration errors behind the intervals, must
     equal the CPU's and the exported model's. Only CUDA devices touch the setting, and
-    it is restored after the block (it is process-wide: a thread running cuDNN at the
-    same moment sees it too).
+    it is restored when the last block of any thread ends (it is process-wide: training
+    in another thread meanwhile runs at full float32 too, slower, never less exact).
     """
     if device.type != "cuda":
         yield
         return
-    rnn = getattr(torch.backends.cudnn, "rnn", None)
-    exact: str | bool
-    if hasattr(rnn, "fp32_precision"):  # torch >= 2.9; mixing in allow_tf32 would raise
-        owner, name, exact = rnn, "fp32_precision", "ieee"
-    else:
-        owner, name, exact = torch.backends.cudnn, "allow_tf32", False
-    previous = getattr(owner, name)
-    setattr(owner, name, exact)
+    with _FullFloat32.lock:
+        if _FullFloat32.inside == 0:
+            rnn = getattr(torch.backends.cudnn, "rnn", None)
+            exact: str | bool
+            if hasattr(rnn, "fp32_precision"):  # torch >= 2.9; mixing in allow_tf32 would raise
+                owner, name, exact = rnn, "fp32_precision", "ieee"
+            else:
+                owner, name, exact = torch.backends.cudnn, "allow_tf32", False
+            _FullFloat32.saved = (owner, name, getattr(owner, name))
+            setattr(owner, name, exact)
+        _FullFloat32.inside += 1
     try:
         yield
     finally:
-        setattr(owner, name, previous)
+        with _FullFloat32.lock:
+            _FullFloat32.inside -= 1
+            if _FullFloat32.inside == 0 and _FullFloat32.saved is not None:
+                owner, name, previous = _FullFloat32.saved
+                setattr(owner, name, previous)
+                _FullFloat32.saved = None
 
 
 class WindowTable:

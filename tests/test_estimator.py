@@ -327,6 +327,14 @@ def test_full_float32_switches_cudnn_rnns_off_tf32_for_cuda_only_and_restores():
         assert rnn.fp32_precision == "ieee"
         raise KeyError  # restored on the way out of a failure too
     assert rnn.fp32_precision == before
+    # nested or overlapping blocks (threads predicting at once): the last one out restores
+    first, second = full_float32(torch.device("cuda")), full_float32(torch.device("cuda"))
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert rnn.fp32_precision == "ieee"  # the second is still inside
+    second.__exit__(None, None, None)
+    assert rnn.fp32_precision == before
 
 
 def test_evaluation_chunks_are_larger_on_cuda_within_a_memory_bound():
