@@ -286,13 +286,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Train one model with all the processes of a ``torch.distributed`` run: a
         script started by ``torchrun --nproc_per_node=N`` (or whose process group is
         already initialised). ``"auto"``: when there are two or more processes; False:
-        never (each process fits alone); True: as ``"auto"``, and an error outside
-        torchrun. Every process reads the same data; each minibatch of ``batch_size``
-        windows is split among them (DDP; the step equals one process's on the whole
-        batch); gloo on the CPU, NCCL on CUDA with ``device="auto"`` or ``"cuda"`` on
-        ``cuda:LOCAL_RANK``; all ranks stop at the same epoch and end with the same
-        model, and only rank 0 writes files (``save``, ``export_onnx``,
-        ``export_triton``). Outside torchrun nothing changes. See docs/fitting.md.
+        never (each process fits alone); True: through DDP even with one process, and
+        an error outside torchrun. Every process reads the same data; each minibatch of
+        ``batch_size`` windows is split among them (DDP; the step equals one process's
+        on the whole batch); gloo on the CPU, NCCL on CUDA, where ``device="auto"`` or
+        ``"cuda"`` means ``cuda:LOCAL_RANK`` (with fewer GPUs than processes on a
+        machine, "auto" trains on the CPUs with a warning); all ranks stop at the same
+        epoch and end with the same model, and only rank 0 writes files (``save``,
+        ``export_onnx``, ``export_triton``). Outside torchrun nothing changes. See
+        docs/fitting.md.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling. With an int, runs on the
         CPU are bitwise repeatable. In a distributed fit rank 0's seed is used.
