@@ -18,7 +18,7 @@ python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, 
 echo "== fused CPU kernel (built once here, before tests and benchmarks need it)"
 timeout 150 python3 -c "from gruforecast import fused; print('fused kernel built:', fused.kernel() is not None)" 2>&1 | tail -3
 echo "== GPU tests and DDP tests"
-timeout 200 python3 -m pytest -q -p no:cacheprovider -rs -n 8 -m gpu tests 2>&1 | tee "$OUT/gpu_tests.log" | tail -12
+timeout 200 python3 -m pytest -q -p no:cacheprovider -rfs -n 8 -m gpu tests 2>&1 | tee "$OUT/gpu_tests.log" | tail -12
 timeout 120 python3 -m pytest -q -p no:cacheprovider -rs -n 4 tests/test_ddp.py 2>&1 | tee "$OUT/ddp_tests.log" | tail -8
 echo "== global training throughput on the GPU (bench/panel_throughput.py)"
 timeout 150 python3 bench/panel_throughput.py --device cuda --batches auto 4096 16384 2>&1 \
@@ -34,4 +34,7 @@ if [ "${GPU_BENCH:-0}" = 1 ]; then
   (cd bench && timeout "${BENCH_TIMEOUT:-330}" python3 gpu.py --json "$OUT/gpu.json" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/gpu_bench.log" | tail -40)
 fi
 echo "== whole suite"
-timeout "${SUITE_TIMEOUT:-150}" python3 -m pytest -q -n 12 -p no:cacheprovider tests 2>&1 | tee "$OUT/suite.log" | tail -25
+# -v: each test's result is printed as it ends, so failures are named even when the
+# time limit cuts the run short (the summary comes only at the end)
+timeout "${SUITE_TIMEOUT:-150}" python3 -m pytest -v -n 12 -p no:cacheprovider -p no:benchmark tests 2>&1 \
+  | tee "$OUT/suite.log" | grep -E "FAILED|ERROR|[0-9]+ (passed|failed)" | tail -30
