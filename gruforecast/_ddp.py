@@ -185,7 +185,7 @@ class Group:
         flag = torch.tensor([float(stop)], device=self.device)
         return bool(self.all_reduce(flag, maximum=True).item())
 
-    def check_same(self, value: int, what: str) -> None:
+    def check_same(self, value: int, what: str, advice: str) -> None:
         """Raise on every rank if a rank's ``value`` (a digest) differs from rank 0's."""
         import torch.distributed as dist
 
@@ -198,8 +198,7 @@ class Group:
             raise ValueError(
                 f"a distributed fit needs every process to prepare the same {what}, but "
                 f"rank{'s' if len(differ) > 1 else ''} {', '.join(map(str, differ))} "
-                f"differ{'' if len(differ) > 1 else 's'} from rank 0: every process must "
-                "read the same data, in the same order, with the same parameters"
+                f"differ{'' if len(differ) > 1 else 's'} from rank 0: {advice}"
             )
 
     def broadcast_module(self, network: nn.Module) -> None:

@@ -490,7 +490,18 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         if group is not None:
             # (not random_state: an instance's repr differs, and rank 0's seed is used)
             same = {k: v for k, v in params.items() if k not in ("random_state", "verbose")}
-            group.check_same(_ddp.digest([*_plan_parts(plan), same, backend]), "training data")
+            group.check_same(
+                _ddp.digest([*_plan_parts(plan), same]),
+                "training data",
+                "every process must read the same data, in the same order, with the same "
+                "parameters",
+            )
+            group.check_same(
+                _ddp.digest([backend]),
+                f"GRU implementation (here gru_backend={backend!r})",
+                "a process where the fused CPU kernel did not build trains with nn.GRU; "
+                "set gru_backend='torch' (or 'fused') for all",
+            )
             seed = group.broadcast_int(seed)
         generator = _GlobalGenerator(device)
         build = lambda: self._build_network(plan, backend).to(device)  # noqa: E731

@@ -7,7 +7,8 @@ model to OUT/model<r>.gruf (which only rank 0 may write).
 
 MODE "same": the fit of test_ddp.FIT. MODE "stall": as "same" with early stopping, and
 rank 1's own piece of the validation windows never improves after the first epoch.
-MODE "differ": rank 1 reads one series less than rank 0.
+MODE "differ": rank 1 reads one series less than rank 0. MODE "backend": run with BACKEND
+"auto", which resolves to the fused kernel on rank 0 and to nn.GRU on rank 1.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def main() -> None:
     data = panel()
     if mode == "differ" and rank == 1:  # this rank read one series less
         data = data[data["unique_id"] != 5]
+    if mode == "backend" and rank == 1:  # "auto" resolves to nn.GRU on this rank only
+        os.environ["GRUFORECAST_FUSED_GRU"] = "0"
     model = GRUForecaster(**params).fit(data)
     model.save(out / f"model{rank}.gruf")
     weights = {name: t.detach().cpu().numpy() for name, t in model.network_.state_dict().items()}

@@ -150,6 +150,15 @@ def test_ranks_that_read_other_data_are_stopped_with_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(fused.kernel() is None, reason="needs the fused CPU kernel built here")
+def test_ranks_that_would_train_with_other_gru_implementations_are_told_why(tmp_path):
+    result = torchrun(str(HERE / "ddp_fit.py"), "backend", str(tmp_path), "auto")
+    assert result.returncode != 0
+    assert "the same GRU implementation (here gru_backend='fused'), but rank 1" in result.stderr
+    assert "fused CPU kernel did not build" in result.stderr
+
+
+@pytest.mark.slow
 def test_the_command_line_fits_under_torchrun(tmp_path):
     data = tmp_path / "panel.csv"
     panel().to_csv(data, index=False)
@@ -276,7 +285,7 @@ def test_one_gpu_for_each_process_or_the_cpus(monkeypatch):
     assert second.device(torch.device("cuda", 0), auto=False) == torch.device("cuda", 0)
     with pytest.warns(RuntimeWarning, match="2 processes on this machine, which has 1 GPU"):
         assert second.device(cuda, auto=True) == cpu
-    with pytest.raises(ValueError, match="start at most 1 .--nproc_per_node., or train on"):
+    with pytest.raises(ValueError, match=r"start at most 1 \(--nproc_per_node\), or train on"):
         second.device(cuda, auto=False)
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")  # one process a machine, on two machines
     other_machine = Launch(rank=1, world_size=2, local_rank=0, initialized=False)
