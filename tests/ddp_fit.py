@@ -7,7 +7,8 @@ model to OUT/model<r>.gruf (which only rank 0 may write).
 
 MODE "same": the fit of test_ddp.FIT. MODE "stall": as "same" with early stopping, and
 rank 1's own piece of the validation windows never improves after the first epoch.
-MODE "differ": rank 1 reads one series less than rank 0. MODE "backend": run with BACKEND
+MODE "series": as "same" on one series. MODE "differ": rank 1 reads one series less
+than rank 0. MODE "backend": run with BACKEND
 "auto", which resolves to the fused kernel on rank 0 and to nn.GRU on rank 1.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_ddp import FIT, STALL, panel
+from test_ddp import FIT, STALL, panel, series
 
 from gruforecast import GRUForecaster
 from gruforecast.training import Trainer
@@ -44,7 +45,7 @@ def main() -> None:
     Trainer.squared_error = recorded  # type: ignore[method-assign]
     params = {**FIT, **(STALL if mode == "stall" else {}), "gru_backend": backend}
     params.update(device=device, distributed=True)  # True: through DDP with one process too
-    data = panel()
+    data = series() if mode == "series" else panel()
     if mode == "differ" and rank == 1:  # this rank read one series less
         data = data[data["unique_id"] != 5]
     if mode == "backend" and rank == 1:  # "auto" resolves to nn.GRU on this rank only

@@ -53,6 +53,12 @@ def panel() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def series() -> np.ndarray:
+    """One series of 400 values: 161 of its windows an epoch, as the panel's."""
+    t = np.arange(400)
+    return 50 + 10 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(1).normal(0, 1, len(t))
+
+
 def torchrun(*arguments: str, processes: int = 2, gpu: bool = False) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if not gpu:
@@ -110,6 +116,18 @@ def test_two_processes_fit_the_model_one_process_fits(tmp_path, backend):
     loaded = GRUForecaster.load(tmp_path / "model0.gruf")
     for name, expected in ranks[0]["weights"].items():
         np.testing.assert_array_equal(weights_of(loaded)[name], expected)
+
+
+@pytest.mark.slow
+def test_one_series_trains_across_processes_as_in_one(tmp_path):
+    ranks = run_ranks(tmp_path, "series", "torch")
+    alone = GRUForecaster(**FIT, gru_backend="torch").fit(series())
+    for rank in ranks:
+        assert [row[1] for row in rank["history"]] == pytest.approx(
+            [row["train_loss"] for row in alone.history_], rel=1e-4
+        )
+        for name, expected in weights_of(alone).items():
+            np.testing.assert_allclose(rank["weights"][name], expected, rtol=0, atol=1e-5)
 
 
 def alone_stops(sums: list[float], patience: int) -> int:
