@@ -451,6 +451,9 @@ class PanelPlan:
     short: tuple[Hashable, ...]  # series too short for one training window
     centres: np.ndarray  # per series: what its scaling subtracted
     spreads: np.ndarray  # and divided by
+    pad: int = 0  # copies of its first value before each series in ``scaled``
+    deseasonalize: bool = False  # the network removes each window's season (GRUNet)
+    gru_window: int | None = None  # the GRU reads this many of the window's last values
 
     @property
     def n_train(self) -> int:
@@ -462,7 +465,8 @@ class PanelPlan:
 
     def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
         """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
-        series = np.searchsorted(self.panel.offsets, starts, side="right") - 1
+        offsets = self.panel.offsets + self.pad * np.arange(len(self.panel.offsets))
+        series = np.searchsorted(offsets, starts, side="right") - 1
         values = scaled * self.spreads[series, None] + self.centres[series, None]
         return np.expm1(values) if self.scaler.log else values
 
@@ -477,9 +481,19 @@ class PanelPlan:
         horizon = params["horizon"]
         lengths = panel.lengths
         period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
-        window = params["window"]
+        window, gru_window = params["window"], None
+        deseasonalize = params["deseasonalize"]
+        if deseasonalize == "auto":  # where a season and the window allow it
+            deseasonalize = bool(period and period > 1) and (
+                window == "auto" or window >= 3 * period
+            )
         if window == "auto":
             window = auto_panel_window(int(np.median(lengths)), horizon, period)
+            if deseasonalize and period:
+                # the season is estimated from a longer window than the GRU reads
+                gru_window, window = window, max(window, SEASONS_TO_DESEASONALIZE * period)
+        if deseasonalize:
+            check_deseasonalize(window, period)
         if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
             raise ValueError(
                 f"one model of many series needs normalize='window' and a window of at "
@@ -494,7 +508,10 @@ class PanelPlan:
             )
         log = uses_log(params["target_transform"], panel.values, many=True)
         fractions = (params["validation_fraction"], params["calibration_fraction"])
-        windows = np.array([n_windows(int(n), window, horizon) for n in lengths], np.int64)
+        # windows may start before a series, padded with its first value, as far as the
+        # GRU's own part of them stays in it: the long window costs no series a window
+        pad = window - gru_window if gru_window is not None else 0
+        windows = np.array([n_windows(int(n) + pad, window, horizon) for n in lengths], np.int64)
         usable = windows >= 1
         if not usable.any():
             raise ValueError(
@@ -522,7 +539,8 @@ class PanelPlan:
             usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
             table[windows == n] = split(int(n), horizon, *usable_fractions)
         n_train, n_valid, n_calibration, gap = table.T
-        starts = panel.offsets[:-1]
+        padded_offsets = panel.offsets + pad * np.arange(len(panel.offsets))
+        starts = padded_offsets[:-1]
         train_starts = _ranges(starts, n_train)
         valid_starts = _ranges(starts + n_train + gap, n_valid)
         refit_starts = _ranges(starts, np.maximum(windows, 0))  # every window
@@ -532,7 +550,9 @@ class PanelPlan:
             )
             valid_starts = np.sort(valid_starts[chosen])
         # each series scaled by what its training windows cover; short ones by all of it
-        covered = np.where(usable, n_train + window + horizon - 1, lengths)
+        covered = np.where(
+            usable, np.clip(n_train + window + horizon - 1 - pad, 1, lengths), lengths
+        )
         centres = np.zeros(panel.n_series)
         spreads = np.ones(panel.n_series)
         scaled = np.empty(len(panel.values), np.float32)
@@ -548,13 +568,24 @@ class PanelPlan:
             scaled[low:high] = (part - np.repeat(centres[a:b], part_lengths)) / np.repeat(
                 spreads[a:b], part_lengths
             )
-        # calibration: from each series' first calibration window on (as for one series)
+        if pad:
+            shifts = pad * np.arange(1, len(lengths) + 1)
+            inside = np.arange(len(scaled)) + np.repeat(shifts, lengths)
+            padded = np.empty(len(scaled) + pad * len(lengths), np.float32)
+            padded[inside] = scaled
+            padded[starts[:, None] + np.arange(pad)] = scaled[panel.offsets[:-1]][:, None]
+            scaled = padded
+        # calibration: from each series' first calibration window on (as for one series),
+        # padded with the series' first value as far as that window starts before it
         calibration = None
         if n_calibration.sum():
-            first = starts + n_train + n_valid + 2 * gap
-            keep = n_calibration > 0
-            ends = panel.offsets[1:][keep]
-            segments = [panel.values[a:b] for a, b in zip(first[keep], ends, strict=True)]
+            keep = np.flatnonzero(n_calibration > 0)
+            first = (n_train + n_valid + 2 * gap - pad)[keep]  # in the series; may be < 0
+            segments = []
+            for k, a in zip(keep, first, strict=True):
+                start, end = panel.offsets[k], panel.offsets[k + 1]
+                padding = np.repeat(panel.values[start], max(-a, 0))
+                segments.append(np.concatenate([padding, panel.values[start + max(a, 0) : end]]))
             calibration = Calibration(
                 window,
                 series=np.concatenate(segments),
@@ -576,6 +607,29 @@ class PanelPlan:
             short=tuple(panel.ids[k] for k in np.flatnonzero(~usable)),
             centres=centres,
             spreads=spreads,
+            pad=pad,
+            deseasonalize=deseasonalize,
+            gru_window=gru_window if gru_window != window else None,
+        )
+
+
+# window="auto" with deseasonalize: the window from which the season is estimated
+SEASONS_TO_DESEASONALIZE = 6
+
+
+def check_deseasonalize(window: int, period: int | None) -> None:
+    """A clear error unless a network with ``deseasonalize=True`` can estimate a season
+    of ``period`` from windows of ``window`` values (three seasons at least)."""
+    if not period or period < 2:
+        raise ValueError(
+            "deseasonalize=True needs a seasonal period, which this data's frequency does "
+            f"not give (period {period}): use deseasonalize='auto' or False"
+        )
+    if window < 3 * period:
+        raise ValueError(
+            f"deseasonalize=True estimates a season of {period} from each window, which "
+            f"needs a window of at least {3 * period} values (three seasons); got "
+            f"window={window}: widen the window, or use deseasonalize=False"
         )
 
 

@@ -143,6 +143,12 @@ PARAMETERS: Mapping[str, Parameter] = {
     ),
     "normalize": Parameter("window", "per-window normalisation", Options(("window", None))),
     "skip": Parameter("seasonal", "seasonal-naive skip connection", Options(("seasonal", None))),
+    "deseasonalize": Parameter(
+        "auto",
+        "remove each window's own season before the GRU; 'auto': for many series with a season",
+        Options(("auto",)),
+        Flag(),
+    ),
     "missing": Parameter(
         "raise", "what to do with missing values", Options(("raise", "interpolate"))
     ),

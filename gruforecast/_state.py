@@ -123,6 +123,8 @@ class NetworkShape:
     input_size: int = 1
     normalize: str | None = None
     season: int | None = None
+    deseasonalize: bool = False
+    gru_window: int | None = None
 
     def arguments(self, window: int, horizon: int) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "window": window, "horizon": horizon}
@@ -431,6 +433,23 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
     check_choice("normalize", shape.normalize)
     if shape.season is not None:
         _whole(shape.season, "network.season", where, 1, limits.window)
+    if shape.gru_window is not None:
+        _whole(shape.gru_window, "network.gru_window", where, 1, window)
+    if not isinstance(shape.deseasonalize, bool):
+        raise ValueError(
+            f"{where!r}: network.deseasonalize must be true or false, got {shape.deseasonalize!r}"
+        )
+    if shape.deseasonalize and not (
+        shape.season is not None
+        and shape.season >= 2
+        and window >= 3 * shape.season
+        and shape.normalize == "window"
+    ):
+        raise ValueError(
+            f"{where!r}: network.deseasonalize is true with season {shape.season}, window "
+            f"{window} and normalize {shape.normalize!r}; it needs a season of 2 or more, a "
+            "window of three seasons and normalize 'window'"
+        )
     scaler = state.scaler
     if not (np.isfinite(scaler.offset) and np.isfinite(scaler.scale) and scaler.scale > 0):
         raise ValueError(
@@ -557,7 +576,7 @@ def expected_weights(state: FittedState) -> dict[str, tuple[int, ...]]:
     shapes["head.weight"] = (horizon, hidden)
     shapes["head.bias"] = (horizon,)
     if state.shape.season is not None:
-        shapes["skip.weight"] = (horizon, state.window)
+        shapes["skip.weight"] = (horizon, state.shape.gru_window or state.window)
         shapes["skip.bias"] = (horizon,)
     return shapes
 

@@ -27,7 +27,7 @@ from torch import nn
 from . import fused
 from ._params import check_choice
 
-__all__ = ["GRUNet", "check_normalize", "seasonal_naive_weights"]
+__all__ = ["GRUNet", "SeasonalAdjustment", "check_normalize", "seasonal_naive_weights"]
 
 # Added to each window's variance (in the globally scaled units, where the series has
 # spread about 1): a constant window is divided by about 0.003, not by zero.
@@ -49,6 +49,76 @@ def seasonal_naive_weights(window: int, horizon: int, season: int) -> torch.Tens
     for step in range(horizon):
         weights[step, window - season + step % season] = 1.0
     return weights
+
+
+class SeasonalAdjustment(nn.Module):
+    """The seasonal pattern of each window, estimated from the window alone, so that
+    training, ``predict`` and the ONNX graph compute the same thing.
+
+    Classical additive decomposition (on ``log1p`` values it is the multiplicative one of
+    the M3 benchmarks): the centred 2 x ``season`` moving average is the trend, and a
+    phase's effect is the mean of the window's values less the trend at that phase,
+    centred to sum to 0. It is kept only where the window passes the M3 competition's
+    90% seasonality test, ``|r_m| > 1.645 * sqrt((1 + 2 * sum_{k<m} r_k^2) / n)`` with
+    ``r_k`` the window's autocorrelation at lag k; elsewhere it is 0. ``forward``
+    returns the effect at each of the window's positions and at each step ahead, as
+    (batch, window) and (batch, horizon). Phases are counted from the window's end, so
+    no date is needed. Fixed matrices, no parameters (nothing in the state dict).
+    """
+
+    def __init__(self, window: int, horizon: int, season: int) -> None:
+        super().__init__()
+        if not (1 < season and 3 * season <= window):
+            raise ValueError(
+                f"seasonal adjustment needs a season of 2 or more and a window of at least "
+                f"three seasons (got season={season}, window={window})"
+            )
+        self.season = season
+        half = season // 2
+        trend = torch.zeros(window, window - 2 * half)  # x @ trend: the moving average
+        weights = torch.full((2 * half + 1,), 1.0 / season)
+        if season % 2 == 0:
+            weights[0] = weights[-1] = 0.5 / season
+        for centre in range(half, window - half):
+            trend[centre - half : centre + half + 1, centre - half] = weights
+        # phase of a position: its distance from the window's last value, mod season
+        phases = (window - 1 - torch.arange(window)) % season
+        inner = phases[half : window - half]
+        average = torch.zeros(window - 2 * half, season)
+        average[torch.arange(len(inner)), inner] = 1.0
+        average /= average.sum(dim=0, keepdim=True)
+        ahead = (-1 - torch.arange(horizon)) % season
+        self.register_buffer("trend", trend, persistent=False)
+        self.register_buffer("average", average, persistent=False)
+        inside = nn.functional.one_hot(phases, season).float().T
+        outside = nn.functional.one_hot(ahead, season).float().T
+        self.register_buffer("inside", inside, persistent=False)
+        self.register_buffer("ahead", outside, persistent=False)
+
+    def effects(self, windows: torch.Tensor) -> torch.Tensor:
+        """``windows`` (batch, window) -> the effect of each phase (batch, season), phase
+        p being that of the values p, p + season, ... before the window's last one;
+        zeros for a window that fails the seasonality test."""
+        half = self.season // 2
+        width = windows.shape[1]
+        detrended = windows[:, half : width - half] - windows @ self.trend
+        effects = detrended @ self.average
+        effects = effects - effects.mean(dim=1, keepdim=True)
+        centred = windows - windows.mean(dim=1, keepdim=True)
+        energy = (centred * centred).sum(dim=1) + 1e-12
+        lags = [
+            (centred[:, k:] * centred[:, :-k]).sum(dim=1) / energy
+            for k in range(1, self.season + 1)
+        ]
+        shorter = torch.stack(lags[:-1], dim=1)
+        limit = 1.645 * torch.sqrt((1 + 2 * (shorter * shorter).sum(dim=1)) / width)
+        seasonal = (lags[-1].abs() > limit).to(windows.dtype)
+        return effects * seasonal.unsqueeze(1)
+
+    def forward(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``windows`` (batch, window) -> effects inside the window and ahead."""
+        effects = self.effects(windows)
+        return effects @ self.inside, effects @ self.ahead
 
 
 class GRUNet(nn.Module):
@@ -83,6 +153,17 @@ class GRUNet(nn.Module):
         training learns the GRU's correction to that. A period of 1 (no season) or one
         longer than the window starts the map at zero: the untrained network forecasts
         the window's mean (with ``normalize="window"``). None: no such map.
+    deseasonalize : bool, default=False
+        Removes each window's own seasonal pattern (:class:`SeasonalAdjustment`, with
+        ``season``) before anything else, and adds the pattern ahead to the outputs at
+        the end: the GRU and the skip map read seasonally adjusted values. Needs
+        ``normalize="window"``, a univariate input and a window of at least three
+        seasons.
+    gru_window : int, optional
+        The GRU and the skip map read only the last ``gru_window`` values of the
+        (adjusted) window, whose level and spread are what ``normalize`` uses, while
+        the seasonal estimate uses all of it: a long window for the season costs the
+        GRU nothing. None: the whole window.
     gru_backend : {"torch", "fused"}, default="torch"
         What computes the GRU in training: ``nn.GRU``, or the fused CPU kernel
         (:mod:`gruforecast.fused`) on CPU inputs in training mode with autograd. Both
@@ -103,6 +184,8 @@ class GRUNet(nn.Module):
         window: int | None = None,
         season: int | None = None,
         gru_backend: str = "torch",
+        deseasonalize: bool = False,
+        gru_window: int | None = None,
     ) -> None:
         super().__init__()
         if gru_backend not in ("torch", "fused"):
@@ -124,6 +207,20 @@ class GRUNet(nn.Module):
         self.head = nn.Linear(hidden_size, horizon)
         self.window = window
         self.season = season
+        self.deseasonalize = deseasonalize
+        self.gru_window = gru_window
+        if gru_window is not None and (window is None or not 1 <= gru_window <= window):
+            raise ValueError(
+                f"gru_window must be from 1 to the window ({window}), got {gru_window}"
+            )
+        self.adjustment = None
+        if deseasonalize:
+            if self.normalize != "window" or input_size != 1 or window is None or season is None:
+                raise ValueError(
+                    "GRUNet(deseasonalize=True) needs normalize='window', input_size=1, the "
+                    "window width and the season"
+                )
+            self.adjustment = SeasonalAdjustment(window, horizon, season)
         # where dropout masks come from in training: torch's global generator (None),
         # or one a fit owns (set by the estimator); not part of the network's state
         self.generator: torch.Generator | None = None
@@ -131,9 +228,11 @@ class GRUNet(nn.Module):
         if season is not None:
             if window is None:
                 raise ValueError("GRUNet(season=...) needs the window width")
-            self.skip = nn.Linear(window, horizon)
+            # the skip reads what the GRU reads
+            read = gru_window or window
+            self.skip = nn.Linear(read, horizon)
             with torch.no_grad():
-                self.skip.weight.copy_(seasonal_naive_weights(window, horizon, season))
+                self.skip.weight.copy_(seasonal_naive_weights(read, horizon, season))
                 self.skip.bias.zero_()
                 self.head.weight.zero_()
                 self.head.bias.zero_()
@@ -149,6 +248,8 @@ class GRUNet(nn.Module):
             "normalize": self.normalize,
             "window": self.window,
             "season": self.season,
+            "deseasonalize": self.deseasonalize,
+            "gru_window": self.gru_window,
         }
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
@@ -157,14 +258,22 @@ class GRUNet(nn.Module):
             windows = windows.unsqueeze(-1)
         if self.normalize is None:
             return self._outputs(windows)
-        # statistics over the time axis, per window (and per input feature)
-        level = windows.mean(dim=1)
-        spread = torch.sqrt(windows.var(dim=1, unbiased=False) + NORMALIZE_EPSILON)
+        ahead = None
+        if self.adjustment is not None:  # (it commutes with the normalisation below)
+            inside, ahead = self.adjustment(windows[..., 0])
+            windows = (windows[..., 0] - inside).unsqueeze(-1)
+        # statistics over the time axis, per window (and per input feature), of the
+        # part the GRU reads
+        part = windows if self.gru_window is None else windows[:, -self.gru_window :]
+        level = part.mean(dim=1)
+        spread = torch.sqrt(part.var(dim=1, unbiased=False) + NORMALIZE_EPSILON)
         outputs = self._outputs((windows - level.unsqueeze(1)) / spread.unsqueeze(1))
         # a univariate series: the first feature's statistics map the outputs back
-        return outputs * spread[:, :1] + level[:, :1]
+        outputs = outputs * spread[:, :1] + level[:, :1]
+        return outputs if ahead is None else outputs + ahead
 
     def _outputs(self, windows: torch.Tensor) -> torch.Tensor:
+        read = windows if self.gru_window is None else windows[:, -self.gru_window :].contiguous()
         if (
             self.gru_backend == "fused"
             and windows.device.type == "cpu"
@@ -173,12 +282,12 @@ class GRUNet(nn.Module):
         ):
             # training steps on the CPU: the same function, with a compiled time loop and
             # a hand-written backward; nn.GRU everywhere else
-            last = fused.gru(self.gru, windows, last_only=True, generator=self.generator)
+            last = fused.gru(self.gru, read, last_only=True, generator=self.generator)
         elif self.training and self.gru.dropout and self.generator is not None:
-            last = fused.layered_gru(self.gru, windows, self.generator)[:, -1, :]
+            last = fused.layered_gru(self.gru, read, self.generator)[:, -1, :]
         else:
-            last = self.gru(windows)[0][:, -1, :]
+            last = self.gru(read)[0][:, -1, :]
         outputs = self.head(last)
         if self.skip is not None:
-            outputs = outputs + self.skip(windows[..., 0])
+            outputs = outputs + self.skip(read[..., 0])
         return outputs

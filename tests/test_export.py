@@ -113,7 +113,8 @@ def test_metadata_carries_what_a_deployment_needs(exported):
     assert state["series_name"] == "air_passengers" and state["time_index"]["freq"] == "MS"
     network = forecaster.network_
     assert state["network"] == {"hidden_size": network.hidden_size, "num_layers": 2,
-                                "input_size": 1, "normalize": "window", "season": 12}
+                                "input_size": 1, "normalize": "window", "season": 12,
+                                "deseasonalize": False, "gru_window": None}
     assert "dynamo=False" in metadata["exporter"]
 
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from gruforecast import GRUNet
-from reference_gru import grunet_forward
+from gruforecast.network import SeasonalAdjustment
+from reference_gru import grunet_forward, seasonal_effects
 
 
 @pytest.mark.parametrize("season", [None, 12])
@@ -96,3 +97,74 @@ def test_without_a_season_the_skip_starts_at_zero(season):
         flat = GRUNet(hidden_size=8, horizon=5, window=24, season=season).eval()(windows)
     torch.testing.assert_close(forecast, windows.mean(1, keepdim=True).expand(6, 5), atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(flat, torch.zeros(6, 5))
+
+
+def seasonal_windows(n=6, width=72, seed=0):
+    """Rows 0, 2, 4: a season of 12 over a trend and noise; rows 1, 3, 5: noise only."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(width)
+    rows = [(3 * np.sin(2 * np.pi * (t + k) / 12) if k % 2 == 0 else 0) + 0.05 * t * k + rng.normal(0, 1, width)
+            for k in range(n)]
+    return np.array(rows, dtype=np.float32)
+
+
+def test_seasonal_adjustment_is_the_m3_decomposition_of_each_window():
+    windows = seasonal_windows()
+    with torch.no_grad():
+        inside, ahead = SeasonalAdjustment(72, 15, 12)(torch.from_numpy(windows))
+    for row, got_inside, got_ahead in zip(windows, inside.numpy(), ahead.numpy(), strict=True):
+        expected_inside, expected_ahead = seasonal_effects(row.astype(np.float64), 12, 15)
+        np.testing.assert_allclose(got_inside, expected_inside, atol=1e-5)
+        np.testing.assert_allclose(got_ahead, expected_ahead, atol=1e-5)
+    # the seasonal rows pass the test, the noise rows do not (their effects are 0)
+    assert (np.abs(ahead.numpy()[::2]).max(axis=1) > 1).all() and not ahead.numpy()[1::2].any()
+    # the pattern continues: step j ahead has the effect of the value one season before it
+    np.testing.assert_allclose(ahead.numpy()[:, :12], inside.numpy()[:, -12:], atol=1e-6)
+    with pytest.raises(ValueError, match="at least three seasons"):
+        SeasonalAdjustment(35, 3, 12)
+
+
+@pytest.mark.parametrize("gru_window", [None, 24])
+def test_a_deseasonalizing_network_matches_the_numpy_reference(gru_window):
+    torch.manual_seed(0)
+    network = GRUNet(hidden_size=16, num_layers=2, horizon=15, normalize="window", window=72, season=12,
+                     deseasonalize=True, gru_window=gru_window).eval()
+    with torch.no_grad():
+        for parameter in (*network.head.parameters(), *network.skip.parameters()):
+            parameter.normal_(0.0, 0.3)
+    windows = seasonal_windows() * 4 + 50
+    with torch.no_grad():
+        expected = network(torch.from_numpy(windows)).numpy()
+    state = {k: v.double().numpy() for k, v in network.state_dict().items()}
+    assert not any("adjustment" in k for k in state)  # fixed matrices, not saved
+    actual = grunet_forward(state, windows, 2, "window", season=12, gru_window=gru_window)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_an_untrained_deseasonalizing_network_forecasts_seasonal_naive_of_the_adjusted_window():
+    # the skip starts as seasonal naive on the adjusted values the GRU reads; the season
+    # estimated from the whole window is added back ahead
+    windows = seasonal_windows() * 4 + 50
+    network = GRUNet(hidden_size=8, horizon=15, normalize="window", window=72, season=12, deseasonalize=True,
+                     gru_window=24).eval()
+    with torch.no_grad():
+        forecast = network(torch.from_numpy(windows)).numpy()
+    for row, got in zip(windows.astype(np.float64), forecast, strict=True):
+        inside, ahead = seasonal_effects(row, 12, 15)
+        adjusted = row - inside
+        one_season_before = adjusted[-12:][np.arange(15) % 12]
+        np.testing.assert_allclose(got, one_season_before + ahead, rtol=1e-4, atol=1e-3)
+
+
+def test_the_gru_reads_only_its_own_part_of_the_window():
+    torch.manual_seed(0)
+    network = GRUNet(hidden_size=8, horizon=2, window=30, gru_window=10).eval()
+    windows = torch.randn(4, 30)
+    changed = windows.clone()
+    changed[:, :20] = 99.0
+    with torch.no_grad():
+        torch.testing.assert_close(network(windows), network(changed))
+    with pytest.raises(ValueError, match="gru_window must be from 1 to the window"):
+        GRUNet(window=30, gru_window=31)
+    with pytest.raises(ValueError, match="needs normalize='window'"):
+        GRUNet(window=48, season=12, deseasonalize=True)

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import FAST
 from gruforecast import GRUForecaster, OnnxForecaster
-from gruforecast._panel import PanelPlan, as_panel, is_panel
+from gruforecast._panel import SEASONS_TO_DESEASONALIZE, PanelPlan, as_panel, auto_panel_window, is_panel
 
 DATA = Path(__file__).parent / "data"
 PANEL_FAST = {**FAST, "horizon": 3}
@@ -420,3 +420,45 @@ def test_many_series_train_on_cuda_and_forecast_as_their_onnx_export(panel_frame
     pd.testing.assert_frame_equal(served[["unique_id", "ds"]], expected[["unique_id", "ds"]])
     for column in ("forecast", "lower_90", "upper_90"):
         np.testing.assert_allclose(served[column], expected[column], rtol=1e-4)
+
+
+# ---------------------------------------------------------------- deseasonalize
+
+
+def test_many_monthly_series_deseasonalize_from_a_longer_window_than_the_gru_reads(panel_frame, tmp_path):
+    forecaster = GRUForecaster(**PANEL_FAST).fit(panel_frame)
+    network = forecaster.network_
+    assert network.deseasonalize and network.season == 12
+    params = forecaster.get_params()
+    plan = PanelPlan.for_panel(as_panel(panel_frame), params)
+    lengths = plan.panel.lengths
+    gru = auto_panel_window(int(np.median(lengths)), 3, 12)  # what the GRU would read alone
+    width = SEASONS_TO_DESEASONALIZE * 12
+    assert network.window == width and network.gru_window == gru == plan.gru_window
+    # windows start up to width - gru values before a series (padded with its first value):
+    # every series trains on as many windows as the GRU's part gives it, the shortest too
+    assert len(plan.refit_starts) == int(np.sum(lengths - gru - 3 + 1))
+    assert plan.pad == width - gru and plan.scaled.size == lengths.sum() + plan.pad * len(lengths)
+    # served as fitted
+    served = OnnxForecaster(forecaster.export_onnx(tmp_path / "m.onnx"))
+    np.testing.assert_allclose(served.forecast(7, context=panel_frame).forecast,
+                               forecaster.forecast(7).forecast, rtol=1e-4, atol=1e-4)
+    again = GRUForecaster.load(forecaster.save(tmp_path / "m.gruf"))
+    assert again.network_.deseasonalize and again.network_.gru_window == gru
+    pd.testing.assert_frame_equal(again.forecast(5), forecaster.forecast(5))
+
+
+def test_deseasonalize_where_it_cannot_work_is_refused_and_auto_does_without(panel_frame):
+    # an explicit window too short for three seasons: 'auto' leaves it out, True is refused
+    assert not GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame).network_.deseasonalize
+    with pytest.raises(ValueError, match="needs a window of at least 36 values"):
+        GRUForecaster(**PANEL_FAST, window=24, deseasonalize=True).fit(panel_frame)
+    with pytest.raises(ValueError, match="needs skip='seasonal'"):
+        GRUForecaster(**PANEL_FAST, window=36, skip=None, deseasonalize=True).fit(panel_frame)
+    series = {f"s{k}": np.sin(np.arange(60) + k) + 5 for k in range(3)}  # no dates: no season
+    with pytest.raises(ValueError, match="needs a seasonal period"):
+        GRUForecaster(**PANEL_FAST, window=36, deseasonalize=True).fit(series)
+    assert not GRUForecaster(**PANEL_FAST).fit(series).network_.deseasonalize
+    with pytest.raises(TypeError, match="deseasonalize must be True or False"):
+        GRUForecaster(deseasonalize="always").fit(series)
+

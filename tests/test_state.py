@@ -157,3 +157,17 @@ def test_pickle_keeps_the_state(monthly):
     assert copy.state_ is not forecaster.state_
     assert copy.gru_backend_ == forecaster.gru_backend_
     pd.testing.assert_series_equal(copy.forecast(6), forecaster.forecast(6))
+
+
+@pytest.mark.parametrize("shape, error, message", [
+    (dict(deseasonalize="yes"), ValueError, "network.deseasonalize must be true or false"),
+    (dict(deseasonalize=True, season=12), ValueError, "needs a season of 2 or more, a window of three"),
+    (dict(gru_window=7), ValueError, "network.gru_window"),
+])
+def test_a_deseasonalizing_shape_that_contradicts_itself_is_refused(shape, error, message):
+    # window 6 cannot hold three seasons of 12, nor a GRU part of 7
+    base = dict(hidden_size=8, num_layers=1, normalize="window", season=12)
+    state = _state_by_hand(shape=NetworkShape(**{**base, **shape}))
+    document, arrays = _state.encode(state)
+    with pytest.raises(error, match=message):
+        _state.decode(json.loads(json.dumps(document)), arrays, "m.gruf")
