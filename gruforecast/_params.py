@@ -130,7 +130,9 @@ PARAMETERS: Mapping[str, Parameter] = {
         "auto", "past values read per forecast, or 'auto'", Options(("auto",)), Integer()
     ),
     "horizon": Parameter(1, "values predicted per network call", number=Integer()),
-    "hidden_size": Parameter(64, "GRU hidden size", number=Integer()),
+    "hidden_size": Parameter(
+        "auto", "GRU hidden size; 'auto': 64, or 48 for many series", Options(("auto",)), Integer()
+    ),
     "num_layers": Parameter(2, "stacked GRU layers", number=Integer()),
     "dropout": Parameter(
         0.0, "dropout between GRU layers", number=Real(0.0, 1.0, high_inclusive=False)
