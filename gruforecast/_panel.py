@@ -483,9 +483,11 @@ class PanelPlan:
         period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
         window, gru_window = params["window"], None
         deseasonalize = params["deseasonalize"]
-        if deseasonalize == "auto":  # where a season and the window allow it
-            deseasonalize = bool(period and period > 1) and (
-                window == "auto" or window >= 3 * period
+        if deseasonalize == "auto":  # where a season, the window and the skip allow it
+            deseasonalize = (
+                bool(period and period > 1)
+                and (window == "auto" or window >= 3 * period)
+                and params["skip"] == "seasonal"
             )
         if window == "auto":
             window = auto_panel_window(int(np.median(lengths)), horizon, period)

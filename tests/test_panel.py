@@ -455,6 +455,7 @@ def test_deseasonalize_where_it_cannot_work_is_refused_and_auto_does_without(pan
         GRUForecaster(**PANEL_FAST, window=24, deseasonalize=True).fit(panel_frame)
     with pytest.raises(ValueError, match="needs skip='seasonal'"):
         GRUForecaster(**PANEL_FAST, window=36, skip=None, deseasonalize=True).fit(panel_frame)
+    assert not GRUForecaster(**PANEL_FAST, skip=None).fit(panel_frame).network_.deseasonalize
     series = {f"s{k}": np.sin(np.arange(60) + k) + 5 for k in range(3)}  # no dates: no season
     with pytest.raises(ValueError, match="needs a seasonal period"):
         GRUForecaster(**PANEL_FAST, window=36, deseasonalize=True).fit(series)
@@ -462,3 +463,14 @@ def test_deseasonalize_where_it_cannot_work_is_refused_and_auto_does_without(pan
     with pytest.raises(TypeError, match="deseasonalize must be True or False"):
         GRUForecaster(deseasonalize="always").fit(series)
 
+
+
+def test_one_series_deseasonalizes_when_asked(monthly, tmp_path):
+    # 'auto' leaves one series as it was; True works on it with a window of three seasons
+    assert not GRUForecaster(**FAST, window=36).fit(monthly).network_.deseasonalize
+    forecaster = GRUForecaster(**FAST, window=36, deseasonalize=True).fit(monthly)
+    assert forecaster.network_.deseasonalize and forecaster.network_.gru_window is None
+    served = OnnxForecaster(forecaster.export_onnx(tmp_path / "m.onnx"))  # checks parity itself
+    np.testing.assert_allclose(served.forecast(12).to_numpy(), forecaster.forecast(12).to_numpy(), rtol=1e-4)
+    with pytest.raises(ValueError, match="needs a window of at least 36 values"):
+        GRUForecaster(**FAST, window=24, deseasonalize=True).fit(monthly)
