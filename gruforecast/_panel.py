@@ -484,9 +484,10 @@ class PanelPlan:
         window, gru_window = params["window"], None
         deseasonalize = params["deseasonalize"]
         if deseasonalize == "auto":  # where a season, the window and the skip allow it
+            season = period or 1
             deseasonalize = (
-                bool(period and period > 1)
-                and (window == "auto" or window >= 3 * period)
+                season > 1
+                and (window == "auto" or window >= 3 * season)
                 and params["skip"] == "seasonal"
             )
         if window == "auto":
@@ -584,10 +585,10 @@ class PanelPlan:
             keep = np.flatnonzero(n_calibration > 0)
             first = (n_train + n_valid + 2 * gap - pad)[keep]  # in the series; may be < 0
             segments = []
-            for k, a in zip(keep, first, strict=True):
-                start, end = panel.offsets[k], panel.offsets[k + 1]
-                padding = np.repeat(panel.values[start], max(-a, 0))
-                segments.append(np.concatenate([padding, panel.values[start + max(a, 0) : end]]))
+            for row, begin in zip(keep.tolist(), first.tolist(), strict=True):
+                low, high = panel.offsets[row], panel.offsets[row + 1]
+                padding = np.repeat(panel.values[low], max(-begin, 0))
+                segments.append(np.concatenate([padding, panel.values[low + max(begin, 0) : high]]))
             calibration = Calibration(
                 window,
                 series=np.concatenate(segments),

@@ -66,6 +66,11 @@ class SeasonalAdjustment(nn.Module):
     no date is needed. Fixed matrices, no parameters (nothing in the state dict).
     """
 
+    trend: torch.Tensor  # fixed matrices (buffers, not saved): see __init__
+    average: torch.Tensor
+    inside: torch.Tensor
+    ahead: torch.Tensor
+
     def __init__(self, window: int, horizon: int, season: int) -> None:
         super().__init__()
         if not (1 < season and 3 * season <= window):
