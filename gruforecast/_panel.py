@@ -435,7 +435,10 @@ class PanelPlan:
     too short for both held-out parts keeps validation only, or else trains on all its
     windows (the held-out windows of the other series stay unseen: windows never cross
     series); a series too short for one window adds none (it is forecast from a padded
-    window).
+    window). When the GRU reads only the end of the window (``gru_window``, with
+    ``deseasonalize``), each series in ``scaled`` is preceded by ``pad`` copies of its
+    first value, so that windows may start that far before it: the longer window costs
+    no series a window, and its padded start is what a short series' forecast sees.
     """
 
     window: int
