@@ -486,18 +486,22 @@ class PanelPlan:
         period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
         window, gru_window = params["window"], None
         deseasonalize = params["deseasonalize"]
-        if deseasonalize == "auto":  # where a season, the window and the skip allow it
+        if deseasonalize == "auto":  # where a season, the window, the skip and the data allow
             season = period or 1
             deseasonalize = (
                 season > 1
                 and (window == "auto" or window >= 3 * season)
                 and params["skip"] == "seasonal"
+                # a typical series holds three seasons (not so weekly data of two years,
+                # whose windows would be mostly padding)
+                and bool(np.median(lengths) >= 3 * season)
             )
         if window == "auto":
             window = auto_panel_window(int(np.median(lengths)), horizon, period)
             if deseasonalize and period:
                 # the season is estimated from a longer window than the GRU reads
                 gru_window, window = window, max(window, SEASONS_TO_DESEASONALIZE * period)
+        deseasonalize = bool(deseasonalize)  # np.True_ too
         if deseasonalize:
             check_deseasonalize(window, period)
         if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:

@@ -665,7 +665,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         if isinstance(plan, PanelPlan):
             deseasonalize, gru_window = plan.deseasonalize, plan.gru_window
         else:
-            deseasonalize, gru_window = self.deseasonalize is True, None
+            # True or np.True_ asks for it; 'auto' and False leave one series as it is
+            deseasonalize = self.deseasonalize != "auto" and bool(self.deseasonalize)
+            gru_window = None
             if deseasonalize:
                 check_deseasonalize(plan.window, plan.season)
         if deseasonalize and (not self.skip or not plan.normalize_applies):

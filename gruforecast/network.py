@@ -212,7 +212,7 @@ class GRUNet(nn.Module):
         self.head = nn.Linear(hidden_size, horizon)
         self.window = window
         self.season = season
-        self.deseasonalize = deseasonalize
+        self.deseasonalize = bool(deseasonalize)
         self.gru_window = gru_window
         if gru_window is not None and (window is None or not 1 <= gru_window <= window):
             raise ValueError(

@@ -456,6 +456,9 @@ def test_deseasonalize_where_it_cannot_work_is_refused_and_auto_does_without(pan
     with pytest.raises(ValueError, match="needs skip='seasonal'"):
         GRUForecaster(**PANEL_FAST, window=36, skip=None, deseasonalize=True).fit(panel_frame)
     assert not GRUForecaster(**PANEL_FAST, skip=None).fit(panel_frame).network_.deseasonalize
+    few_seasons = {f"s{k}": pd.Series(np.sin(np.arange(30) + k) + 5.0,  # 30 months: under three seasons
+                                      index=pd.date_range("2000-01-01", periods=30, freq="MS")) for k in range(3)}
+    assert not GRUForecaster(**PANEL_FAST).fit(few_seasons).network_.deseasonalize
     series = {f"s{k}": np.sin(np.arange(60) + k) + 5 for k in range(3)}  # no dates: no season
     with pytest.raises(ValueError, match="needs a seasonal period"):
         GRUForecaster(**PANEL_FAST, window=36, deseasonalize=True).fit(series)
