@@ -221,7 +221,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         comes from the window alone, so the exported ONNX graph does the same. Needs a
         season (a pandas frequency with one, such as monthly), ``skip="seasonal"``,
         ``normalize="window"`` and a window of at least three seasons. ``"auto"``: True
-        for many series with a season where the window allows it; with
+        for many series with a season where the window allows it and the median series
+        holds three seasons; with
         ``window="auto"`` the network's window is then six seasons (72 values for
         monthly data), of which the GRU reads the last values it would read without
         (two to four seasons), and training windows may start up to the difference
