@@ -468,8 +468,7 @@ class PanelPlan:
 
     def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
         """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
-        offsets = self.panel.offsets + self.pad * np.arange(len(self.panel.offsets))
-        series = np.searchsorted(offsets, starts, side="right") - 1
+        series = np.searchsorted(_padded(self.panel.offsets, self.pad), starts, side="right") - 1
         values = scaled * self.spreads[series, None] + self.centres[series, None]
         return np.expm1(values) if self.scaler.log else values
 
@@ -549,8 +548,7 @@ class PanelPlan:
             usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
             table[windows == n] = split(int(n), horizon, *usable_fractions)
         n_train, n_valid, n_calibration, gap = table.T
-        padded_offsets = panel.offsets + pad * np.arange(len(panel.offsets))
-        starts = padded_offsets[:-1]
+        starts = _padded(panel.offsets, pad)[:-1]  # where each series' windows start
         train_starts = _ranges(starts, n_train)
         valid_starts = _ranges(starts + n_train + gap, n_valid)
         refit_starts = _ranges(starts, np.maximum(windows, 0))  # every window
@@ -579,8 +577,7 @@ class PanelPlan:
                 spreads[a:b], part_lengths
             )
         if pad:
-            shifts = pad * np.arange(1, len(lengths) + 1)
-            inside = np.arange(len(scaled)) + np.repeat(shifts, lengths)
+            inside = np.arange(len(scaled)) + np.repeat(starts + pad - panel.offsets[:-1], lengths)
             padded = np.empty(len(scaled) + pad * len(lengths), np.float32)
             padded[inside] = scaled
             padded[starts[:, None] + np.arange(pad)] = scaled[panel.offsets[:-1]][:, None]
@@ -670,6 +667,11 @@ def _blocks(offsets: np.ndarray) -> list[tuple[int, int]]:
         blocks.append((a, b))
         a = b
     return blocks
+
+
+def _padded(offsets: np.ndarray, pad: int) -> np.ndarray:
+    """Series offsets in an array where each series is preceded by ``pad`` values."""
+    return offsets + pad * np.arange(len(offsets))
 
 
 def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:

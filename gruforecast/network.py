@@ -100,14 +100,13 @@ class SeasonalAdjustment(nn.Module):
         self.register_buffer("inside", inside, persistent=False)
         self.register_buffer("ahead", outside, persistent=False)
 
-    def effects(self, windows: torch.Tensor) -> torch.Tensor:
-        """``windows`` (batch, window) -> the effect of each phase (batch, season), phase
-        p being that of the values p, p + season, ... before the window's last one;
-        zeros for a window that fails the seasonality test."""
+    def forward(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``windows`` (batch, window) -> effects inside the window and ahead; zeros for
+        a window that fails the seasonality test."""
         half = self.season // 2
         width = windows.shape[1]
         detrended = windows[:, half : width - half] - windows @ self.trend
-        effects = detrended @ self.average
+        effects = detrended @ self.average  # (batch, season), one per phase
         effects = effects - effects.mean(dim=1, keepdim=True)
         centred = windows - windows.mean(dim=1, keepdim=True)
         energy = (centred * centred).sum(dim=1) + 1e-12
@@ -117,12 +116,7 @@ class SeasonalAdjustment(nn.Module):
         ]
         shorter = torch.stack(lags[:-1], dim=1)
         limit = 1.645 * torch.sqrt((1 + 2 * (shorter * shorter).sum(dim=1)) / width)
-        seasonal = (lags[-1].abs() > limit).to(windows.dtype)
-        return effects * seasonal.unsqueeze(1)
-
-    def forward(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``windows`` (batch, window) -> effects inside the window and ahead."""
-        effects = self.effects(windows)
+        effects = effects * (lags[-1].abs() > limit).to(windows.dtype).unsqueeze(1)
         return effects @ self.inside, effects @ self.ahead
 
 
