@@ -104,18 +104,23 @@ def test_state_module_and_file_readers_import_no_torch():
     assert result.stdout.split() == ["24", "MS", "3"]
 
 
+# Recorded on another machine: float32 networks round differently on other CPUs (PyTorch
+# picks kernels by instruction set), so the numbers agree to float32 precision, not bitwise.
+ACROSS_CPUS = 1e-6
+
+
 def test_format_1_model_files_load_and_forecast_as_when_written():
     expected = json.loads((DATA / "format1_expected.json").read_text())
     series_model = GRUForecaster.load(DATA / "format1_series.gruf")
     forecast = series_model.forecast(12, interval=[0.8, 0.9])
     recorded = np.asarray(expected["series"]["forecast"])  # forecast, lower_80, upper_80, ...
-    np.testing.assert_allclose(forecast["forecast"], recorded[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(forecast["forecast"], recorded[:, 0], rtol=ACROSS_CPUS)
     # since then, no step's interval is narrower than an earlier step's: the recorded
     # half-widths, made non-decreasing over the steps
     half = (recorded[:, 2::2] - recorded[:, 1::2]) / 2
     widened = np.maximum.accumulate(half, axis=0)
-    np.testing.assert_allclose(forecast.iloc[:, 2::2].to_numpy(), recorded[:, :1] + widened, rtol=1e-12)
-    np.testing.assert_allclose(forecast.iloc[:, 1::2].to_numpy(), recorded[:, :1] - widened, rtol=1e-12)
+    np.testing.assert_allclose(forecast.iloc[:, 2::2].to_numpy(), recorded[:, :1] + widened, rtol=ACROSS_CPUS)
+    np.testing.assert_allclose(forecast.iloc[:, 1::2].to_numpy(), recorded[:, :1] - widened, rtol=ACROSS_CPUS)
     assert [str(t) for t in forecast.index] == expected["series"]["index"]
     assert series_model.window_ == expected["series"]["window_"]
     assert len(series_model.history_) == expected["series"]["history_epochs"]
@@ -126,7 +131,7 @@ def test_format_1_model_files_load_and_forecast_as_when_written():
     windows_model = GRUForecaster.load(DATA / "format1_windows.gruf")
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(60, 4)), columns=["a", "b", "c", "d"])
-    np.testing.assert_allclose(windows_model.predict(X.iloc[:5]), expected["windows"]["predict"], rtol=1e-12)
+    np.testing.assert_allclose(windows_model.predict(X.iloc[:5]), expected["windows"]["predict"], rtol=ACROSS_CPUS, atol=ACROSS_CPUS)
     assert list(windows_model.feature_names_in_) == ["a", "b", "c", "d"]
 
 
