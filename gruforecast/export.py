@@ -50,6 +50,8 @@ MIN_OPSET = 17  # GRU and everything else here exist since opset 14; 17 is widel
 MAX_OPSET = 20  # the newest opset the TorchScript exporter writes
 # Random windows checked at export, besides the real ones
 PARITY_RANDOM_WINDOWS = 64
+# Most real windows of one kind (the series' last windows, the calibration windows)
+PARITY_REAL_WINDOWS = 256
 
 
 class Fitted(Protocol):
@@ -111,19 +113,34 @@ def parity_error(
 
 
 def _parity_windows(state: FittedState, sample: Any) -> np.ndarray:
-    """Real windows (the end of the fitted series, and ``sample`` if given) and random
-    windows with the series' level and spread."""
+    """Windows the model could be given: real ones (the end of the fitted series, or of
+    up to :data:`PARITY_REAL_WINDOWS` of its series; as many held-out calibration
+    windows; ``sample`` if given) and random ones, drawn where the network computes
+    (standard normal in the scaler's units) and mapped back to raw units, so that a
+    model on ``log1p`` values gets raw windows above -1, as it would in use."""
     window, scaler = state.window, state.scaler
     parts = []
     if state.last_window is not None:
         parts.append(state.last_window[None, :])
+    if state.panel is not None:
+        parts.append(_spread_rows(state.panel.last_windows, PARITY_REAL_WINDOWS))
+    if state.calibration is not None:
+        held_out = state.calibration.origin_windows()
+        if held_out is not None:
+            parts.append(_spread_rows(held_out, PARITY_REAL_WINDOWS))
     if sample is not None:
         parts.append(as_windows(sample, what="sample", width=window))
     rng = np.random.default_rng(0)
-    parts.append(
-        scaler.offset + scaler.scale * rng.standard_normal((PARITY_RANDOM_WINDOWS, window))
-    )
+    drawn = rng.standard_normal((PARITY_RANDOM_WINDOWS, window))
+    parts.append(scaler.inverse_transform(drawn))
     return np.concatenate(parts)
+
+
+def _spread_rows(rows: np.ndarray, most: int) -> np.ndarray:
+    """At most ``most`` of ``rows``, evenly spread over them (the first and last kept)."""
+    if len(rows) <= most:
+        return rows
+    return rows[np.unique(np.linspace(0, len(rows) - 1, most).round().astype(np.int64))]
 
 
 def export_onnx(

@@ -281,6 +281,13 @@ class Calibration:
                 step = int(np.argmax(infinite))
                 warnings.warn(IntervalWarning(level, step + 1, int(counts[step])), stacklevel=5)
 
+    def origin_windows(self) -> np.ndarray | None:
+        """The held-out windows (n, window) in raw units; None for a calibration kept
+        only as scores."""
+        if self.series is None and self.windows is None:
+            return None
+        return self._origins_and_truth(1)[0]
+
     def errors_per_step(self, steps: int) -> np.ndarray:
         """How many calibration errors each step 1..``steps`` ahead has: the origins
         whose truth that far ahead is known (fewer for later steps of a series)."""

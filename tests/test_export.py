@@ -216,3 +216,131 @@ def test_time_zones_and_custom_frequencies(tmp_path):
     with pytest.raises(ValueError, match="cannot be written to a model file faithfully"):
         custom.export_onnx(tmp_path / "custom.onnx")
     assert not (tmp_path / "custom.onnx").exists()
+
+
+# ---------------------------------------------------------------- every fitted model exports
+
+TINY = dict(hidden_size=4, num_layers=1, epochs=1, batch_size=64, random_state=0)
+
+
+def _panel(columns: dict, start="2024-01-01", freq="D") -> pd.DataFrame:
+    """A long frame of the given series (id -> values), on one daily calendar."""
+    return pd.concat(
+        pd.DataFrame({"unique_id": key, "ds": pd.date_range(start, periods=len(values), freq=freq), "y": values})
+        for key, values in columns.items()
+    )
+
+
+def _counts(seed=0, n=30, length=120):
+    """Daily Poisson series with means 0.3 to 40: mostly zeros at the low end."""
+    rng = np.random.default_rng(seed)
+    return {f"s{k}": rng.poisson(mean, length).astype(float) for k, mean in enumerate(np.linspace(0.3, 40, n))}
+
+
+def _exports_with_parity(forecaster, data, path):
+    """Export, then ONNX Runtime agrees with PyTorch on the model's own forecasts and on
+    windows of the data (raw units, as the model sees them in use)."""
+    from gruforecast import OnnxForecaster
+
+    forecaster.export_onnx(path)
+    served = OnnxForecaster(path, providers="cpu")
+    horizon, window = forecaster.horizon_, forecaster.window_
+    if forecaster.state_.panel is not None:
+        expected, actual = forecaster.forecast(horizon), served.forecast(horizon)
+        assert actual[["unique_id", "ds"]].equals(expected[["unique_id", "ds"]])
+        expected, actual = expected["forecast"].to_numpy(), actual["forecast"].to_numpy()
+        windows = forecaster.state_.panel.last_windows
+        series = [np.asarray(v, float) for _, v in data.groupby("unique_id")["y"]]
+    else:
+        expected, actual = np.asarray(forecaster.forecast(horizon)), np.asarray(served.forecast(horizon))
+        windows = forecaster.last_window_[None, :]
+        series = [np.asarray(data, float)]
+    scaler = forecaster.scaler_
+    rows = len(windows)
+    assert relative_error(actual.reshape(rows, -1), expected.reshape(rows, -1), windows, scaler) < 1e-5
+    real = np.concatenate([windows] + [make_windows(s, window, 1)[0] for s in series if len(s) > window])
+    real = np.ascontiguousarray(real[:: max(1, len(real) // 200)])
+    got, want = served.predict(real), forecaster.predict(real)
+    assert relative_error(got.reshape(len(real), -1), want.reshape(len(real), -1), real, scaler) < 1e-5
+
+
+NAMED = {
+    # 30 daily count series, means 0.3 to 40 (the case that could not export: log1p by
+    # default, and the parity check drew raw windows below -1)
+    "counts with many zeros": lambda: _panel(_counts()),
+    "a constant series": lambda: _panel({"a": np.full(90, 5.0), "b": np.full(90, 5.0)}),
+    "all-zero series": lambda: _panel({"zero": np.zeros(90), "one": np.random.default_rng(1).poisson(0.2, 90) * 1.0}),
+    "heavy tails": lambda: _panel({f"p{k}": np.random.default_rng(k).pareto(1.1, 100) * 10 for k in range(4)}),
+    "negative values": lambda: _panel({f"n{k}": np.random.default_rng(k).normal(-50, 20, 100) for k in range(3)}),
+    "one value of 1e6": lambda: _panel({"a": np.r_[np.ones(60), 1e6, np.ones(39)], "b": np.arange(100.0)}),
+}
+
+
+@pytest.mark.parametrize("case", list(NAMED))
+def test_every_panel_that_fits_exports_with_parity(case, tmp_path):
+    data = NAMED[case]()
+    forecaster = GRUForecaster(**TINY).fit(data)  # all defaults but the network's size
+    _exports_with_parity(forecaster, data, tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("case", ["constant", "all zero", "counts", "one value of 1e6"])
+def test_every_series_that_fits_exports_with_parity(case, tmp_path):
+    rng = np.random.default_rng(0)
+    values = {
+        "constant": np.full(80, 3.0),
+        "all zero": np.zeros(80),
+        "counts": rng.poisson(0.4, 80).astype(float),
+        "one value of 1e6": np.r_[rng.uniform(0, 2, 50), 1e6, rng.uniform(0, 2, 29)],
+    }[case]
+    for transform in (None, "log"):
+        forecaster = GRUForecaster(**TINY, window=8, target_transform=transform).fit(values)
+        _exports_with_parity(forecaster, values, tmp_path / f"{transform}.onnx")
+
+
+def test_a_log_model_checks_parity_on_windows_it_could_be_given(tmp_path):
+    forecaster = GRUForecaster(**TINY).fit(_panel(_counts(n=6, length=60)))
+    assert forecaster.scaler_.log
+    from gruforecast.export import _parity_windows
+
+    windows = _parity_windows(forecaster.state_, None)
+    assert (windows > -1).all()  # log1p of every one is finite
+    # the series' own last windows are among them
+    assert any((windows == row).all(axis=1).any() for row in forecaster.state_.panel.last_windows)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_KINDS = ("counts", "constant", "zeros", "signed", "lognormal", "spike")
+
+
+@st.composite
+def panels(draw):
+    n = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for k in range(n):
+        length = draw(st.integers(30, 90))
+        kind = draw(st.sampled_from(_KINDS))
+        level = 10.0 ** draw(st.integers(-3, 5))
+        values = {
+            "counts": lambda: rng.poisson(draw(st.sampled_from([0.1, 1.0, 25.0])), length) * 1.0,
+            "constant": lambda: np.full(length, level),
+            "zeros": lambda: np.zeros(length),
+            "signed": lambda: rng.normal(0, level, length),
+            "lognormal": lambda: rng.lognormal(np.log(level), 1.5, length),
+            "spike": lambda: np.r_[np.ones(length - 1) * level, 1e6],
+        }[kind]()
+        columns[f"s{k}"] = values
+    transform = draw(st.sampled_from(["auto", None] + (["log"] if all((v > -1).all() for v in columns.values()) else [])))
+    horizon = draw(st.sampled_from([1, 3]))
+    return _panel(columns), transform, horizon
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(example=panels())
+def test_any_panel_that_fits_exports_with_parity(example, tmp_path):
+    data, transform, horizon = example
+    forecaster = GRUForecaster(**TINY, horizon=horizon, target_transform=transform).fit(data)
+    _exports_with_parity(forecaster, data, tmp_path / "m.onnx")
