@@ -21,6 +21,7 @@ Adding a fitted attribute: a field here (with its line in :func:`encode` and
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
@@ -51,8 +52,10 @@ __all__ = [
 ]
 
 # Version of the encoded layout; readers refuse newer ones. 1: before this module
-# (flat ONNX metadata keys, the native file's own "config"); 2: one state document.
-FORMAT_VERSION = 2
+# (flat ONNX metadata keys, the native file's own "config"); 2: one state document;
+# 3: the ONNX metadata holds the state's arrays as base64 of their float64 bytes (2: as
+# JSON lists, which take 10 times their size in memory to parse).
+FORMAT_VERSION = 3
 
 
 def check_format_version(where: str, version: int, writer: str | None) -> None:
@@ -82,9 +85,54 @@ class Limits:
     calibration_values: int = 1_000_000
     series: int = 10_000_000  # of a model of many series
     epochs: int = 1_000_000
+    # the JSON text of a model file's header, or all of an ONNX file's metadata
+    metadata_bytes: int = 64 * 2**20
+    metadata_keys: int = 1_000  # of an ONNX file's metadata
+    onnx_bytes: int = 2**31 - 1  # an ONNX file (protobuf's own limit is 2 GiB)
+    # protobuf fields read from an ONNX file's model, graph and nodes (ours: about 2,000)
+    onnx_fields: int = 200_000
 
 
 DEFAULT_LIMITS = Limits()
+
+# The most a parsed JSON value costs in Python objects, with its slot in the list or
+# object that holds it: an empty list is 56 bytes and a float 24, a slot 8; a value
+# takes at least one ',', '[', '{' or ':' of the text, which is what is counted.
+_BYTES_PER_JSON_VALUE = 64
+# What parsing a file's JSON may allocate besides the file's size: with the file read
+# into memory, loading peaks under 3x the file + this.
+_JSON_ALLOWANCE = 96 * 2**20
+
+
+class JsonAllowance:
+    """The memory that parsing the JSON texts of one file (of ``file_size`` bytes) may
+    take, together: the file's size plus :data:`_JSON_ALLOWANCE`. Each text is
+    estimated before it is parsed, so that a crafted ``[[], [], ...]`` (20 times its
+    size in Python objects) is refused, not parsed."""
+
+    def __init__(self, file_size: int) -> None:
+        self.left = file_size + _JSON_ALLOWANCE
+        self.file_size = file_size
+
+    def parse(self, text: str | bytes, where: str, what: str) -> Any:
+        """``json.loads(text)``, ``what`` of the file ``where``; a ValueError naming
+        them when the allowance cannot cover it, or when it is nested too deeply."""
+        if isinstance(text, str):  # counted where it lies: no copy of a large text
+            values = 1 + sum(text.count(mark) for mark in ",[{:")
+        else:
+            values = 1 + sum(text.count(mark) for mark in (b",", b"[", b"{", b":"))
+        cost = values * _BYTES_PER_JSON_VALUE
+        if cost > self.left:
+            raise ValueError(
+                f"{where!r}: its {what} holds up to {values} JSON "
+                f"values, more than a file of {self.file_size} bytes can honestly need: "
+                "refused before parsing"
+            )
+        self.left -= cost
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise ValueError(f"{where!r}: its {what} is nested too deeply") from None
 
 
 class History(list):
@@ -466,6 +514,10 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
         raise ValueError(
             f"{where!r}: history has {len(state.history)} epochs, over {limits.epochs}"
         )
+    for k, row in enumerate(state.history):
+        _check_record(row, f"history[{k}]", where)
+    _check_record(state.training_span, "training_span", where, optional=True)
+    _check_record(state.validation_scores, "validation_scores", where, optional=True)
     if state.last_window is not None:
         _finite(state.last_window, "last_window", where, (window,))
     if not isinstance(state.time_index, TimeIndex | None):  # as read from a file
@@ -523,6 +575,26 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
         _finite(calibration.targets, "calibration.targets", where, (len(calibration.windows), None))
     else:
         raise ValueError(f"{where!r}: calibration has neither a series nor windows and targets")
+
+
+_SCALAR = (str, int, float, bool, type(None))
+_RECORD_KEYS = 16
+
+
+def _check_record(value: Any, field: str, where: str, optional: bool = False) -> None:
+    """A small JSON object of plain values (an epoch of the history, the training span,
+    the validation scores), or None where ``optional``."""
+    if value is None and optional:
+        return
+    if not (
+        isinstance(value, dict)
+        and len(value) <= _RECORD_KEYS
+        and all(isinstance(key, str) and isinstance(v, _SCALAR) for key, v in value.items())
+    ):
+        raise ValueError(
+            f"{where!r}: {field} is {value!r:.80}; expected an object of at most "
+            f"{_RECORD_KEYS} plain values"
+        )
 
 
 def _check_panel(panel: PanelState, window: int, where: str, limits: Limits) -> None:
@@ -695,7 +767,7 @@ def to_onnx_metadata(state: FittedState, extra: Mapping[str, str]) -> dict[str, 
     plain keys (window, horizon, input and output names, frequency, ...) and
     ``extra`` (the parity check's result, the exporter)."""
     document, arrays = encode(state)
-    document["arrays"] = {name: array.tolist() for name, array in arrays.items()}
+    document["arrays"] = {name: _array_document(array) for name, array in arrays.items()}
     time_index = document["time_index"]
     return {
         "producer": "gruforecast",
@@ -717,9 +789,14 @@ REQUIRED_ONNX_METADATA = ("format_version", "window", "horizon", "input_name", "
 
 
 def from_onnx_metadata(
-    metadata: Mapping[str, str], where: str, limits: Limits = DEFAULT_LIMITS
+    metadata: Mapping[str, str],
+    where: str,
+    limits: Limits = DEFAULT_LIMITS,
+    file_size: int | None = None,
 ) -> FittedState:
-    """The state (no network) described by an exported model's ``metadata_props``.
+    """The state (no network) described by an exported model's ``metadata_props``
+    (of a file of ``file_size`` bytes: what its JSON may cost to parse, see
+    :class:`JsonAllowance`; the metadata's own size by default).
 
     Raises
     ------
@@ -741,27 +818,58 @@ def from_onnx_metadata(
             f"{metadata['format_version']!r}"
         ) from None
     check_format_version(where, version, metadata.get("gruforecast_version"))
+    if file_size is None:
+        file_size = sum(len(key) + len(value) for key, value in metadata.items())
+    allowance = JsonAllowance(file_size)
     try:
         if version >= 2:
-            document = json.loads(metadata["state"])
-            arrays = {name: np.asarray(v, np.float64) for name, v in document.pop("arrays").items()}
+            document = allowance.parse(metadata["state"], where, "metadata's state")
+            arrays = {
+                name: _array_from_document(value, name, version)
+                for name, value in _object(document.pop("arrays"), "arrays", where).items()
+            }
         else:
-            document, arrays = _format_1_onnx_document(metadata)
-    except RecursionError:
-        raise ValueError(f"{where!r} has gruforecast metadata nested too deeply") from None
+            document, arrays = _format_1_onnx_document(metadata, where, allowance)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
+        if str(error).startswith(repr(where)):  # ours, naming the field already
+            raise
         raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
     return decode(document, arrays, where, limits)
 
 
+def _array_document(array: np.ndarray) -> dict[str, Any]:
+    """An array as JSON: its shape and the base64 of its little-endian float64 bytes."""
+    data = np.ascontiguousarray(array, dtype="<f8")
+    return {"shape": list(data.shape), "float64": base64.b64encode(data.tobytes()).decode()}
+
+
+def _array_from_document(value: Any, name: str, version: int) -> np.ndarray:
+    """The inverse of :func:`_array_document` (format 3), or a JSON list (format 2)."""
+    if version < 3:
+        return np.asarray(value, np.float64)
+    if not isinstance(value, Mapping) or not isinstance(value.get("float64"), str):
+        raise ValueError(f"arrays.{name} is not a base64 float64 array")
+    shape = value.get("shape")
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise ValueError(f"arrays.{name}.shape is {shape!r:.80}; expected 1 or 2 sizes")
+    data = base64.b64decode(value["float64"], validate=True)
+    if len(data) != 8 * int(np.prod(shape, dtype=np.int64)):
+        raise ValueError(f"arrays.{name} has {len(data)} bytes for the shape {shape}")
+    return np.frombuffer(data, dtype="<f8").reshape(shape).astype(np.float64)
+
+
 def _format_1_onnx_document(
-    metadata: Mapping[str, str],
+    metadata: Mapping[str, str], where: str, allowance: JsonAllowance
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Format 1 ONNX metadata (one key per fact) as a state document and its arrays.
     It did not record the network's size: what serving needs is in the graph."""
 
     def loads(key: str) -> Any:
-        return json.loads(metadata.get(key, "null"))
+        return allowance.parse(metadata.get(key, "null"), where, f"metadata's {key}")
 
     arrays = {}
     last_window = loads("last_window")

@@ -332,15 +332,16 @@ def _is_onnx(path: str) -> bool:
     return Path(path).suffix.lower() == ".onnx"
 
 
-def load_model(path: str, timeout: float | None = None) -> Any:
+def load_model(path: str, timeout: float | None = None, trusted: bool = False) -> Any:
     """A GRUForecaster from a native file, or an OnnxForecaster from an ``.onnx`` file
-    (then torch is never imported; ``timeout`` bounds each ONNX Runtime call)."""
+    (then torch is never imported; ``timeout`` bounds each ONNX Runtime call, and a
+    graph of operators gruforecast never writes is refused unless ``trusted``)."""
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
     if _is_onnx(path):
         from .runtime import OnnxForecaster
 
-        return OnnxForecaster(path, timeout=timeout)
+        return OnnxForecaster(path, timeout=timeout, trusted=trusted)
     from .estimator import GRUForecaster
 
     return GRUForecaster.load(path)
@@ -353,9 +354,11 @@ def model_info(path: str) -> dict[str, Any]:
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
     if _is_onnx(path):
-        from .runtime import OnnxForecaster
+        from ._state import Limits
+        from .runtime import read_model
 
-        model = OnnxForecaster(path)
+        # read, never run: any graph may be described
+        model = read_model(path, Limits(), trusted=True)
         meta = model.metadata
         parity = meta.get("parity_max_error")
         return {
@@ -574,7 +577,7 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         _table_format(arguments.output)
     if arguments.plot:
         _check_image_format(arguments.plot)
-    model = load_model(arguments.model, arguments.timeout)
+    model = load_model(arguments.model, arguments.timeout, arguments.trusted)
     panel = (model.state_ if hasattr(model, "state_") else model.state).panel
     if panel is not None and arguments.plot:
         raise UsageError("--plot draws one series; this model is of many series")
@@ -816,6 +819,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=300.0,
         metavar="SECONDS",
         help="stop an ONNX model's ONNX Runtime call that runs longer (default 300)",
+    )
+    forecast.add_argument(
+        "--trusted",
+        action="store_true",
+        help="serve an ONNX graph that uses operators gruforecast never writes (refused "
+        "by default: only for a file from a source you trust)",
     )
     forecast.set_defaults(run=_cmd_forecast)
 

@@ -43,9 +43,6 @@ from ._version import __version__
 __all__ = ["load", "read_metadata", "save"]
 
 FORMAT = "gruforecast"
-# a safetensors header longer than this is not one of ours (ours are kilobytes; the
-# training history of 10^4 epochs is about 1 MB)
-_MAX_HEADER = 64 * 2**20
 
 
 def save(path: str | os.PathLike, state: FittedState, params: Mapping[str, Any]) -> Path:
@@ -74,33 +71,40 @@ def save(path: str | os.PathLike, state: FittedState, params: Mapping[str, Any])
     return Path(path)
 
 
-def _parse_header(data: bytes, where: str, file_size: int) -> dict[str, Any]:
+def _parse_header(data: bytes, where: str, file_size: int, limits: Limits) -> dict[str, Any]:
     """The safetensors header at the start of ``data`` (the first bytes of a file of
-    ``file_size`` bytes), checked to be a whole gruforecast model's."""
+    ``file_size`` bytes), checked to be a whole gruforecast model's. A header longer than
+    ``limits.metadata_bytes`` is not one of ours (ours are kilobytes; the training
+    history of 10^4 epochs is about 1 MB, the ids of 10^6 series a few MB)."""
     foreign = f"{where!r} is not a gruforecast model file"
     if file_size < 8:
         raise ValueError(f"{foreign} (only {file_size} bytes: empty or truncated)")
     (size,) = struct.unpack("<Q", data[:8])
-    if size > _MAX_HEADER or 8 + size > file_size:
+    if size > limits.metadata_bytes or 8 + size > file_size:
         raise ValueError(
-            f"{foreign}, or it is truncated (its first 8 bytes announce a "
-            f"{size}-byte header, the file has {file_size} bytes)"
+            f"{foreign}, or it is truncated, or its header is over the limit of "
+            f"{limits.metadata_bytes} bytes (its first 8 bytes announce a {size}-byte "
+            f"header, the file has {file_size} bytes)"
         )
+    allowance = _state.JsonAllowance(file_size)
     try:
-        header = json.loads(data[8 : 8 + size])
-    except RecursionError:
-        raise ValueError(f"{foreign} (its header is nested too deeply)") from None
-    except (UnicodeDecodeError, ValueError):
+        header = allowance.parse(data[8 : 8 + size], where, "header")
+    except (UnicodeDecodeError, json.JSONDecodeError):
         raise ValueError(f"{foreign} (no safetensors header)") from None
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ValueError(f"{foreign} (a safetensors file without gruforecast metadata?)")
     try:
         version = int(metadata["format_version"])
-        metadata = {**metadata, "config": json.loads(metadata["config"])}
-    except RecursionError:
-        raise ValueError(f"{where!r} has gruforecast metadata nested too deeply") from None
-    except (KeyError, TypeError, ValueError) as error:
+        config = metadata["config"]
+        if not isinstance(config, str):
+            raise TypeError(f"config is a {type(config).__name__}, not JSON text")
+        metadata = {**metadata, "config": allowance.parse(config, where, "config")}
+    except (KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
+    except ValueError as error:
+        if str(error).startswith(repr(where)):  # the allowance's, naming the file already
+            raise
         raise ValueError(f"{where!r} has unreadable gruforecast metadata: {error!r}") from None
     check_format_version(where, version, metadata.get("gruforecast_version"))
     try:
@@ -121,7 +125,7 @@ def _parse_header(data: bytes, where: str, file_size: int) -> dict[str, Any]:
     return metadata
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+def read_metadata(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """The metadata of a model file (``config`` parsed), without loading the weights.
 
     Raises
@@ -137,8 +141,8 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     with open(where, "rb") as file:
         head = file.read(8)
         size = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
-        data = head + file.read(min(size, _MAX_HEADER))
-    return _parse_header(data, where, os.path.getsize(where))
+        data = head + file.read(min(size, limits.metadata_bytes))
+    return _parse_header(data, where, os.path.getsize(where), limits)
 
 
 def load(
@@ -154,7 +158,7 @@ def load(
     if not Path(where).is_file():
         raise FileNotFoundError(f"no model file at {where!r}")
     data = Path(where).read_bytes()
-    metadata = _parse_header(data, where, len(data))
+    metadata = _parse_header(data, where, len(data), limits)
     try:
         tensors = deserialise(data)
     except SafetensorError as error:

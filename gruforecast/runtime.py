@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import io
 import os
+import stat
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +41,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 )
 
 from ._forecasting import forecast_history
+from ._onnx_file import read_onnx
 from ._state import FittedState, Limits, fitted_attribute, from_onnx_metadata
 from ._validation import as_windows, check_int, check_real
 from .scaling import check_in_domain
@@ -45,7 +49,7 @@ from .scaling import check_in_domain
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["OnnxForecaster", "ProviderUnavailableError"]
+__all__ = ["ModelFile", "OnnxForecaster", "ProviderUnavailableError", "read_model"]
 
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
@@ -131,6 +135,51 @@ def _provider_name(entry: Any) -> str:
     return entry[0] if isinstance(entry, tuple) else entry
 
 
+@dataclass(frozen=True, eq=False)
+class ModelFile:
+    """An exported model as read from its file, before ONNX Runtime sees it: its
+    bytes, their SHA-256 (hex), its metadata and the state the metadata describes."""
+
+    data: bytes
+    digest: str
+    metadata: dict[str, str]
+    state: FittedState
+
+
+def read_model(path: str | os.PathLike, limits: Limits, trusted: bool = False) -> ModelFile:
+    """Read an exported model's file once and check it (:func:`read_onnx`: its size,
+    its operators unless ``trusted``; its metadata against ``limits``) without running
+    anything: what :class:`OnnxForecaster` serves and ``gruforecast info`` shows.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        Naming the file and what is wrong with it.
+    """
+    where = os.fspath(path)
+    try:
+        found = os.stat(where)
+    except FileNotFoundError:
+        found = None
+    if found is None or not stat.S_ISREG(found.st_mode):
+        raise FileNotFoundError(f"no ONNX model at {where!r}")
+    size = found.st_size
+    if size > limits.onnx_bytes:
+        raise ValueError(
+            f"{where!r} has {size} bytes, over the limit of {limits.onnx_bytes} (onnx_bytes; "
+            "a larger model needs larger limits=)"
+        )
+    with open(where, "rb") as file:
+        data = file.read(limits.onnx_bytes + 1)  # it may have grown since stat
+    if len(data) > limits.onnx_bytes:
+        raise ValueError(f"{where!r} has over {limits.onnx_bytes} bytes, over the limit")
+    contents = read_onnx(data, where, limits, trusted)
+    state = from_onnx_metadata(contents.metadata, where, limits, file_size=len(data))
+    return ModelFile(data, hashlib.sha256(data).hexdigest(), contents.metadata, state)
+
+
 class OnnxForecaster:
     """Forecast with a model exported by ``GRUForecaster.export_onnx``, no torch needed.
 
@@ -152,14 +201,21 @@ class OnnxForecaster:
     threads : int, default=1
         ONNX Runtime's intra-op threads (see the module's notes on session options).
     limits : Limits, optional
-        The largest sizes the metadata may describe (``gruforecast._state.Limits()``
-        by default); the metadata is checked against them and against the graph's
-        input and output before anything runs.
+        The largest file, metadata and model it may describe
+        (``gruforecast._state.Limits()`` by default); the file is checked against them, and
+        its metadata against the graph's input and output, before anything runs.
     timeout : float, optional
         Seconds one ONNX Runtime call may take; past them it is stopped and
-        ``TimeoutError`` raised, and Ctrl-C stops it too (a graph from an untrusted
-        source cannot hang the caller). None (the default) calls ONNX Runtime directly,
-        the fastest for one window at a time, and Ctrl-C waits for the call to end.
+        ``TimeoutError`` raised, and Ctrl-C stops it too. ONNX Runtime stops between
+        nodes, which bounds the wait for the graphs gruforecast writes. None (the
+        default) calls ONNX Runtime directly, the fastest for one window at a time, and
+        Ctrl-C waits for the call to end.
+    trusted : bool, default=False
+        False: a graph that uses an operator gruforecast never writes (a model not
+        exported by gruforecast, or edited since) is refused before ONNX Runtime loads
+        it, naming the operator; one operator of another kind (a ``Loop``, a
+        ``NonMaxSuppression`` over a million boxes) could run for minutes past any
+        ``timeout``. True: any graph, for files from a source you trust.
 
     Attributes
     ----------
@@ -169,6 +225,9 @@ class OnnxForecaster:
         Read from the model's metadata (``horizon`` is ``horizon_``'s older name).
     metadata : dict of str
         The model's ``metadata_props``.
+    digest : str
+        The SHA-256 of the file's bytes as read (hex): which model this is, whatever
+        happens to the file later.
     state : FittedState
         What the model's metadata describes (everything but the network, which is the
         graph), as ``GRUForecaster.state_``.
@@ -192,6 +251,7 @@ class OnnxForecaster:
         threads: int = 1,
         limits: Limits | None = None,
         timeout: float | None = None,
+        trusted: bool = False,
     ) -> None:
         self.path = Path(path)
         self.threads = check_int(threads, "threads")
@@ -200,15 +260,15 @@ class OnnxForecaster:
             if timeout is None
             else check_real(timeout, "timeout", low=0.0, low_inclusive=False)
         )
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no ONNX model at {os.fspath(self.path)!r}")
-        model = self.path.read_bytes()
-        self.session = self._start_session(model, providers)
+        if not isinstance(trusted, bool):
+            raise TypeError(f"trusted must be True or False, got {trusted!r}")
+        self.trusted = trusted
+        model = read_model(self.path, limits or Limits(), trusted)
+        self.digest: str = model.digest
+        self.metadata: dict[str, str] = model.metadata
+        self.state: FittedState = model.state
+        self.session = self._start_session(model.data, providers)
         self.providers: list[str] = self.session.get_providers()
-        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.state: FittedState = from_onnx_metadata(
-            self.metadata, os.fspath(self.path), limits or Limits()
-        )
         self._input_name = self.metadata["input_name"]
         self._output_name = self.metadata["output_name"]
         self._check_graph()
@@ -318,39 +378,52 @@ class OnnxForecaster:
             return self._run(windows, options)
         # ONNX Runtime's run does not return to Python until it ends: it runs in a worker
         # thread, and this one waits, able to stop it (the time limit, Ctrl-C) through
-        # RunOptions.terminate, which ONNX Runtime checks between nodes and iterations
+        # RunOptions.terminate, which ONNX Runtime checks between nodes and iterations.
+        # The wait is on an Event, not Thread.join: in CPython 3.11 a KeyboardInterrupt
+        # inside join(timeout) marks the running thread stopped, a later join returns at
+        # once, and the interpreter would exit under a live ONNX Runtime call (an abort).
+        # a stop is ours, and a failure is raised with its message: no log line of ONNX
+        # Runtime's besides (the level is read when the run starts)
+        options.log_severity_level = 4
         outcome: dict[str, Any] = {}
+        done = threading.Event()
 
         def work() -> None:
             try:
                 outcome["value"] = self._run(windows, options)
             except BaseException as error:  # handed to the waiting thread
                 outcome["error"] = error
+            finally:
+                done.set()
 
-        worker = threading.Thread(target=work, daemon=True)
         deadline = time.monotonic() + self.timeout
-        worker.start()
+        threading.Thread(target=work, daemon=True).start()
         try:
-            while worker.is_alive():
-                worker.join(0.05)
-                if worker.is_alive() and time.monotonic() > deadline:
-                    self._stop(options, worker)
+            while not done.wait(min(0.05, max(deadline - time.monotonic(), 0.0))):
+                if time.monotonic() > deadline:
+                    self._stop(options, done)
                     raise TimeoutError(
                         f"{os.fspath(self.path)!r}: ONNX Runtime ran longer than the time "
                         f"limit of {self.timeout:g} s (timeout=) and was stopped"
                     )
         except KeyboardInterrupt:
-            self._stop(options, worker)
+            self._stop(options, done)
             raise
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]
 
     @staticmethod
-    def _stop(options: ort.RunOptions, worker: threading.Thread) -> None:
-        options.log_severity_level = 4  # the stop is ours: no error line from ONNX Runtime
+    def _stop(options: ort.RunOptions, done: threading.Event) -> None:
+        """Stop the running call and wait until it has returned: Python must never
+        exit under it. A second Ctrl-C meanwhile only repeats the request."""
         options.terminate = True
-        worker.join()
+        while True:
+            try:
+                done.wait()
+                return
+            except KeyboardInterrupt:
+                continue
 
     def _run(self, windows: np.ndarray, options: ort.RunOptions) -> np.ndarray:
         try:

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -14,6 +15,7 @@ from gruforecast.export import parity_error as relative_error
 from gruforecast import ExportParityError, GRUForecaster, make_windows
 from reference_gru import grunet_forward
 
+EXPORTED_MODEL = Path(__file__).resolve().parents[1] / "exported" / "air_passengers.onnx"
 # Two GRU layers so that the layer-to-layer wiring of the exported graph is exercised.
 SETTINGS = {**FAST, "hidden_size": 16, "num_layers": 2}
 
@@ -109,7 +111,11 @@ def test_metadata_carries_what_a_deployment_needs(exported):
     assert 0 <= float(metadata["parity_max_error"]) <= float(metadata["parity_tolerance"]) == 1e-5
     state = json.loads(metadata["state"])  # the fitted state, as gruforecast._state encodes it
     assert state["scaler"] == forecaster.scaler_.to_dict()
-    np.testing.assert_array_equal(state["arrays"]["last_window"], series.to_numpy()[-24:])
+    # arrays: the base64 of their little-endian float64 bytes, and their shape
+    last_window = state["arrays"]["last_window"]
+    assert last_window["shape"] == [24]
+    decoded = np.frombuffer(__import__("base64").b64decode(last_window["float64"]), "<f8")
+    np.testing.assert_array_equal(decoded, series.to_numpy()[-24:])
     assert state["series_name"] == "air_passengers" and state["time_index"]["freq"] == "MS"
     network = forecaster.network_
     assert state["network"] == {"hidden_size": network.hidden_size, "num_layers": 2,
@@ -344,3 +350,50 @@ def test_any_panel_that_fits_exports_with_parity(example, tmp_path):
     data, transform, horizon = example
     forecaster = GRUForecaster(**TINY, horizon=horizon, target_transform=transform).fit(data)
     _exports_with_parity(forecaster, data, tmp_path / "m.onnx")
+
+
+# ---------------------------------------------------------------- the operators we write
+
+def _configurations():
+    """One fitted model for each way the graph can differ: target transform, scaler,
+    normalisation, seasonal skip, layers, horizon; deseasonalize (with its GRU part)."""
+    index = pd.date_range("2000-01-01", periods=120, freq="MS")
+    series = pd.Series(10 + np.sin(np.arange(120) * np.pi / 6) + 0.05 * np.arange(120), index=index)
+    for transform in (None, "log"):
+        for scaler in ("standard", "minmax", None):
+            for normalize, skip, layers, horizon in (("window", "seasonal", 1, 1), (None, None, 2, 3), ("window", None, 2, 1), (None, "seasonal", 1, 3)):
+                yield GRUForecaster(**{**TINY, "num_layers": layers}, window=36, horizon=horizon, scaler=scaler, target_transform=transform,
+                                    normalize=normalize, skip=skip).fit(series)
+    panel = pd.concat(pd.DataFrame({"unique_id": k, "ds": index, "y": series.to_numpy() * (k + 1)}) for k in range(3))
+    deseasonalized = GRUForecaster(**TINY, horizon=3, deseasonalize=True).fit(panel)
+    assert deseasonalized.state_.shape.gru_window is not None
+    yield deseasonalized
+    X, y = make_windows(series.to_numpy(), 12, 2)
+    yield GRUForecaster(**TINY, horizon=2).fit(X, y)  # the plain regressor form
+
+
+def test_the_allowed_operators_are_exactly_those_export_writes(tmp_path):
+    from gruforecast._onnx_file import WRITTEN_OPERATORS, read_onnx
+    from gruforecast._state import Limits
+
+    written = {}
+    paths = [EXPORTED_MODEL]
+    for k, forecaster in enumerate(_configurations()):
+        for opset in (17, 20) if k == 0 else (17,):
+            paths.append(forecaster.export_onnx(tmp_path / f"m{k}-{opset}.onnx", opset=opset))
+    for path in paths:
+        model = onnx.load(path)
+        found = {(node.domain, node.op_type) for node in model.graph.node}
+        assert all(not node.attribute or all(a.type != onnx.AttributeProto.GRAPH for a in node.attribute)
+                   for node in model.graph.node)  # no subgraphs
+        # the file reader finds what the onnx package finds
+        assert read_onnx(path.read_bytes(), str(path), Limits()).operators == found
+        for domain, op in found:
+            assert domain == ""
+            written.setdefault(op, path.name)
+    assert set(written) == WRITTEN_OPERATORS, (
+        f"export writes {sorted(set(written) - WRITTEN_OPERATORS)} beyond WRITTEN_OPERATORS "
+        f"(add them there), which lists {sorted(WRITTEN_OPERATORS - set(written))} that no "
+        "configuration writes (remove them)"
+    )
+

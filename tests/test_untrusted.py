@@ -5,9 +5,13 @@ the field (issue 20's reproducers)."""
 import contextlib
 import json
 import resource
+import signal
 import struct
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -19,6 +23,7 @@ from hypothesis import strategies as st
 from conftest import FAST
 from gruforecast import GRUForecaster, OnnxForecaster
 from gruforecast import fused
+from gruforecast import _state
 from gruforecast._state import Limits
 from gruforecast.cli import main, model_info
 
@@ -208,11 +213,22 @@ def test_huge_calibration_data_in_onnx_metadata_is_refused(model_file, tmp_path)
     for prop in proto.metadata_props:
         if prop.key == "state":
             state = json.loads(prop.value)
-            state["arrays"]["calibration.series"] = [1.0] * 2_000_001
+            state["arrays"]["calibration.series"] = _state._array_document(np.ones(2_000_001))
             prop.value = json.dumps(state)
     bad = tmp_path / "big.onnx"
     bad.write_bytes(proto.SerializeToString())
     with pytest.raises(ValueError, match="calibration holds 2000001 values, over the limit"):
+        OnnxForecaster(bad)
+    # as a JSON list (format 2), the same is refused before it is parsed
+    for prop in proto.metadata_props:
+        if prop.key == "state":
+            state = json.loads(prop.value)
+            state["arrays"]["calibration.series"] = [1.0] * 2_000_001
+            prop.value = json.dumps(state)
+        elif prop.key == "format_version":
+            prop.value = "2"
+    bad.write_bytes(proto.SerializeToString())
+    with pytest.raises(ValueError, match="holds up to 2000.* JSON values, more than a file of"):
         OnnxForecaster(bad)
 
 
@@ -405,13 +421,38 @@ def test_an_untrusted_graph_cannot_hang_the_caller(model_file, tmp_path, capsys)
     )
     path = tmp_path / "hangs.onnx"
     path.write_bytes(hanging.SerializeToString())
-    served = OnnxForecaster(path, timeout=1.0)
+    # an operator gruforecast never writes: refused before ONNX Runtime loads it
+    with pytest.raises(ValueError, match="hangs.onnx.*uses the operator 'Loop', which gruforecast never writes.*trusted=True"):
+        OnnxForecaster(path, timeout=1.0)
+    assert main(["forecast", str(path), "--steps", "1"]) == 2
+    assert "'Loop'" in capsys.readouterr().err
+    # trusted, it runs, and the time limit stops it
+    served = OnnxForecaster(path, timeout=1.0, trusted=True)
     started = time.perf_counter()
     with pytest.raises(TimeoutError, match="longer than the time limit of 1 s"):
         served.predict(np.ones((1, 12)))
     assert time.perf_counter() - started < 10
-    status = main(["forecast", str(path), "--steps", "1", "--timeout", "1"])
+    status = main(["forecast", str(path), "--steps", "1", "--timeout", "1", "--trusted"])
     assert status == 2 and "time limit" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_a_long_onnx_runtime_call_exits_130_with_one_line(model_file, tmp_path):
+    """SIGINT while ONNX Runtime runs (in the worker thread of timeout=): the call is
+    stopped and waited for, then one line and exit status 130, never an abort."""
+    _, _, onnx_path = model_file
+    hanging = _hanging_onnx()
+    onnx.helper.set_model_props(hanging, {p.key: p.value for p in onnx.load(onnx_path).metadata_props})
+    path = tmp_path / "hangs.onnx"
+    path.write_bytes(hanging.SerializeToString())
+    command = [sys.executable, "-m", "gruforecast", "forecast", str(path), "--steps", "1", "--trusted", "--timeout", "120"]
+    for _ in range(2):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)  # started, and inside the ONNX Runtime call (the loop runs 10^15 trips)
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 130, err
+        assert err.strip().splitlines() == ["gruforecast: interrupted"], err
 
 
 def test_onnx_runtime_errors_while_running_are_value_errors(model_file, tmp_path):
@@ -434,7 +475,7 @@ def test_onnx_runtime_errors_while_running_are_value_errors(model_file, tmp_path
     path.write_bytes(failing.SerializeToString())
     for timeout in (None, 5.0):
         with pytest.raises(ValueError, match="ONNX Runtime failed to run"):
-            OnnxForecaster(path, timeout=timeout).predict(np.ones((1, 12)))
+            OnnxForecaster(path, timeout=timeout, trusted=True).predict(np.ones((1, 12)))
 
 
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")
@@ -464,3 +505,82 @@ def test_random_edits_of_onnx_metadata_give_value_errors_only(warmed_up, tmp_pat
             served.forecast(2, interval=0.5 if served.calibration_ is not None else None)
         except ValueError:
             pass
+
+
+# ---------------------------------------------------------------- memory, in a fresh process
+
+_PEAK = """
+import sys
+path = sys.argv[1]
+from gruforecast import GRUForecaster, OnnxForecaster
+from gruforecast.cli import model_info
+
+def status(field):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) for line in lines if line.startswith(field + ":"))
+
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # resets the peak (VmHWM) to what the process holds now
+before = status("VmRSS")
+try:
+    model_info(path)
+    GRUForecaster.load(path) if path.endswith(".gruf") else OnnxForecaster(path, providers="cpu")
+    print("loaded", end=" ")
+except ValueError as error:
+    print("refused", end=" ")
+print(status("VmHWM") - before)
+"""
+
+
+def _peak_growth(path) -> tuple[str, int]:
+    """How much the peak RSS of a fresh process grows (bytes) while it reads ``path``
+    (``info``, then a load), from what it holds after its imports (Linux's VmHWM, reset
+    through /proc/self/clear_refs)."""
+    result = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    outcome, grown = result.stdout.split()
+    return outcome, int(grown) * 1024  # kB
+
+
+def _with_state(onnx_path, tmp_path, name, change, format_version=None):
+    proto = onnx.load(onnx_path)
+    for prop in proto.metadata_props:
+        if prop.key == "state":
+            state = json.loads(prop.value)
+            change(state)
+            prop.value = json.dumps(state, separators=(",", ":"))
+        elif prop.key == "format_version" and format_version is not None:
+            prop.value = str(format_version)
+    path = tmp_path / name
+    path.write_bytes(proto.SerializeToString())
+    return path
+
+
+@pytest.mark.slow
+def test_crafted_files_of_any_size_under_the_caps_peak_at_4x_their_size_plus_256_mib(model_file, tmp_path):
+    _, gruf, onnx_path = model_file
+    n = 15_000_000  # about 45 MB of JSON, under the 64 MiB header and metadata caps
+    crafted = {
+        # a .gruf whose history is [[], [], ...]: 20 times its size as Python lists
+        "history of empty lists.gruf": lambda: Path(edited(gruf, tmp_path, state_change(history=[[]] * n))),
+        # ONNX metadata of format 2, its arrays as JSON lists of small numbers
+        "list metadata.onnx": lambda: _with_state(
+            onnx_path, tmp_path, "list metadata.onnx",
+            lambda state: state["arrays"].update({"last_window": [0] * (2 * n)}), format_version=2),
+        "training span.onnx": lambda: _with_state(
+            onnx_path, tmp_path, "training span.onnx",
+            lambda state: state.update(training_span={"length": [[]] * n})),
+        # more metadata than the cap: refused by its size alone
+        "huge metadata.onnx": lambda: _with_state(
+            onnx_path, tmp_path, "huge metadata.onnx",
+            lambda state: state.update(series_name="x" * (100 * 2**20))),
+    }
+    for name, make in crafted.items():
+        path = make()
+        if path.name != name:
+            path = path.rename(tmp_path / name)
+        size = path.stat().st_size
+        outcome, grown = _peak_growth(path)
+        assert outcome == "refused", name
+        assert grown <= 4 * size + 256 * 2**20, f"{name}: {size / 2**20:.0f} MiB file, peak grew {grown / 2**20:.0f} MiB"
+        path.unlink()
