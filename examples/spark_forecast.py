@@ -55,6 +55,7 @@ def main() -> None:
     model = GRUForecaster(horizon=12, window=24, epochs=3, random_state=0).fit(panel(100, 96, 1))
     path = str(model.export_onnx(Path(tempfile.mkdtemp()) / "m.onnx"))
     frame = panel(arguments.series, 60, 2)
+    digest = OnnxForecaster(path).digest  # the model the executors must serve
 
     def forecast_partition(batches):
         # a partition holds whole series (repartitioned by id); Arrow may cut it into
@@ -63,7 +64,7 @@ def main() -> None:
 
         part = pd.concat(list(batches), ignore_index=True)
         if len(part):
-            table = served(path).forecast(steps, context=part, interval=0.9)
+            table = served(path, digest=digest).forecast(steps, context=part, interval=0.9)
             table["ds"] = table["ds"].astype("datetime64[us]")
             yield table
 

@@ -36,7 +36,7 @@ def test_two_workers_forecast_as_one_process_does(model):
         got = result.compute()
         # one session per worker process, opened there with the worker's one thread
         sessions = client.run(lambda: sorted(gruforecast_distributed._SESSIONS))
-    assert len(sessions) == 2 and all(keys == [(str(path), 1)] for keys in sessions.values())
+    assert len(sessions) == 2 and all(keys == [(str(path), 1, False)] for keys in sessions.values())
     key = ["unique_id", "ds"]
     pd.testing.assert_frame_equal(
         got.sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
@@ -59,3 +59,44 @@ def test_outside_a_cluster_and_wrong_columns(model):
         forecast_dask(path, dd.from_pandas(frame, npartitions=2), 0)
     with pytest.raises(ValueError, match=r"frame has no column 'unique_id'"):
         forecast_dask(path, dd.from_pandas(frame.rename(columns={"unique_id": "id"}), npartitions=1), 3)
+
+
+def _other_model(frame, path):
+    """Another model written over ``path`` the way a nightly retrain would: a new file
+    moved into place (os.replace)."""
+    import os
+
+    other = GRUForecaster(**{**PANEL_FAST, "random_state": 1}, window=12).fit(frame)
+    fresh = other.export_onnx(path.parent / "fresh.onnx")
+    os.replace(fresh, path)
+
+
+def test_a_model_replaced_in_place_is_served_anew_never_mixed(model, tmp_path):
+    from gruforecast import distributed as gruforecast_distributed
+    from gruforecast.distributed import forecast_dask, served
+
+    frame, original = model
+    path = tmp_path / "m.onnx"
+    path.write_bytes(original.read_bytes())
+    parts = dd.from_pandas(frame, npartitions=2)
+    first = forecast_dask(path, parts, 3).compute(scheduler="sync")  # opens the session here
+    old_digest = served(path).digest
+    # the nightly retrain replaces the file: the next job serves the new model
+    _other_model(frame, path)
+    expected = OnnxForecaster(path, providers="cpu").forecast(3, context=frame)
+    again = forecast_dask(path, parts, 3).compute(scheduler="sync")
+    key = ["unique_id", "ds"]
+    np.testing.assert_allclose(again.sort_values(key).forecast, expected.sort_values(key).forecast)
+    assert not np.allclose(again.sort_values(key).forecast, first.sort_values(key).forecast)
+    assert served(path).digest != old_digest
+    # a job whose client read the old model while the file is replaced before the
+    # workers run: an error, never the other model's numbers
+    job = forecast_dask(path, parts, 3)
+    _other_model(frame.assign(y=frame.y * 2), path)
+    with pytest.raises(ValueError, match="on this worker is not the model the client read"):
+        job.compute(scheduler="sync")
+    with pytest.raises(ValueError, match="not the model the client read"):
+        served(path, digest="0" * 64)
+    with pytest.raises(FileNotFoundError, match="no ONNX model at"):
+        served(tmp_path / "absent.onnx")
+    assert {key[2] for key in gruforecast_distributed._SESSIONS} == {False}
