@@ -22,6 +22,8 @@ from __future__ import annotations
 import copy
 import io
 import os
+import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -108,7 +110,8 @@ def parity_error(
             windows = scaler.transform(windows)
         size = np.max(np.abs(windows), axis=1, keepdims=True, initial=0.0)
     expected = expected.reshape(len(expected), -1)
-    error = np.abs(actual.reshape(expected.shape) - expected) / (1.0 + np.abs(expected) + size)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, counted below
+        error = np.abs(actual.reshape(expected.shape) - expected) / (1.0 + np.abs(expected) + size)
     return float(np.max(error, initial=0.0)) if np.isfinite(error).all() else float("inf")
 
 
@@ -271,6 +274,9 @@ def export_onnx(
 # ---------------------------------------------------------------------- Triton
 
 TRITON_MAX_BATCH_SIZE = 4096
+TRITON_BACKENDS = ("onnxruntime", "python")
+# what Triton accepts as a model's name, and what cannot break config.pbtxt's quoting
+_TRITON_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def export_triton(
@@ -280,16 +286,28 @@ def export_triton(
     name: str = "gruforecast",
     version: int = 1,
     max_batch_size: int = TRITON_MAX_BATCH_SIZE,
+    backend: str = "onnxruntime",
+    replace: bool = False,
     **options: Any,
 ) -> Path:
     """Export a fitted GRUForecaster as a model of an NVIDIA Triton model repository.
 
     Writes ``repository/name/version/model.onnx`` (:func:`export_onnx`, checked against
-    PyTorch, with ``options``) and ``repository/name/config.pbtxt`` for Triton's
-    ``onnxruntime`` backend: the ``windows`` input (TYPE_FP64, dims ``[window]``) and
-    the ``forecast`` output (TYPE_FP64, dims ``[horizon]``), the batch axis left to
-    ``max_batch_size``, and dynamic batching, which gathers concurrent requests into one
-    batch. Both files are written atomically; a model of the same name is replaced.
+    PyTorch, with ``options``) and ``repository/name/config.pbtxt``: the ``windows``
+    input (TYPE_FP64, dims ``[window]``) and the ``forecast`` output (TYPE_FP64, dims
+    ``[horizon]``), the batch axis left to ``max_batch_size``, and dynamic batching,
+    which gathers concurrent requests into one batch.
+
+    ``backend="onnxruntime"`` (the default): Triton's ONNX Runtime backend runs the
+    graph. ``backend="python"``: Triton's Python backend runs ``version/model.py``,
+    written beside the graph, which serves it with the ``onnxruntime`` package of the
+    server's Python (for a server without the ONNX Runtime backend, such as the CPU
+    ``tritonserver`` of the ``nvidia-pytriton`` package).
+
+    The config is the model's, shared by all its versions: a version whose input,
+    output or backend differ from the repository's config is refused (the versions
+    there would no longer match it), unless ``replace=True``, which replaces the whole
+    model, its other versions included. Files are written atomically.
 
     Triton serves the graph only: windows of raw values in, ``horizon`` raw forecasts
     out. Continuing past the horizon, intervals and time labels are the client's, from
@@ -299,31 +317,102 @@ def export_triton(
     -------
     Path
         The model's folder, ``repository/name``.
+
+    Raises
+    ------
+    ValueError
+        For a name Triton would not take (letters, digits, ``_``, ``.`` and ``-``, not
+        starting with ``.`` or ``-``), an unknown backend, or a version that does not
+        match the repository's config (without ``replace``).
     """
     check_is_fitted(forecaster)
-    if not isinstance(name, str) or not name or name != Path(name).name or name.startswith("."):
-        raise ValueError(f"name must be a plain folder name for the model, got {name!r}")
+    if not isinstance(name, str) or _TRITON_NAME.fullmatch(name) is None:
+        raise ValueError(
+            f"name must be a plain model name (letters, digits, '_', '.' and '-', not "
+            f"starting with '.' or '-'), got {name!r}"
+        )
     version = check_int(version, "version", minimum=1)
     max_batch_size = check_int(max_batch_size, "max_batch_size", minimum=1)
+    if backend not in TRITON_BACKENDS:
+        raise ValueError(f"backend must be one of {TRITON_BACKENDS}, got {backend!r}")
+    if not isinstance(replace, bool):
+        raise TypeError(f"replace must be True or False, got {replace!r}")
     state = forecaster.state_
     folder = Path(repository) / name
     if not _ddp.writes(state.ranks):  # a distributed fit's files are rank 0's to write
         return folder
-    export_onnx(forecaster, folder / str(version) / "model.onnx", **options)
-    with atomic_path(folder / "config.pbtxt") as temporary:
-        temporary.write_text(
-            triton_config(name, state.window, state.horizon, max_batch_size), encoding="utf-8"
-        )
+    config = triton_config(name, state.window, state.horizon, max_batch_size, backend)
+    existing = folder / "config.pbtxt"
+    if existing.exists() and not replace:
+        found = _triton_signature(existing.read_text(encoding="utf-8", errors="replace"))
+        wanted = _triton_signature(config)
+        if found != wanted:
+            raise ValueError(
+                f"{os.fspath(existing)!r} describes {_described(found)}, this model "
+                f"{_described(wanted)}: version {version} would not match the config its "
+                "other versions share. Export it under another name, or pass replace=True "
+                "(--replace) to replace the whole model, its versions included"
+            )
+    if replace and folder.exists():
+        staging = Path(repository) / f".{name}.{os.getpid()}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        _write_triton_version(forecaster, staging, version, backend, config, options)
+        retired = Path(repository) / f".{name}.{os.getpid()}.replaced"
+        os.replace(folder, retired)
+        os.replace(staging, folder)
+        shutil.rmtree(retired, ignore_errors=True)
+        return folder
+    _write_triton_version(forecaster, folder, version, backend, config, options)
     return folder
 
 
-def triton_config(name: str, window: int, horizon: int, max_batch_size: int) -> str:
+def _write_triton_version(
+    forecaster: Fitted,
+    folder: Path,
+    version: int,
+    backend: str,
+    config: str,
+    options: dict[str, Any],
+) -> None:
+    export_onnx(forecaster, folder / str(version) / "model.onnx", **options)
+    if backend == "python":
+        with atomic_path(folder / str(version) / "model.py") as temporary:
+            temporary.write_text(TRITON_PYTHON_MODEL, encoding="utf-8")
+    with atomic_path(folder / "config.pbtxt") as temporary:
+        temporary.write_text(config, encoding="utf-8")
+
+
+def _triton_signature(config: str) -> tuple[str | None, ...]:
+    """The backend and the input's and output's dims of a config.pbtxt (None where the
+    text does not say, as in a config gruforecast did not write)."""
+    parts = []
+    for pattern in (
+        r'^backend:\s*"([^"]*)"',
+        r"^input \[.*?dims: \[([^\]]*)\]",
+        r"^output \[.*?dims: \[([^\]]*)\]",
+    ):
+        match = re.search(pattern, config, re.MULTILINE | re.DOTALL)
+        parts.append(None if match is None else " ".join(match[1].split()))
+    return tuple(parts)
+
+
+def _described(signature: tuple[str | None, ...]) -> str:
+    backend, window, horizon = signature
+    return f"backend {backend}, windows [{window}] in and forecasts [{horizon}] out"
+
+
+def triton_config(
+    name: str, window: int, horizon: int, max_batch_size: int, backend: str = "onnxruntime"
+) -> str:
     """The ``config.pbtxt`` of an exported model (protobuf text of Triton's ModelConfig)."""
+    instances = (
+        "instance_group [ { kind: KIND_CPU } ]\n" if backend == "python" else ""
+    )  # the Python backend's model.py serves on the CPU
     return f"""\
 # written by gruforecast {__version__}: windows of {window} raw values in, the next
 # {horizon} raw values out (gruforecast's metadata is in the ONNX file; Triton ignores it)
 name: "{name}"
-backend: "onnxruntime"
+backend: "{backend}"
 max_batch_size: {max_batch_size}
 input [
   {{
@@ -340,4 +429,54 @@ output [
   }}
 ]
 dynamic_batching {{ }}
-"""
+{instances}"""
+
+
+# The Python backend's model: ONNX Runtime on the graph beside it, one batch of windows
+# per request (Triton's dynamic batching has gathered them). Plain ONNX Runtime and
+# NumPy: the server's Python needs neither gruforecast nor torch.
+TRITON_PYTHON_MODEL = f'''"""Written by gruforecast {__version__}: serves model.onnx, beside
+this file, with ONNX Runtime on the CPU (Triton's Python backend)."""
+
+import os
+import site
+import sys
+
+# a stub that starts its Python isolated, without site-packages (as nvidia-pytriton's
+# CPU server does), has no NumPy nor ONNX Runtime: add those of the Python it runs, as
+# a plain python3 would (the stub's own site module may know only Debian's layout)
+if not any(path.endswith(("site-packages", "dist-packages")) for path in sys.path):
+    version = f"python{{sys.version_info[0]}}.{{sys.version_info[1]}}"
+    for prefix in dict.fromkeys([sys.prefix, sys.exec_prefix]):
+        for folder in [os.path.join(prefix, "lib", version, "site-packages"),
+                       *site.getsitepackages([prefix])]:
+            if os.path.isdir(folder):
+                site.addsitedir(folder)
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import triton_python_backend_utils as pb_utils  # noqa: E402
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        folder = os.path.join(args["model_repository"], args["model_version"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            os.path.join(folder, "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+
+    def execute(self, requests):
+        # tensors cross through DLPack: with NumPy 2, a stub built for NumPy 1 reads
+        # as_numpy() wrong and sends pb_utils.Tensor(name, array) empty
+        responses = []
+        for request in requests:
+            tensor = pb_utils.get_input_tensor_by_name(request, "{INPUT_NAME}")
+            windows = np.ascontiguousarray(np.from_dlpack(tensor), dtype=np.float64)
+            forecast = self.session.run(["{OUTPUT_NAME}"], {{"{INPUT_NAME}": windows}})[0]
+            forecast = np.ascontiguousarray(forecast, dtype=np.float64)
+            output = pb_utils.Tensor.from_dlpack("{OUTPUT_NAME}", forecast)
+            responses.append(pb_utils.InferenceResponse(output_tensors=[output]))
+        return responses
+'''
