@@ -11,6 +11,7 @@ and NumPy, as a deployment without gruforecast would.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def serve_with_plain_onnxruntime(path: Path, steps: int) -> np.ndarray:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     metadata = session.get_modelmeta().custom_metadata_map
     window, horizon = int(metadata["window"]), int(metadata["horizon"])
-    state = json.loads(metadata["state"])  # the fitted state, format 2 (gruforecast._state)
-    history = list(state["arrays"]["last_window"])  # the end of the training series
+    state = json.loads(metadata["state"])  # the fitted state, format 3 (gruforecast._state)
+    # the end of the training series: the base64 of its little-endian float64 bytes
+    last_window = base64.b64decode(state["arrays"]["last_window"]["float64"])
+    history = list(np.frombuffer(last_window, dtype="<f8"))
     while len(history) < window + steps:  # recursive: feed forecasts back, horizon at a time
         windows = np.array([history[-window:]], dtype=np.float64)
         history.extend(session.run(["forecast"], {"windows": windows})[0][0])

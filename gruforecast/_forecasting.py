@@ -23,7 +23,7 @@ from .windowing import PredictWindows, recursive_forecast
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["forecast_history"]
+__all__ = ["NonFiniteForecastError", "check_finite", "forecast_history"]
 
 
 def _with_bounds(
@@ -82,6 +82,27 @@ def _request(state: FittedState, steps: Any, interval: Any) -> tuple[int, tuple[
     return steps, levels
 
 
+class NonFiniteForecastError(ValueError):
+    """A forecast that is not a finite number (the model's weights, or its history,
+    overflow float64)."""
+
+
+def check_finite(forecasts: np.ndarray, model: str, ids: Any = None) -> None:
+    """Refuse forecasts (one row per series, ``ids`` naming them) that are not finite:
+    ``model``'s weights, or the history it was given, overflow float64 there."""
+    bad = ~np.isfinite(forecasts)
+    if not bad.any():
+        return
+    row, step = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    series = f"of series {ids[row]!r} " if ids is not None else ""
+    raise NonFiniteForecastError(
+        f"{model} forecast {forecasts[row, step]} {series}at step {step + 1}: a forecast "
+        "that is not a finite number (its weights, or the history it was given, overflow "
+        "float64 there), so none is given; a model with such weights is damaged or "
+        "diverged: fit it again"
+    )
+
+
 def forecast_panel(
     state: FittedState,
     predict_windows: PredictWindows,
@@ -91,6 +112,7 @@ def forecast_panel(
     *,
     missing: str,
     names: tuple[str, str, str] | None = None,
+    model: str = "the model's",
 ) -> pd.DataFrame:
     """Forecast every series: those of a model of many series (``context`` None), or
     those of ``context`` (a long frame, a dict or a list of series; series never seen
@@ -134,10 +156,12 @@ def forecast_panel(
             check_in_domain(
                 state.scaler, histories[k], f"context, series {ids[k]!r} (its last values)"
             )
+    labels = future_labels(kind, freq, tz, last, steps)  # fail before any work
     forecast = recursive_forecast(predict_windows, histories, window, steps)
+    check_finite(forecast, model, ids)
     columns: dict[str, Any] = {
         names[0]: pd.Index(ids).repeat(steps),  # the ids' own dtype
-        names[1]: future_labels(kind, freq, tz, last, steps),
+        names[1]: labels,
         "forecast": forecast.ravel(),
     }
     if levels is not None:
@@ -159,14 +183,15 @@ def forecast_history(
     interval: Any = None,
     *,
     missing: str,
+    model: str = "the model's",
 ) -> np.ndarray | pd.Series | pd.DataFrame:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
     ``state`` is the fitted model (its window, the end of its series, its calibration
     data, its index), ``predict_windows`` maps raw windows to raw predictions with
-    that same model, and ``missing`` is the policy for NaN in ``context``. The index
-    of the fitted series is decoded (an ONNX model loads pandas) only when it is
-    continued.
+    that same model, ``missing`` is the policy for NaN in ``context``, and ``model``
+    names the model in errors. The index of the fitted series is decoded (an ONNX
+    model loads pandas) only when it is continued.
 
     Returns
     -------
@@ -186,7 +211,14 @@ def forecast_history(
         context is not None and is_panel(context, names[0])
     ):
         return forecast_panel(
-            state, predict_windows, steps, context, interval, missing=missing, names=names
+            state,
+            predict_windows,
+            steps,
+            context,
+            interval,
+            missing=missing,
+            names=names,
+            model=model,
         )
     window, calibration = state.window, state.calibration
     steps, levels = _request(state, steps, interval)
@@ -212,6 +244,7 @@ def forecast_history(
     if context is not None:
         check_in_domain(state.scaler, values[-window:], "context (its last values)")
     forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
+    check_finite(forecast[None, :], model)
     if levels is not None:
         assert calibration is not None
         half_widths = calibration.half_widths(predict_windows, steps, levels, values[-window:])

@@ -129,10 +129,13 @@ def as_panel(
 
     names = (id_col, time_col, target_col)
     frame = _long_frame(data, names, what)
+    if len(frame) == 0:
+        raise ValueError(f"{what} holds no values: no series to read")
     ids = frame[id_col]
     if ids.isna().any():
         row = int(ids.isna().to_numpy().argmax())
         raise ValueError(f"{what}: column {id_col!r} has no series id in row {row}")
+    _refuse_ids_that_merge(ids, what, id_col)
     codes, uniques = pd.factorize(ids, sort=True)
     values = _as_float(
         _pandas_to_numpy(frame[target_col]), f"{what} column {target_col!r}", None, np.float64
@@ -147,9 +150,11 @@ def as_panel(
     tz = extra if kind == "datetime" else None
     ids_tuple = tuple(uniques)
     _refuse_duplicates(times, kind, extra, offsets, ids_tuple, what, time_col)
-    freq = extra if kind == "period" else _panel_frequency(times, kind, offsets, ids_tuple, what)
+    freq = (
+        extra if kind == "period" else _panel_frequency(times, kind, offsets, ids_tuple, what, tz)
+    )
     values, times, offsets, filled = _regularise(
-        values, times, kind, freq, offsets, ids_tuple, missing, what
+        values, times, kind, freq, offsets, ids_tuple, missing, what, tz
     )
     if missing == "interpolate" and np.isnan(values).any():
         values = values.copy()  # it may be a view of the caller's frame
@@ -163,7 +168,7 @@ def as_panel(
     if bad.any():
         row = int(bad.argmax())
         series = _series_of(row, offsets)
-        label = _label(times[row], kind, freq)
+        label = _label(times[row], kind, freq, tz)
         problem = "no value (NaN)" if np.isnan(values[row]) else f"{values[row]}"
         advice = (
             "; fill it first, or let GRUForecaster(missing='interpolate') fill such values"
@@ -226,6 +231,25 @@ def _long_frame(data: Any, names: tuple[str, str, str], what: str) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
+def _refuse_ids_that_merge(ids: pd.Series, what: str, id_col: str) -> None:
+    """Refuse ids of mixed types that compare equal (True and 1, False and 0, 1 and
+    1.0): pandas would take them for one series and merge two series into one."""
+    if ids.dtype != object:
+        return  # one type: equal ids are the same id
+    types = ids.map(type)
+    numeric = [kind for kind in types.unique() if issubclass(kind, (bool, int, float, np.number))]
+    seen: dict[Any, Any] = {}
+    for kind in numeric if len(numeric) > 1 else ():
+        for value in ids[types == kind].unique():
+            other = seen.setdefault(value, value)
+            if type(other) is not type(value):
+                raise ValueError(
+                    f"{what}: column {id_col!r} holds the ids {other!r} and {value!r}, which "
+                    "are equal to Python and pandas, so their two series would merge into "
+                    "one; give the ids one type (for example df[id].astype(str))"
+                )
+
+
 def _in_order(codes: np.ndarray, times: np.ndarray) -> bool:
     """Whether the rows are sorted by series (by their sorted ids) and by time within."""
     if len(codes) < 2:
@@ -262,11 +286,11 @@ def _times(column: pd.Series, what: str) -> tuple[np.ndarray, str, Any]:
     )
 
 
-def _label(value: Any, kind: str, freq: str | None) -> str:
+def _label(value: Any, kind: str, freq: str | None, tz: Any = None) -> str:
     import pandas as pd
 
     if kind == "datetime":
-        return str(pd.Timestamp(int(value)))
+        return str(_stamps(np.array([value]), tz)[0])
     if kind == "period":
         return str(pd.Period(ordinal=int(value), freq=freq))
     return f"time {int(value)}"
@@ -279,7 +303,7 @@ def _series_of(row: int, offsets: np.ndarray) -> int:
 def _refuse_duplicates(
     times: np.ndarray,
     kind: str,
-    freq: Any,
+    freq: Any,  # a period frequency, or a datetime's time zone
     offsets: np.ndarray,
     ids: tuple[Hashable, ...],
     what: str,
@@ -293,19 +317,26 @@ def _refuse_duplicates(
         k = _series_of(row, offsets)
         raise ValueError(
             f"{what}: series {ids[k]!r} has two rows at the same time ({time_col} "
-            f"{_label(times[row], kind, freq if kind == 'period' else None)}); each series "
+            f"{_label(times[row], kind, *((freq, None) if kind == 'period' else (None, freq)))}); "
+            "each series "
             "needs one row per time step (aggregate duplicates first, for example "
             "df.groupby([id, time]).mean())"
         )
 
 
 def _panel_frequency(
-    times: np.ndarray, kind: str, offsets: np.ndarray, ids: tuple[Hashable, ...], what: str
+    times: np.ndarray,
+    kind: str,
+    offsets: np.ndarray,
+    ids: tuple[Hashable, ...],
+    what: str,
+    tz: Any = None,
 ) -> str | None:
     """The one step of all series: inferred from the longest series, then every series'
     steps are checked to be multiples of it (a multiple is a gap, filled or refused by
-    :func:`_regularise`); a series on another step is an error naming it."""
-    import pandas as pd
+    :func:`_regularise`); a series on another step is an error naming it. Steps are
+    those of the series' own time zone ``tz``: a day across a change to summer time is
+    23 hours, and still a day."""
 
     lengths = np.diff(offsets)
     longest = int(np.argmax(lengths))
@@ -318,7 +349,7 @@ def _panel_frequency(
         return str(step)
     # the step most of the longest series' stretches have (gaps are rare)
     codes = [
-        dominant_step(pd.DatetimeIndex(times[offsets[k] : offsets[k + 1]]))
+        dominant_step(_stamps(times[offsets[k] : offsets[k + 1]], tz))
         for k in np.argsort(-lengths, kind="stable")[:20]
     ]
     found = [code for code in codes if code is not None]
@@ -339,18 +370,17 @@ def _regularise(
     ids: tuple[Hashable, ...],
     missing: str,
     what: str,
+    tz: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Every series on the panel's step: rows missing from it are refused, or with
     ``missing="interpolate"`` inserted (as NaN, filled later); a series off the step
     (another frequency) is refused."""
-    import pandas as pd
 
     if freq is None:
         return values, times, offsets, None
     # the label after each label, on the panel's step
     if kind == "datetime":
-        offset = pd.tseries.frequencies.to_offset(freq)
-        following = (pd.DatetimeIndex(times[:-1]) + offset).as_unit("ns").asi8
+        following = (_stamps(times[:-1], tz) + calendar_offset(freq, tz)).as_unit("ns").asi8
     else:  # integer steps, period ordinals
         following = times[:-1] + _integer_step(kind, freq)
     within = np.ones(len(times) - 1, bool)
@@ -362,11 +392,11 @@ def _regularise(
     grids = {}
     for k in sorted({_series_of(int(row), offsets) for row in np.flatnonzero(broken)}):
         part = times[offsets[k] : offsets[k + 1]]
-        grid = _grid(part, kind, freq)
+        grid = _grid(part, kind, freq, tz)
         if grid is None or not np.isin(part, grid).all():
             raise ValueError(
                 f"{what}: series {ids[k]!r} is not on the panel's time step {freq!r} "
-                f"(from {_label(part[0], kind, freq)} its labels are not all one {freq!r} "
+                f"(from {_label(part[0], kind, freq, tz)} its labels are not all one {freq!r} "
                 "apart); one frequency per model: resample it, or fit it apart"
             )
         grids[k] = grid
@@ -377,7 +407,7 @@ def _regularise(
         n = len(absent)
         raise ValueError(
             f"{what}: series {ids[k]!r} has {n} {freq!r} step{'s' if n > 1 else ''} with no "
-            f"row (the first: {_label(absent[0], kind, freq)}); insert them and fill their "
+            f"row (the first: {_label(absent[0], kind, freq, tz)}); insert them and fill their "
             "values, or let GRUForecaster(missing='interpolate') do both"
         )
     pieces_values, pieces_times, lengths = [], [], []
@@ -397,17 +427,38 @@ def _regularise(
     return values, np.concatenate(pieces_times), new_offsets, np.isnan(values)
 
 
-def _grid(part: np.ndarray, kind: str, freq: str) -> np.ndarray | None:
+def _grid(part: np.ndarray, kind: str, freq: str, tz: Any = None) -> np.ndarray | None:
     """All labels on the step from the first of ``part`` to its last (int64)."""
     import pandas as pd
 
     if kind == "datetime":
-        grid = pd.date_range(pd.Timestamp(int(part[0])), pd.Timestamp(int(part[-1])), freq=freq)
+        ends = _stamps(part[[0, -1]], tz)
+        grid = pd.date_range(ends[0], ends[1], freq=calendar_offset(freq, tz))
         return grid.as_unit("ns").asi8.astype(np.int64)
     step = _integer_step(kind, freq)
     if (part[-1] - part[0]) % step:
         return None
     return np.arange(part[0], part[-1] + 1, step, dtype=np.int64)
+
+
+def _stamps(times: np.ndarray, tz: Any) -> pd.DatetimeIndex:
+    """Time labels as whole numbers (nanoseconds since the epoch, UTC) as timestamps in
+    the time zone ``tz`` (naive without one)."""
+    import pandas as pd
+
+    stamps = pd.DatetimeIndex(np.asarray(times, np.int64).astype("datetime64[ns]"))
+    return stamps if tz is None else stamps.tz_localize("UTC").tz_convert(tz)
+
+
+def calendar_offset(freq: str, tz: Any) -> Any:
+    """The pandas offset of ``freq``; in a time zone, days are calendar days (pandas 2
+    takes ``Day`` for 24 hours, which a day across a change to summer time is not)."""
+    import pandas as pd
+
+    offset = pd.tseries.frequencies.to_offset(freq)
+    if tz is not None and isinstance(offset, pd.offsets.Day):
+        return pd.DateOffset(days=offset.n)
+    return offset
 
 
 def _integer_step(kind: str, freq: str) -> int:
@@ -702,9 +753,20 @@ def _segment_scales(
         spreads = highs - lows
         return lows, np.where(spreads > 0, spreads, 1.0)
     n = counts.astype(np.float64)
-    means = np.add.reduceat(np.where(covered, values, 0.0), starts) / n
-    deviations = np.where(covered, values - np.repeat(means, lengths), 0.0)
-    spreads = np.sqrt(np.add.reduceat(deviations * deviations, starts) / n)
+    # through each series' largest magnitude, as SeriesScaler: sums and squares of values
+    # near 1e300 (or 1e-170) would overflow (or underflow) float64
+    magnitudes = np.maximum.reduceat(np.where(covered, np.abs(values), 0.0), starts)
+    magnitudes = np.where(magnitudes > 0, magnitudes, 1.0)
+    relative = values / np.repeat(magnitudes, lengths)
+    means = np.add.reduceat(np.where(covered, relative, 0.0), starts) / n
+    deviations = np.where(covered, relative - np.repeat(means, lengths), 0.0)
+    spreads = np.sqrt(np.add.reduceat(deviations * deviations, starts) / n) * magnitudes
+    means = means * magnitudes
+    if not (np.isfinite(means).all() and np.isfinite(spreads).all()):
+        raise ValueError(
+            f"the series are too large to scale in float64 (|values| up to "
+            f"{np.max(magnitudes):.3g}); rescale them first"
+        )
     tiny = spreads <= 8 * np.finfo(np.float64).eps * np.abs(means)
     return means, np.where(tiny | (spreads == 0), 1.0, spreads)
 
@@ -744,17 +806,27 @@ def decode_labels(kind: str, freq: str | None, tz: str | None, labels: np.ndarra
 def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray, steps: int) -> Any:
     """The labels of the ``steps`` values after each series' last label (``last`` as
     whole numbers, see ``PanelState``), series after series: a pandas array of
-    len(last) * steps."""
+    len(last) * steps.
+
+    Raises
+    ------
+    ValueError
+        If the labels would run past what 64-bit labels (pandas' nanosecond timestamps:
+        up to 2262-04-11) can hold: nothing is forecast then.
+    """
     import warnings
 
     import pandas as pd
 
     last = np.asarray(last, np.int64)
-    ahead = np.arange(1, steps + 1)
-    if kind == "integer":
-        return (last[:, None] + int(freq or 1) * ahead).ravel()
-    if kind == "period":
-        return decode_labels(kind, freq, tz, (last[:, None] + ahead).ravel())
+    if kind in ("integer", "period"):
+        step = int(freq or 1) if kind == "integer" else 1
+        if len(last) and (
+            int(last.max()) + step * steps >= 2**63 or int(last.min()) + step < -(2**63)
+        ):
+            raise _beyond_labels(kind, steps)
+        labels = (last[:, None] + step * np.arange(1, steps + 1)).ravel()
+        return labels if kind == "integer" else decode_labels(kind, freq, tz, labels)
     if freq is None:
         raise ValueError(
             "the series have no regular frequency, so the timestamps of the forecast are unknown"
@@ -762,10 +834,29 @@ def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray,
     base = pd.DatetimeIndex(last.astype("datetime64[ns]"))
     if tz is not None:
         base = base.tz_localize("UTC").tz_convert(tz)
-    offset = pd.tseries.frequencies.to_offset(freq)
-    columns = []
+    offset = calendar_offset(freq, tz)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps
-        for k in ahead:
-            columns.append((base + k * offset).as_unit("ns").asi8)
-    return decode_labels(kind, freq, tz, np.column_stack(columns).ravel())
+        try:
+            (base.max() + steps * offset).as_unit("ns")  # the farthest label, first
+            if steps <= len(base):
+                columns = [(base + k * offset).as_unit("ns").asi8 for k in range(1, steps + 1)]
+                labels = np.column_stack(columns).ravel()
+            else:  # a long horizon for few series: a range per series
+                labels = np.concatenate(
+                    [
+                        pd.date_range(start + offset, periods=steps, freq=offset).as_unit("ns").asi8
+                        for start in base
+                    ]
+                )
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            raise _beyond_labels(kind, steps) from None
+    return decode_labels(kind, freq, tz, labels)
+
+
+def _beyond_labels(kind: str, steps: int) -> ValueError:
+    what = "timestamps (up to 2262-04-11)" if kind == "datetime" else f"{kind} labels"
+    return ValueError(
+        f"steps={steps}: the labels of that many steps after the series' last ones run past "
+        f"what 64-bit {what} can hold; ask for fewer steps"
+    )

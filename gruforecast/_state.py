@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from ._params import check_choice
-from ._time_index import TimeIndex, json_name
+from ._time_index import TimeIndex, frequency_problem, json_name, tz_problem
 from ._version import __version__
 from .intervals import Calibration, errors, highest_level, level_label
 from .scaling import SeriesScaler
@@ -71,11 +71,12 @@ def check_format_version(where: str, version: int, writer: str | None) -> None:
 class Limits:
     """The largest model a file may describe before anything is allocated for it.
 
-    A model file or ONNX metadata is checked against these (and against itself) before
-    a network is built or an array is used, so that a crafted file cannot make loading
-    allocate gigabytes or run for minutes. The defaults are far above what forecasting
-    needs; a caller with an honest bigger model passes larger ones (``GRUForecaster.load
-    (path, limits=Limits(hidden_size=8192))``, ``OnnxForecaster(path, limits=...)``).
+    A model file or an ONNX file and its metadata is checked against these (and
+    against itself) before a network is built, an array is used or ONNX Runtime sees the
+    file, so that a crafted file cannot make loading allocate gigabytes or run for
+    minutes. The defaults are far above what forecasting needs; a caller with an honest
+    bigger model passes larger ones (``GRUForecaster.load(path,
+    limits=Limits(hidden_size=8192))``, ``OnnxForecaster(path, limits=...)``).
     """
 
     window: int = 100_000
@@ -89,7 +90,7 @@ class Limits:
     metadata_bytes: int = 64 * 2**20
     metadata_keys: int = 1_000  # of an ONNX file's metadata
     onnx_bytes: int = 2**31 - 1  # an ONNX file (protobuf's own limit is 2 GiB)
-    # protobuf fields read from an ONNX file's model, graph and nodes (ours: about 2,000)
+    # protobuf fields read from an ONNX file's model, graph and nodes (ours: 300 to 1,500)
     onnx_fields: int = 200_000
 
 
@@ -599,16 +600,35 @@ def _check_record(value: Any, field: str, where: str, optional: bool = False) ->
 
 def _check_panel(panel: PanelState, window: int, where: str, limits: Limits) -> None:
     n = _whole(len(panel.ids), "panel.ids (the number of series)", where, 1, limits.series)
+    strange = next((i for i in panel.ids if not _plain_id(i)), _ABSENT)
+    if strange is not _ABSENT:
+        raise ValueError(
+            f"{where!r}: panel.ids holds {strange!r:.60}; expected text or finite numbers"
+        )
     if len(set(panel.ids)) != n:
-        raise ValueError(f"{where!r}: panel.ids must be distinct, and at least one")
+        raise ValueError(
+            f"{where!r}: panel.ids must be distinct (True equals 1 and False 0 as ids), "
+            "and at least one"
+        )
+    if len(set(panel.names)) != 3:
+        raise ValueError(
+            f"{where!r}: panel.names is {list(panel.names)!r:.80}; expected three different "
+            "column names (id, time, value)"
+        )
     if panel.kind not in ("datetime", "period", "integer"):
         raise ValueError(f"{where!r}: panel.kind is {panel.kind!r:.40}")
     if not isinstance(panel.freq, str | None) or not isinstance(panel.tz, str | None):
         raise ValueError(f"{where!r}: panel.freq and panel.tz must be text or None")
+    _check_steps(
+        panel.kind, panel.freq, panel.tz if panel.kind == "datetime" else None, "panel", where
+    )
     if len(panel.last_labels) != n:
         raise ValueError(
             f"{where!r}: panel.last_labels has {len(panel.last_labels)} labels for {n} series"
         )
+    # whole numbers of int64 (NaT, its lowest, is no label); beyond them pandas overflows
+    if any(not -(2**63) < label < 2**63 for label in panel.last_labels):
+        raise ValueError(f"{where!r}: panel.last_labels holds a number beyond 64-bit time labels")
     _finite(panel.lengths.astype(np.float64), "panel.lengths", where, (n,))
     if (panel.lengths < 1).any():
         raise ValueError(f"{where!r}: panel.lengths must be positive")
@@ -630,8 +650,29 @@ def _check_time_index(data: Any, where: str) -> None:
     last, freq, tz = data.get("last"), data.get("freq"), data.get("tz")
     if isinstance(last, bool) or not isinstance(last, _LABELS[kind]):
         raise ValueError(f"{where!r}: time_index.last is {last!r:.80} for a {kind} index")
+    if isinstance(last, int) and not -(2**63) < last < 2**63:
+        raise ValueError(f"{where!r}: time_index.last is beyond 64-bit labels")
     if not isinstance(freq, str | None) or not isinstance(tz, str | None):
         raise ValueError(f"{where!r}: time_index.freq and .tz must be text or None")
+    if kind != "other":
+        _check_steps(kind, freq, tz if kind == "datetime" else None, "time_index", where)
+
+
+def _check_steps(kind: str, freq: str | None, tz: str | None, field: str, where: str) -> None:
+    """A frequency that steps an index of ``kind``, and a time zone known here."""
+    problem = None if freq is None else frequency_problem(kind, freq)
+    if problem is not None:
+        raise ValueError(f"{where!r}: {field}.freq is {freq!r:.40}: {problem}")
+    problem = None if tz is None else tz_problem(tz)
+    if problem is not None:
+        raise ValueError(f"{where!r}: {field}.tz is {tz!r:.60}: {problem}")
+
+
+def _plain_id(value: Any) -> bool:
+    """Whether a series id read from a file is text or a finite number."""
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return isinstance(value, str | int)
 
 
 def expected_weights(state: FittedState) -> dict[str, tuple[int, ...]]:

@@ -108,6 +108,49 @@ def step_seconds(kind: str | None, freq: str | None) -> float | None:
     return float((stamps[-1] - stamps[0]).total_seconds()) / 24
 
 
+# Frequencies read from a file are checked without pandas when they are one of these
+# codes (with a multiple and an anchor: "15min", "W-SUN", "QS-OCT"); pandas decides the
+# rest (then it is imported). Datetime offsets, then period frequencies.
+_COMMON_CODES = {
+    "datetime": frozenset(
+        "YS YE QS QE MS ME SMS SME BYS BYE BQS BQE BMS BME W D B h min s".split()
+    ),
+    "period": frozenset("Y Q M W D B h min s".split()),
+}
+_FREQUENCY = re.compile(r"([1-9][0-9]{0,5})?([A-Za-z]+)(-[A-Z]{3})?")
+
+
+def frequency_problem(kind: str, freq: str) -> str | None:
+    """Why ``freq`` cannot step a ``kind`` index ("integer": a positive whole step as
+    text; "datetime": a pandas offset; "period": a period frequency), or None."""
+    if kind == "integer":
+        return None if freq.isdigit() and 0 < int(freq) < 2**62 else "not a positive whole step"
+    match = _FREQUENCY.fullmatch(freq)
+    if match is not None and match[2] in _COMMON_CODES.get(kind, ()):
+        return None
+    import pandas as pd
+
+    try:
+        if kind == "period":
+            pd.period_range("2000-01-01", periods=2, freq=freq)
+            return None
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except (TypeError, ValueError, OverflowError):
+        return "not a pandas frequency"
+    return None if offset.n > 0 else "not a step forward"
+
+
+def tz_problem(tz: str) -> str | None:
+    """Why ``tz`` is not a time zone's IANA name known here, or None."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return "not a time zone known here (an IANA name such as 'Europe/Paris')"
+    return None
+
+
 def json_name(name: Any) -> Any:
     """A series or index name as JSON can hold it (other hashables as their str)."""
     return name if isinstance(name, (str, int, float, type(None))) else str(name)
@@ -239,13 +282,19 @@ class TimeIndex:
                     "array to get an array back"
                 )
             offset = self.offset or pd.tseries.frequencies.to_offset(self.freq)
-            return pd.date_range(
-                start=self.last + offset, periods=steps, freq=offset, name=self.name
-            )
+            try:
+                return pd.date_range(
+                    start=self.last + offset, periods=steps, freq=offset, name=self.name
+                )
+            except (OverflowError, pd.errors.OutOfBoundsDatetime):
+                raise _beyond_labels(steps, self.last) from None
         if self.kind == "period":
-            return pd.period_range(
-                start=self.last + 1, periods=steps, freq=self.freq, name=self.name
-            )
+            try:
+                return pd.period_range(
+                    start=self.last + 1, periods=steps, freq=self.freq, name=self.name
+                )
+            except (OverflowError, pd.errors.OutOfBoundsDatetime):
+                raise _beyond_labels(steps, self.last) from None
         if self.kind == "integer":
             if self.freq is None:
                 raise ValueError(
@@ -261,6 +310,13 @@ class TimeIndex:
             "index, so the index of the forecast is unknown; convert it (for example "
             "series.index = pd.to_datetime(series.index)) or pass a NumPy array"
         )
+
+
+def _beyond_labels(steps: int, last: Any) -> ValueError:
+    return ValueError(
+        f"steps={steps}: the labels of that many steps after {last} run past the dates "
+        "pandas can represent; ask for fewer steps"
+    )
 
 
 def check_round_trip(time_index: TimeIndex | None, described: dict[str, Any] | None) -> None:

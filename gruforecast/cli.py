@@ -9,6 +9,7 @@ Runtime only: torch is not imported.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -136,7 +137,11 @@ def _level(text: str) -> float:
 
 
 def read_series(
-    path: str, column: str | None, time_column: str | None, id_column: str | None = None
+    path: str,
+    column: str | None,
+    time_column: str | None,
+    id_column: str | None = None,
+    defaults: tuple[str | None, str | None, str | None] | None = None,
 ) -> Any:
     """Read one numeric column of a CSV or Parquet file as a pd.Series; with
     ``id_column``, a long file of many series, as a DataFrame of three columns (id,
@@ -145,6 +150,8 @@ def read_series(
     ``column`` may be omitted when the file has exactly one numeric column besides the
     time (and id) column. ``time_column`` (parsed as dates, else kept as it is) becomes
     the index; without it, a first column that parses entirely as dates is used.
+    ``defaults`` (id, time, value) stand in for the names not given, where the file has
+    such columns (a model's own column names).
     """
     import pandas as pd
 
@@ -169,9 +176,23 @@ def read_series(
         raise UsageError(f"{path}: cannot be read as a table: {error}") from None
     if table.empty:
         raise UsageError(f"{path}: no rows")
+    if not isinstance(table.index, pd.RangeIndex):
+        # pandas makes the first field an index when rows hold one field more than the
+        # header: "1000,00" under "sales" is a decimal comma, not two columns
+        header = ", ".join(repr(str(c)) for c in table.columns)
+        raise UsageError(
+            f"{path}: its rows hold one field more than its header ({header}); the first "
+            f"row begins with {str(table.index[0])!r}: are commas decimal marks in column "
+            f"{str(table.columns[0])!r}? Write numbers with '.', or separate fields with ';'"
+        )
     names = [str(c) for c in table.columns]
     table.columns = names
     listed = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+    if defaults is not None:
+        id_column, time_column, column = (
+            given if given is not None or default not in names else default
+            for given, default in zip((id_column, time_column, column), defaults, strict=True)
+        )
     if id_column is None and "unique_id" in names and column != "unique_id":
         id_column = "unique_id"  # the long-frame convention: many series
     options = ((column, "--column"), (time_column, "--time-column"), (id_column, "--id-column"))
@@ -271,14 +292,16 @@ def refuse_gaps(series: Any, path: str, advice: str) -> None:
 
 
 def _csv_dialect(source: Path, suffix: str) -> dict[str, str]:
-    """Tabs for .tsv; for a CSV whose header has semicolons and no comma, the European
-    layout: ';' between fields and ',' as the decimal mark (read with ',' its dates and
-    whole parts would become the index)."""
+    """Tabs for .tsv; the European layout, ';' between fields and ',' as the decimal
+    mark, for a CSV whose header and first lines all hold the same number of semicolons
+    (read with ',' its dates and whole parts would become the index; a comma in such a
+    file's header, ``date;sales, EUR``, is part of a name)."""
     if suffix == ".tsv":
         return {"sep": "\t"}
     with open(source, encoding="utf-8", errors="replace") as file:
-        header = file.readline()
-    if ";" in header and "," not in header:
+        lines = [line for line in itertools.islice(file, 21) if line.strip()]
+    counts = {line.count(";") for line in lines}
+    if lines and len(counts) == 1 and counts != {0}:
         return {"sep": ";", "decimal": ","}
     return {"sep": ","}
 
@@ -582,19 +605,22 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     if panel is not None and arguments.plot:
         raise UsageError("--plot draws one series; this model is of many series")
     context = None
+    renamed: dict[str, str] = {}  # the output's id and time columns, named as in --input
     if arguments.input is not None:
         column, time_column, id_column = (
             arguments.column,
             arguments.time_column,
             arguments.id_column,
         )
-        if panel is not None:
-            id_column = id_column or panel.names[0]
-            time_column = time_column or panel.names[1]
-            column = column or panel.names[2]
-        if column is None and isinstance(model.series_name_, str):
-            column = model.series_name_
-        context = read_series(arguments.input, column, time_column, id_column)
+        # columns not named on the command line: the fit's names where the file has them
+        fitted = model.series_name_ if isinstance(model.series_name_, str) else None
+        defaults = panel.names if panel is not None else (None, None, fitted)
+        context = read_series(arguments.input, column, time_column, id_column, defaults)
+        if context.ndim == 2:  # many series: in the model's column names, and back after
+            names = panel.names if panel is not None else ("unique_id", "ds", "y")
+            given = [str(name) for name in context.columns]
+            context = context.set_axis(list(names), axis=1)
+            renamed = {names[0]: given[0], names[1]: given[1]}
         if context.ndim == 1 and model.missing == "raise":
             refuse_gaps(
                 context,
@@ -607,9 +633,16 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         raise UsageError(
             "--column, --time-column and --id-column describe --input; give --input too"
         )
+    from ._forecasting import NonFiniteForecastError
+
     interval = arguments.interval or None
-    forecast = model.forecast(arguments.steps, context=context, interval=interval)
-    table = _as_frame(forecast, arguments.steps, interval)
+    try:
+        forecast = model.forecast(arguments.steps, context=context, interval=interval)
+    except NonFiniteForecastError as error:
+        if _is_onnx(arguments.model):
+            raise  # it names the file already
+        raise UsageError(f"{arguments.model}: {error}") from None
+    table = _as_frame(forecast, arguments.steps, interval).rename(columns=renamed)
     long = panel is not None or (context is not None and context.ndim == 2)  # many series
     if arguments.output:
         _write_table(table, arguments.output, long)
@@ -644,15 +677,19 @@ def _cmd_export(arguments: argparse.Namespace) -> int:
         raise UsageError(f"{arguments.model} is an ONNX model already; export reads a native model")
     if arguments.triton is not None:
         model = load_model(arguments.model)
-        try:
-            folder = model.export_triton(
-                arguments.triton, name=arguments.name, max_batch_size=arguments.max_batch_size
-            )
-        except ValueError as error:
-            raise UsageError(f"--name {arguments.name!r}: {error}") from None
+        version = arguments.triton_version
+        folder = model.export_triton(
+            arguments.triton,
+            name=arguments.name,
+            version=version,
+            max_batch_size=arguments.max_batch_size,
+            backend=arguments.triton_backend,
+            replace=arguments.replace,
+        )
         out.say(
-            f"exported {arguments.model} to the Triton model {folder} ({folder}/1/model.onnx "
-            f"and {folder}/config.pbtxt: onnxruntime backend, max_batch_size "
+            f"exported {arguments.model} to the Triton model {folder} ({folder}/{version}/"
+            f"model.onnx{' and model.py' if arguments.triton_backend == 'python' else ''}, "
+            f"{folder}/config.pbtxt: {arguments.triton_backend} backend, max_batch_size "
             f"{arguments.max_batch_size}, dynamic batching)"
         )
         return 0
@@ -842,6 +879,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--name", default="gruforecast", help="the model's name in --triton (default gruforecast)"
+    )
+    export.add_argument(
+        "--triton-version",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="the model's version in --triton: REPO/NAME/N/ (default 1)",
+    )
+    export.add_argument(
+        "--triton-backend",
+        choices=("onnxruntime", "python"),
+        default="onnxruntime",
+        help="Triton's backend: onnxruntime (the default), or python (a model.py that runs "
+        "ONNX Runtime, for a server without the onnxruntime backend)",
+    )
+    export.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the whole --triton model, its other versions included, when its "
+        "config does not match this one (another window, horizon or backend)",
     )
     export.add_argument(
         "--max-batch-size",

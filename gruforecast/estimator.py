@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _ddp, _state, fused, metrics
-from ._forecasting import forecast_history
+from ._forecasting import check_finite, forecast_history
 from ._panel import (
     AUTO_PANEL_WINDOWS_PER_EPOCH,
     PanelPlan,
@@ -882,6 +882,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         windows = as_windows(X, width=state.window)
         validate_data(self, X, reset=False, skip_check_array=True)  # feature names
         predictions = self._predict_windows(state, windows)
+        check_finite(predictions, "this GRUForecaster's")
         return predictions[:, 0] if state.horizon == 1 else predictions
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
@@ -975,6 +976,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             context,
             interval,
             missing=self.missing,
+            model="this GRUForecaster's",
         )
 
     def export_onnx(self, path: str | os.PathLike, **options: Any) -> Path:

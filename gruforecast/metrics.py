@@ -36,7 +36,12 @@ def mae(y_true: Any, y_pred: Any) -> float:
 def rmse(y_true: Any, y_pred: Any) -> float:
     """Root mean squared error."""
     truth, prediction = _pair(y_true, y_pred)
-    return float(np.sqrt(np.mean((truth - prediction) ** 2)))
+    errors = np.abs(truth - prediction)
+    # through the largest error: squares of errors near 1e300 would overflow float64
+    largest = float(errors.max())
+    if not 0.0 < largest < np.inf:
+        return largest
+    return float(np.sqrt(np.mean((errors / largest) ** 2)) * largest)
 
 
 def mape(y_true: Any, y_pred: Any) -> float:

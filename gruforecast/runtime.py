@@ -40,7 +40,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
     RuntimeException,
 )
 
-from ._forecasting import forecast_history
+from ._forecasting import check_finite, forecast_history
 from ._onnx_file import read_onnx
 from ._state import FittedState, Limits, fitted_attribute, from_onnx_metadata
 from ._validation import as_windows, check_int, check_real
@@ -450,6 +450,7 @@ class OnnxForecaster:
         windows = as_windows(X, width=self.window_, owner="OnnxForecaster")
         check_in_domain(self.state.scaler, windows, "X (the windows)")
         predictions = self._predict_windows(np.ascontiguousarray(windows))
+        check_finite(predictions, f"{os.fspath(self.path)!r}:")
         return predictions[:, 0] if self.state.horizon == 1 else predictions
 
     def forecast(
@@ -470,6 +471,7 @@ class OnnxForecaster:
             context,
             interval,
             missing=self.state.missing,
+            model=f"{os.fspath(self.path)!r}:",
         )
 
     def __repr__(self) -> str:

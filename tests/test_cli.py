@@ -236,6 +236,17 @@ def test_european_csv_day_first_dates_and_mixed_offsets_are_read_as_meant(tmp_pa
     semicolons.write_text("date;value\n2020-01-01;1000,0\n2020-02-01;1010,5\n2020-03-01;1020,0\n")
     series = read_series(str(semicolons), None, None)
     assert series.tolist() == [1000.0, 1010.5, 1020.0] and series.index[0] == pd.Timestamp("2020-01-01")
+    # a comma in the header of a semicolon file is part of a name, not a separator
+    euros = tmp_path / "euros.csv"
+    euros.write_text("date;sales, EUR\n2020-01-01;1000,00\n2020-02-01;1025,11\n2020-03-01;1030,68\n")
+    series = read_series(str(euros), None, None)
+    assert series.name == "sales, EUR" and series.tolist() == [1000.0, 1025.11, 1030.68]
+    # one column of decimal commas: pandas would make the whole parts an index and fit
+    # the fractional parts; refused, naming the column
+    one = tmp_path / "one.csv"
+    one.write_text("sales\n1000,00\n1025,11\n1030,68\n")
+    with pytest.raises(UsageError, match=r"one field more than its header \('sales'\).*decimal marks in column 'sales'"):
+        read_series(str(one), None, None)
     day_first = tmp_path / "ddmm.csv"
     day_first.write_text("date,value\n01/02/2020,1\n13/02/2020,2\n14/02/2020,3\n")
     assert list(read_series(str(day_first), None, None).index.day) == [1, 13, 14]

@@ -238,6 +238,13 @@ def test_the_cli_fits_a_long_file_and_writes_long_tables(panel_frame, tmp_path, 
     assert printed[0].split() == ["store", "date", "forecast"] and len(printed) == 1 + 8 * 2
     assert main(["forecast", str(model), "--steps", "2", "--plot", str(tmp_path / "p.png")]) == 2
     assert "--plot draws one series" in capsys.readouterr().err
+    # a long file whose id column has another name: --id-column says which, the time and
+    # value columns are found as for one series, and the table keeps the file's names
+    other = tmp_path / "ids_store.csv"
+    panel_frame.rename(columns={"unique_id": "shop", "ds": "month", "y": "units"}).to_csv(other, index=False)
+    assert main(["forecast", str(model), "--steps", "2", "--input", str(other), "--id-column", "shop"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["shop", "month", "forecast"] and len(printed) == 1 + 8 * 2
 
 
 def test_score_and_backtest_of_many_series(fitted, panel_frame):
@@ -477,3 +484,80 @@ def test_one_series_deseasonalizes_when_asked(monthly, tmp_path):
     np.testing.assert_allclose(served.forecast(12).to_numpy(), forecaster.forecast(12).to_numpy(), rtol=1e-4)
     with pytest.raises(ValueError, match="needs a window of at least 36 values"):
         GRUForecaster(**FAST, window=24, deseasonalize=True).fit(monthly)
+
+
+# ---------------------------------------------------------------- time zones, ids, far futures
+
+@pytest.mark.parametrize("freq, periods", [("D", 120), ("MS", 48)])
+def test_series_in_a_time_zone_keep_their_calendar_step_across_summer_time(freq, periods):
+    """Daily labels at local midnight are 23 or 25 hours apart across a change to summer
+    time, and still daily (as one series of them is): the panel's step is the zone's."""
+    index = pd.date_range("2024-02-01", periods=periods, freq=freq, tz="America/New_York")
+    frame = pd.concat(
+        (pd.DataFrame({"unique_id": k, "ds": index[k:], "y": np.sin(np.arange(k, periods) / 3) + 3 + k})
+         for k in range(2)),
+        ignore_index=True,
+    )
+    forecaster = GRUForecaster(**{**PANEL_FAST, "window": 10}).fit(frame)
+    table = forecaster.forecast(3)
+    expected = pd.date_range(index[-1], periods=4, freq=freq, tz="America/New_York")[1:]
+    for k in range(2):
+        assert list(table[table.unique_id == k].ds) == list(expected)
+    one = GRUForecaster(**{**FAST, "window": 10}).fit(pd.Series(frame.y[frame.unique_id == 0].to_numpy(), index=index))
+    assert list(one.forecast(3).index) == list(expected)  # as one series
+    # a missing day is still a gap (named in the zone's own time), not another step
+    with pytest.raises(ValueError, match=r"series 1 has 1 '(D|MS)' step with no row \(the first: 2024-0.-.. 00:00:00-0[45]:00\)"):
+        GRUForecaster(**PANEL_FAST).fit(frame.drop(index=periods + 5))
+
+
+def test_ids_that_are_equal_across_types_are_refused_not_merged():
+    index = pd.date_range("2020-01-01", periods=30, freq="D")
+    frame = pd.DataFrame({"unique_id": [True] * 30 + [1] * 30, "ds": list(index) * 2, "y": np.arange(60.0)})
+    assert frame.unique_id.dtype == object
+    with pytest.raises(ValueError, match=r"holds the ids True and 1, which are equal.*would merge"):
+        as_panel(frame)
+    with pytest.raises(ValueError, match="holds the ids"):
+        GRUForecaster(**PANEL_FAST).fit(frame)
+    apart = frame.assign(unique_id=frame.unique_id.astype(str))
+    assert as_panel(apart).ids == ("1", "True")
+    assert as_panel(frame.assign(unique_id=[True] * 30 + [False] * 30)).ids == (False, True)
+
+
+def test_an_empty_context_frame_is_named(fitted):
+    forecaster, path = fitted
+    empty = pd.DataFrame({"unique_id": [], "ds": pd.to_datetime([]), "y": []})
+    for model in (forecaster, OnnxForecaster(path)):
+        with pytest.raises(ValueError, match="context holds no values: no series to read"):
+            model.forecast(3, context=empty)
+
+
+def test_steps_past_the_last_timestamp_fail_before_any_forecast(fitted):
+    import time
+
+    forecaster, path = fitted
+    for model in (forecaster, OnnxForecaster(path)):
+        started = time.perf_counter()
+        with pytest.raises(ValueError, match=r"steps=100000: the labels of that many steps .* 64-bit timestamps \(up to 2262-04-11\)"):
+            model.forecast(10**5)
+        assert time.perf_counter() - started < 5  # refused before the 10^5 steps are computed
+    top = 2**63 - 100
+    labels = pd.DataFrame({"unique_id": "a", "ds": np.arange(top - 30, top), "y": np.arange(30.0)})
+    integer = GRUForecaster(**{**PANEL_FAST, "window": 5}).fit(labels)
+    assert integer.forecast(100).ds.max() == 2**63 - 1  # the last one there is
+    with pytest.raises(ValueError, match="steps=101: .*64-bit integer labels"):
+        integer.forecast(101)  # never labels wrapped round to negative numbers
+
+
+def test_values_near_the_top_of_float64_fit_and_forecast_without_log1p():
+    index = pd.date_range("2000-01-01", periods=80, freq="D")
+    frame = pd.concat(
+        pd.DataFrame({"unique_id": k, "ds": index, "y": 1e300 * (1 + 0.1 * np.sin(np.arange(80) + k))})
+        for k in range(3)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow on the way
+        forecaster = GRUForecaster(**PANEL_FAST, target_transform=None).fit(frame)
+        table = forecaster.forecast(3, interval=0.8)
+    assert np.isfinite(table.drop(columns=["unique_id", "ds"]).to_numpy()).all()
+    assert np.isfinite(list(forecaster.validation_scores_.values())).all()
+    assert 0.5e300 < table.forecast.min() and table.forecast.max() < 2e300

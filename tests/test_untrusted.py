@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import FAST
-from gruforecast import GRUForecaster, OnnxForecaster
+from gruforecast import ExportParityError, GRUForecaster, OnnxForecaster
 from gruforecast import fused
 from gruforecast import _state
 from gruforecast._state import Limits
@@ -584,3 +585,106 @@ def test_crafted_files_of_any_size_under_the_caps_peak_at_4x_their_size_plus_256
         assert outcome == "refused", name
         assert grown <= 4 * size + 256 * 2**20, f"{name}: {size / 2**20:.0f} MiB file, peak grew {grown / 2**20:.0f} MiB"
         path.unlink()
+
+
+# ---------------------------------------------------------------- crafted fields of a panel model
+
+@pytest.fixture(scope="module")
+def panel_files(tmp_path_factory):
+    import pandas as pd
+
+    index = pd.date_range("2024-01-01", periods=40, freq="D", tz="Europe/Paris")
+    frame = pd.concat(
+        pd.DataFrame({"unique_id": f"s{k}", "ds": index, "y": np.sin(np.arange(40) / 3) + k + 2})
+        for k in range(3)
+    )
+    forecaster = GRUForecaster(**{**FAST, "window": 7, "hidden_size": 4}).fit(frame)
+    folder = tmp_path_factory.mktemp("panel")
+    return forecaster, forecaster.save(folder / "p.gruf"), forecaster.export_onnx(folder / "p.onnx")
+
+
+def _set(dotted: str, value):
+    def change(state):
+        target = state
+        *parents, leaf = dotted.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+
+    return change
+
+
+CRAFTED_FIELDS = [
+    ("panel.last_labels", [10**30] * 3, r"panel.last_labels holds a number beyond 64-bit"),
+    ("panel.tz", "Not/AZone", r"panel.tz is 'Not/AZone': not a time zone known here"),
+    ("panel.ids", [[0], [1], [2]], r"panel.ids holds \[0\]; expected text or finite numbers"),
+    ("panel.ids", ["s0", True, 1], r"panel.ids must be distinct"),
+    ("panel.freq", "XYZ", r"panel.freq is 'XYZ': not a pandas frequency"),
+    ("panel.freq", "0D", r"panel.freq is '0D': not a step forward"),
+    ("panel.names", ["a", "a", "a"], r"panel.names is \['a', 'a', 'a'\]; expected three different"),
+]
+
+
+@pytest.mark.parametrize("field, value, message", CRAFTED_FIELDS)
+def test_crafted_panel_fields_are_refused_at_load_naming_the_file_and_field(panel_files, tmp_path, field, value, message):
+    _, gruf, onnx_path = panel_files
+    bad = edited(gruf, tmp_path, lambda config: _set(field, value)(config["state"]))
+    with pytest.raises(ValueError, match=f"edited.gruf'?: {message}"):
+        GRUForecaster.load(bad)
+    with pytest.raises(ValueError, match=message):
+        model_info(bad)
+    crafted = _with_state(onnx_path, tmp_path, "crafted.onnx", _set(field, value))
+    with pytest.raises(ValueError, match=f"crafted.onnx'?: {message}"):
+        OnnxForecaster(crafted)
+
+
+@pytest.mark.parametrize("freq, message", [("XYZ", "not a pandas frequency"), ("0", "not a pandas frequency"),
+                                           ("0D", "not a step forward")])
+def test_a_crafted_time_index_frequency_is_refused_at_load(model_file, tmp_path, freq, message):
+    _, gruf, onnx_path = model_file
+    bad = edited(gruf, tmp_path, state_change(time_index__freq=freq))
+    with pytest.raises(ValueError, match=f"edited.gruf'?: time_index.freq is {freq!r}: {message}"):
+        GRUForecaster.load(bad)
+    crafted = _with_state(onnx_path, tmp_path, "crafted.onnx", _set("time_index.freq", freq))
+    with pytest.raises(ValueError, match=f"time_index.freq is {freq!r}: {message}"):
+        OnnxForecaster(crafted)
+
+
+def test_huge_finite_weights_give_an_error_naming_the_model_never_inf(panel_files, tmp_path):
+    """3e38 in the head (finite float32): the forecast overflows; every path says so."""
+    from gruforecast.distributed import forecast_dask
+
+    forecaster, gruf, _ = panel_files
+
+    def huge_head(header, body):
+        entry = header["network.head.bias"]
+        start, end = entry["data_offsets"]
+        body[start:end] = np.full((end - start) // 4, 3e38, dtype=np.float32).tobytes()
+        return body
+
+    bad = edited(gruf, tmp_path, change_tensors=huge_head)
+    loaded = GRUForecaster.load(bad)
+    with pytest.raises(ValueError, match=r"this GRUForecaster's forecast (inf|-inf|nan) of series 's0' at step 1: a forecast that is not a finite number"):
+        loaded.forecast(3)
+    with pytest.raises(ValueError, match="not a finite number"):
+        loaded.predict(forecaster.state_.panel.last_windows)
+    with pytest.raises(ExportParityError):  # export will not write it: its parity is NaN
+        loaded.export_onnx(tmp_path / "huge.onnx")
+    proto = onnx.load(panel_files[2])
+    for tensor in proto.graph.initializer:
+        if tensor.name == "network.head.bias":
+            tensor.CopyFrom(onnx.numpy_helper.from_array(np.full(tensor.dims, 3e38, np.float32), tensor.name))
+    onnx_path = tmp_path / "huge.onnx"
+    onnx_path.write_bytes(proto.SerializeToString())
+    served = OnnxForecaster(onnx_path)
+    with pytest.raises(ValueError, match=r"huge.onnx':? forecast .* of series 's0' at step 1: a forecast that is not a finite"):
+        served.forecast(3)
+    dask_dataframe = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    frame = pd.DataFrame({"unique_id": "s0", "ds": pd.date_range("2024-01-01", periods=10, freq="D", tz="Europe/Paris"),
+                          "y": np.arange(10.0)})
+    with pytest.raises(ValueError, match="huge.onnx.*not a finite number"):
+        forecast_dask(onnx_path, dask_dataframe.from_pandas(frame, npartitions=1), 2).compute(scheduler="sync")
+    for path in (bad, onnx_path):
+        assert main(["forecast", str(path), "--steps", "2"]) == 2
