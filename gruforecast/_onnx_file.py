@@ -135,25 +135,26 @@ def _graph_operators(
     data: bytes, start: int, end: int, budget: _Budget
 ) -> Iterator[tuple[str, str]]:
     for field, wire, node_start, node_end in _fields(data, start, end, budget):
-        if field != _GRAPH_NODE or wire != _BYTES:
-            continue
-        op_type = domain = ""  # of a singular field, the last occurrence counts
-        for node_field, node_wire, a, b in _fields(data, node_start, node_end, budget):
-            if node_wire == _BYTES and node_field == _NODE_OP_TYPE:
-                op_type = _text(data, a, b)
-            elif node_wire == _BYTES and node_field == _NODE_DOMAIN:
-                domain = _text(data, a, b)
-        yield domain, op_type
+        if field == _GRAPH_NODE and wire == _BYTES:
+            texts = _texts(data, node_start, node_end, budget, (_NODE_DOMAIN, _NODE_OP_TYPE))
+            yield texts.get(_NODE_DOMAIN, ""), texts.get(_NODE_OP_TYPE, "")
 
 
 def _entry(data: bytes, start: int, end: int, budget: _Budget) -> tuple[str, str]:
-    key = value = ""
+    texts = _texts(data, start, end, budget, (_ENTRY_KEY, _ENTRY_VALUE))
+    return texts.get(_ENTRY_KEY, ""), texts.get(_ENTRY_VALUE, "")
+
+
+def _texts(
+    data: bytes, start: int, end: int, budget: _Budget, wanted: tuple[int, ...]
+) -> dict[int, str]:
+    """The text fields ``wanted`` of the message in ``data[start:end]``, by number (of
+    a field written more than once, the last, as protobuf reads a singular field)."""
+    found = {}
     for field, wire, a, b in _fields(data, start, end, budget):
-        if wire == _BYTES and field == _ENTRY_KEY:
-            key = _text(data, a, b)
-        elif wire == _BYTES and field == _ENTRY_VALUE:
-            value = _text(data, a, b)
-    return key, value
+        if wire == _BYTES and field in wanted:
+            found[field] = _text(data, a, b)
+    return found
 
 
 def _text(data: bytes, start: int, end: int) -> str:

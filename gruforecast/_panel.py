@@ -296,6 +296,11 @@ def _label(value: Any, kind: str, freq: str | None, tz: Any = None) -> str:
     return f"time {int(value)}"
 
 
+def _frequency_and_zone(kind: str, extra: Any) -> tuple[Any, Any]:
+    """What :func:`_times` returns beside the labels, as (frequency, time zone)."""
+    return (extra, None) if kind == "period" else (None, extra)
+
+
 def _series_of(row: int, offsets: np.ndarray) -> int:
     return int(np.searchsorted(offsets, row, side="right") - 1)
 
@@ -317,8 +322,7 @@ def _refuse_duplicates(
         k = _series_of(row, offsets)
         raise ValueError(
             f"{what}: series {ids[k]!r} has two rows at the same time ({time_col} "
-            f"{_label(times[row], kind, *((freq, None) if kind == 'period' else (None, freq)))}); "
-            "each series "
+            f"{_label(times[row], kind, *_frequency_and_zone(kind, freq))}); each series "
             "needs one row per time step (aggregate duplicates first, for example "
             "df.groupby([id, time]).mean())"
         )
@@ -799,8 +803,7 @@ def decode_labels(kind: str, freq: str | None, tz: str | None, labels: np.ndarra
         return labels
     if kind == "period":
         return pd.PeriodIndex.from_ordinals(labels, freq=freq)
-    index = pd.DatetimeIndex(labels.astype("datetime64[ns]"))
-    return index.tz_localize("UTC").tz_convert(tz) if tz is not None else index
+    return _stamps(labels, tz)
 
 
 def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray, steps: int) -> Any:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -898,7 +899,7 @@ def _array_from_document(value: Any, name: str, version: int) -> np.ndarray:
     ):
         raise ValueError(f"arrays.{name}.shape is {shape!r:.80}; expected 1 or 2 sizes")
     data = base64.b64decode(value["float64"], validate=True)
-    if len(data) != 8 * int(np.prod(shape, dtype=np.int64)):
+    if len(data) != 8 * math.prod(shape):
         raise ValueError(f"arrays.{name} has {len(data)} bytes for the shape {shape}")
     return np.frombuffer(data, dtype="<f8").reshape(shape).astype(np.float64)
 

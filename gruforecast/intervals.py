@@ -43,6 +43,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .scaling import standard_deviation
 from .windowing import PredictWindows, recursive_forecast
 
 # a calibration computed once (Calibration.scored) keeps at most this many origins:
@@ -159,15 +160,6 @@ def _spread_floor(spreads: np.ndarray, origins: np.ndarray) -> float:
     return floor if floor > 0 else 1e-9 * (1.0 + float(np.abs(origins).mean()))
 
 
-def _spreads(windows: np.ndarray) -> np.ndarray:
-    """The standard deviation of each row of ``windows`` (n, width), computed through
-    the row's largest magnitude: squares of values near 1e300 would overflow."""
-    windows = np.asarray(windows, dtype=np.float64)
-    largest = np.max(np.abs(windows), axis=1, keepdims=True, initial=0.0)
-    largest = np.where(largest > 0, largest, 1.0)
-    return (windows / largest).std(axis=1) * largest[:, 0]
-
-
 @dataclass(frozen=True)
 class Calibration:
     """The held-out data that intervals are calibrated on, in raw units.
@@ -250,15 +242,15 @@ class Calibration:
         quantiles = np.maximum.accumulate(quantiles, axis=0)
         self._warn_unhonoured(levels, quantiles, self.errors_per_step(steps))
         if np.ndim(window_values) == 2:
-            return quantiles[None] * (_spreads(window_values) + floor)[:, None, None]
-        return quantiles * (_spreads(np.asarray(window_values)[None])[0] + floor)
+            return quantiles[None] * (standard_deviation(window_values) + floor)[:, None, None]
+        return quantiles * (standard_deviation(window_values) + floor)
 
     def _scores(self, predict_windows: PredictWindows, steps: int) -> tuple[np.ndarray, float]:
         """The normalised errors (n_origins, steps) of ``predict_windows`` on the
         held-out data, and the spread floor they are normalised with."""
         origins, truth = self._origins_and_truth(steps)
         forecasts = recursive_forecast(predict_windows, origins, self.window, steps)
-        spreads = _spreads(origins)
+        spreads = standard_deviation(origins)  # through the largest value: no overflow
         floor = _spread_floor(spreads, origins)
         return np.abs(truth - forecasts) / (spreads + floor)[:, None], floor
 

@@ -15,7 +15,14 @@ import numpy as np
 
 from ._params import check_choice
 
-__all__ = ["SeriesScaler", "check_in_domain", "check_scaler_kind", "log1p", "uses_log"]
+__all__ = [
+    "SeriesScaler",
+    "check_in_domain",
+    "check_scaler_kind",
+    "log1p",
+    "standard_deviation",
+    "uses_log",
+]
 
 
 def check_scaler_kind(kind: Any) -> str | None:
@@ -59,10 +66,7 @@ class SeriesScaler:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
             if kind == "standard":
                 offset = float(values.mean())
-                # through the largest magnitude: squares of 1e-170 or 1e170 would
-                # underflow or overflow float64
-                magnitude = float(np.abs(values).max())
-                spread = float((values / magnitude).std()) * magnitude if magnitude else 0.0
+                spread = float(standard_deviation(values))
             else:
                 offset = float(values.min())
                 spread = float(values.max()) - offset
@@ -110,6 +114,15 @@ class SeriesScaler:
         if not isinstance(log, bool):
             raise TypeError(f"scaler: log must be true or false, got {log!r}")
         return cls(kind=kind, offset=float(data["offset"]), scale=float(data["scale"]), log=log)
+
+
+def standard_deviation(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``np.std(values, axis=axis)``, computed through the largest magnitude along
+    ``axis``: squares of values near 1e-170 or 1e170 would underflow or overflow."""
+    values = np.asarray(values, dtype=np.float64)
+    largest = np.max(np.abs(values), axis=axis, keepdims=True, initial=0.0)
+    largest = np.where(largest > 0, largest, 1.0)
+    return (values / largest).std(axis=axis) * np.squeeze(largest, axis=axis)
 
 
 def log1p(values: np.ndarray, what: str) -> np.ndarray:
