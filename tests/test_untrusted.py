@@ -445,11 +445,27 @@ def test_ctrl_c_during_a_long_onnx_runtime_call_exits_130_with_one_line(model_fi
     onnx.helper.set_model_props(hanging, {p.key: p.value for p in onnx.load(onnx_path).metadata_props})
     path = tmp_path / "hangs.onnx"
     path.write_bytes(hanging.SerializeToString())
-    command = [sys.executable, "-m", "gruforecast", "forecast", str(path), "--steps", "1", "--trusted", "--timeout", "120"]
+    started = tmp_path / "started"
+    # the command line's main, told to leave a file when ONNX Runtime's run begins
+    code = (
+        "import sys, pathlib\n"
+        "from gruforecast import runtime\n"
+        "from gruforecast.cli import main\n"
+        "run = runtime.OnnxForecaster._run\n"
+        "def announced(self, *arguments):\n"
+        f"    pathlib.Path({str(started)!r}).touch()\n"
+        "    return run(self, *arguments)\n"
+        "runtime.OnnxForecaster._run = announced\n"
+        f"sys.exit(main(['forecast', {str(path)!r}, '--steps', '1', '--trusted', '--timeout', '120']))\n"
+    )
     for _ in range(2):
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.5)  # started, and inside the ONNX Runtime call (the loop runs 10^15 trips)
-        assert process.poll() is None
+        started.unlink(missing_ok=True)
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert started.exists() and process.poll() is None, process.stderr.read() if process.poll() is not None else ""
+        time.sleep(0.5)  # inside the call now (the loop runs 10^15 trips)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
         assert process.returncode == 130, err
