@@ -16,7 +16,7 @@ from .scaling import SeriesScaler
 from .windowing import make_windows
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._state import History
+    from ._state import History, Limits
     from .estimator import GRUForecaster
     from .evaluation import BacktestResult, backtest, temporal_train_test_split
     from .export import ExportParityError, export_onnx, export_triton
@@ -31,6 +31,7 @@ __all__ = [
     "GRUNet",
     "History",
     "IntervalWarning",
+    "Limits",
     "OnnxForecaster",
     "ProviderUnavailableError",
     "SeriesScaler",
@@ -49,6 +50,7 @@ _LAZY = {
     "GRUForecaster": ".estimator",
     "GRUNet": ".network",
     "History": "._state",
+    "Limits": "._state",
     "TrainingDivergedError": ".training",
     "export_onnx": ".export",
     "export_triton": ".export",

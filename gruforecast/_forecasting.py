@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._state import FittedState
-from ._time_index import TimeIndex, _tz_key, step_seconds
+from ._time_index import TimeIndex, step_seconds, tz_key
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
 from .scaling import check_in_domain
@@ -146,7 +146,7 @@ def forecast_panel(
             what="context",
         )
         kind, freq, last = panel.kind, panel.freq, panel.last
-        tz = _tz_key(panel.tz)
+        tz = tz_key(panel.tz)
         _check_same_step(state.index_kind, state.frequency, kind, freq)
         ids, histories = panel.ids, last_windows(panel, window)
     if state.scaler.log and context is not None:  # name a series the model cannot read

@@ -2,7 +2,7 @@
 operators of its graph and its metadata (``metadata_props``). NumPy-free, onnx-free.
 
 :class:`~gruforecast.OnnxForecaster` reads a file here first, so that a file from an
-untrusted source is refused by its sizes (:class:`~gruforecast._state.Limits`) and by
+untrusted source is refused by its sizes (:class:`~gruforecast.Limits`) and by
 its operators before anything is built for it: gruforecast writes graphs from a small
 set of operators (:data:`WRITTEN_OPERATORS`), and ONNX Runtime checks a run's stop flag
 only between nodes, so a graph of other operators (one ``NonMaxSuppression`` over

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._time_index import dominant_step
-from ._validation import _as_float, _interpolate, _pandas_to_numpy
+from ._validation import as_float, interpolate, pandas_to_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -137,8 +137,8 @@ def as_panel(
         raise ValueError(f"{what}: column {id_col!r} has no series id in row {row}")
     _refuse_ids_that_merge(ids, what, id_col)
     codes, uniques = pd.factorize(ids, sort=True)
-    values = _as_float(
-        _pandas_to_numpy(frame[target_col]), f"{what} column {target_col!r}", None, np.float64
+    values = as_float(
+        pandas_to_numpy(frame[target_col]), f"{what} column {target_col!r}", None, np.float64
     )
     times, kind, extra = _times(frame[time_col], f"{what} column {time_col!r}")
     if not _in_order(codes, times):  # rows of a series together, in time order
@@ -163,7 +163,7 @@ def as_panel(
         for k in np.flatnonzero(np.add.reduceat(gaps, offsets[:-1]) > 0):
             part = slice(offsets[k], offsets[k + 1])
             index = pd.DatetimeIndex(times[part]) if kind == "datetime" else None
-            values[part] = _interpolate(values[part], index, f"{what} series {ids_tuple[k]!r}")
+            values[part] = interpolate(values[part], index, f"{what} series {ids_tuple[k]!r}")
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(bad.argmax())

@@ -19,7 +19,16 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["TimeIndex", "check_round_trip", "regular_grid", "seasonal_period", "step_seconds"]
+__all__ = [
+    "TimeIndex",
+    "check_round_trip",
+    "frequency_problem",
+    "regular_grid",
+    "seasonal_period",
+    "step_seconds",
+    "tz_key",
+    "tz_problem",
+]
 
 # Seasonal period implied by a pandas frequency (its base code, without anchor such as
 # "-DEC" or "-SUN"); used to choose a default window.
@@ -156,7 +165,7 @@ def json_name(name: Any) -> Any:
     return name if isinstance(name, (str, int, float, type(None))) else str(name)
 
 
-def _tz_key(tz: Any) -> str | None:
+def tz_key(tz: Any) -> str | None:
     """The IANA name of a time zone (zoneinfo, pytz or dateutil), or None."""
     if tz is None:
         return None
@@ -217,7 +226,7 @@ class TimeIndex:
         """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
         last, tz = self.last, None
         if self.kind == "datetime":
-            tz = _tz_key(last.tz)  # None for naive, and for unnamed fixed offsets
+            tz = tz_key(last.tz)  # None for naive, and for unnamed fixed offsets
             last = last.isoformat()  # keeps the UTC offset
         elif self.kind == "period":
             last = str(last)

@@ -24,11 +24,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "SeriesInput",
+    "as_float",
     "as_series",
     "as_targets",
     "as_windows",
     "check_int",
     "check_real",
+    "interpolate",
+    "pandas_to_numpy",
 ]
 
 _EXPECTED_SERIES = (
@@ -134,7 +137,7 @@ def _is_number_text(text: str) -> bool:
     return True
 
 
-def _as_float(
+def as_float(
     raw: np.ndarray, what: str, index: pd.Index | None, dtype: npt.DTypeLike | None
 ) -> np.ndarray:
     """Convert a NumPy array of any dtype to floats, refusing what is not numeric."""
@@ -219,7 +222,7 @@ def _refuse_sparse(data: Any, what: str) -> None:
         )
 
 
-def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
+def pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
     import pandas as pd
 
     # Nullable extension dtypes (Int64, Float64) carry pd.NA: map it to NaN so that the
@@ -230,7 +233,7 @@ def _pandas_to_numpy(data: pd.Series | pd.DataFrame) -> np.ndarray:
     return data.to_numpy()
 
 
-def _interpolate(values: np.ndarray, index: pd.Index | None, what: str) -> np.ndarray:
+def interpolate(values: np.ndarray, index: pd.Index | None, what: str) -> np.ndarray:
     """Fill NaN linearly between their neighbours: in time for a DatetimeIndex (a gap of
     three days weighs three times a gap of one), by position otherwise; NaN before the
     first or after the last known value take that value. Returns a copy if it fills."""
@@ -307,7 +310,7 @@ def as_series(
         data = data.iloc[:, 0]
     if pd is not None and isinstance(data, pd.Series):
         index, name = data.index, data.name
-        raw = _pandas_to_numpy(data)
+        raw = pandas_to_numpy(data)
     else:
         try:
             raw = np.asarray(data)
@@ -324,7 +327,7 @@ def as_series(
                 f"{what} must be {_EXPECTED_SERIES}; got an array of shape {raw.shape}. "
                 "To fit on windows, pass the targets too: fit(X, y)."
             )
-    values = _as_float(raw, what, index, dtype)
+    values = as_float(raw, what, index, dtype)
     if index is not None:
         _check_time_index_order(index, what)
         if regular:
@@ -333,7 +336,7 @@ def as_series(
     if missing == "interpolate":
         gaps = np.isnan(values)
         filled = gaps if gaps.any() else None
-        values = _interpolate(values, index, what)
+        values = interpolate(values, index, what)
     _check_finite(values, what, index)
     return SeriesInput(values=values, index=index, name=name, filled=filled)
 
@@ -404,7 +407,7 @@ def as_windows(
         )
     pd = _loaded_pandas()
     if pd is not None and isinstance(X, pd.DataFrame):
-        raw = _pandas_to_numpy(X)
+        raw = pandas_to_numpy(X)
     else:
         try:
             raw = np.asarray(X)
@@ -431,7 +434,7 @@ def as_windows(
             f"{what} has {raw.shape[1]} features, but {owner} is expecting {width} "
             f"features as input: each row must be a window of {width} consecutive values"
         )
-    values = _as_float(raw, what, None, np.float64)
+    values = as_float(raw, what, None, np.float64)
     _check_finite(values, what)
     return values
 
@@ -440,7 +443,7 @@ def as_targets(y: Any, *, n_samples: int, horizon: int, what: str = "y") -> np.n
     """Validate targets for ``n_samples`` windows and return them as (n_samples, horizon)."""
     pd = _loaded_pandas()
     if pd is not None and isinstance(y, (pd.Series, pd.DataFrame)):
-        raw = _pandas_to_numpy(y)
+        raw = pandas_to_numpy(y)
     else:
         try:
             raw = np.asarray(y)
@@ -459,6 +462,6 @@ def as_targets(y: Any, *, n_samples: int, horizon: int, what: str = "y") -> np.n
             f"X and {what} have different numbers of samples: X has {n_samples} windows "
             f"but {what} has {raw.shape[0]} rows"
         )
-    values = _as_float(raw, what, None, np.float64)
+    values = as_float(raw, what, None, np.float64)
     _check_finite(values, what)
     return values

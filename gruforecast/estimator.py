@@ -42,7 +42,7 @@ from ._state import (
     absent_if_none,
     fitted_attribute,
 )
-from ._time_index import _tz_key
+from ._time_index import tz_key
 from ._validation import as_series, as_targets, as_windows
 from .network import GRUNet
 from .scaling import SeriesScaler
@@ -619,7 +619,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 names=panel.names,
                 kind=panel.kind,
                 freq=panel.freq,
-                tz=_tz_key(panel.tz),
+                tz=tz_key(panel.tz),
                 last_labels=tuple(int(label) for label in panel.last),
                 lengths=panel.lengths,
                 last_windows=last_windows(panel, plan.window),
@@ -1030,7 +1030,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             exists here, else the CPU.
         limits : Limits, optional
             The largest sizes the file may describe (window, horizon, hidden size,
-            layers, calibration data); default ``gruforecast._state.Limits()``. The file
+            layers, calibration data); default ``gruforecast.Limits()``. The file
             is checked against them, and its weights against its configuration, before
             anything is built.
 

@@ -202,7 +202,7 @@ class OnnxForecaster:
         ONNX Runtime's intra-op threads (see the module's notes on session options).
     limits : Limits, optional
         The largest file, metadata and model it may describe
-        (``gruforecast._state.Limits()`` by default); the file is checked against them, and
+        (``gruforecast.Limits()`` by default); the file is checked against them, and
         its metadata against the graph's input and output, before anything runs.
     timeout : float, optional
         Seconds one ONNX Runtime call may take; past them it is stopped and

@@ -37,6 +37,52 @@ def test_public_names():
         gruforecast.nope  # noqa: B018
 
 
+def _private_imports(path: Path) -> list[str]:
+    """``module: name`` for each private name (one underscore) that ``path`` imports from a
+    gruforecast module, and each private gruforecast module imported by an example."""
+    import ast
+
+    found = []
+    example = path.parent.name == "examples"
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            ours = node.level > 0 or module.split(".")[0] == "gruforecast"
+            if not ours:
+                continue
+            private_module = any(part.startswith("_") for part in module.split(".")[1:])
+            if example and private_module:
+                found.append(f"{path.name}: from {module} import ...")
+            for alias in node.names:
+                # a private module itself (``from . import _state``) holds implementation
+                # whose public names are meant for the package: not a private name
+                submodule = node.level > 0 and not module and (path.parent / f"{alias.name}.py").exists()
+                if alias.name.startswith("_") and not alias.name.startswith("__") and not submodule:
+                    found.append(f"{path.name}: {alias.name} from {module or '.'}")
+        elif isinstance(node, ast.Import) and example:
+            found += [
+                f"{path.name}: import {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("gruforecast._")
+            ]
+    return found
+
+
+def test_no_private_name_crosses_modules_and_examples_use_public_ones():
+    """The scikit-learn line: private names stay in their module; examples (what users
+    copy) import only public modules and names."""
+    paths = sorted((ROOT / "gruforecast").rglob("*.py")) + sorted((ROOT / "examples").glob("*.py"))
+    crossing = [found for path in paths for found in _private_imports(path)]
+    assert not crossing, crossing
+
+
+def test_limits_are_public():
+    from gruforecast import Limits
+    from gruforecast._state import Limits as defined
+
+    assert Limits is defined and Limits().window == 100_000
+
+
 def test_a_fresh_import_lists_the_lazy_names_without_loading_them():
     """dir() offers every public name (tab completion) before any is loaded; the names not
     in the lazy table are there at once; neither dir() nor the eager names load torch."""
