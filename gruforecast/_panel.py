@@ -25,6 +25,7 @@ import numpy as np
 
 from ._time_index import dominant_step
 from ._validation import as_float, interpolate, pandas_to_numpy
+from .windowing import SEASONS_TO_ESTIMATE, can_deseasonalize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -543,12 +544,13 @@ class PanelPlan:
         if deseasonalize == "auto":  # where a season, the window, the skip and the data allow
             season = period or 1
             deseasonalize = (
-                season > 1
-                and (window == "auto" or window >= 3 * season)
+                can_deseasonalize(
+                    SEASONS_TO_ESTIMATE * season if window == "auto" else window, season
+                )
                 and params["skip"] == "seasonal"
-                # a typical series holds three seasons (not so weekly data of two years,
-                # whose windows would be mostly padding)
-                and bool(np.median(lengths) >= 3 * season)
+                # a typical series holds as many seasons as a window needs (not so weekly
+                # data of two years, whose windows would be mostly padding)
+                and bool(np.median(lengths) >= SEASONS_TO_ESTIMATE * season)
             )
         if window == "auto":
             window = auto_panel_window(int(np.median(lengths)), horizon, period)
@@ -682,17 +684,18 @@ SEASONS_TO_DESEASONALIZE = 6
 def check_deseasonalize(window: int, period: int | None) -> None:
     """A clear error unless a network with ``deseasonalize=True`` can estimate a season
     of ``period`` from windows of ``window`` values (three seasons at least)."""
+    if can_deseasonalize(window, period):
+        return
     if not period or period < 2:
         raise ValueError(
             "deseasonalize=True needs a seasonal period, which this data's frequency does "
             f"not give (period {period}): use deseasonalize='auto' or False"
         )
-    if window < 3 * period:
-        raise ValueError(
-            f"deseasonalize=True estimates a season of {period} from each window, which "
-            f"needs a window of at least {3 * period} values (three seasons); got "
-            f"window={window}: widen the window, or use deseasonalize=False"
-        )
+    raise ValueError(
+        f"deseasonalize=True estimates a season of {period} from each window, which "
+        f"needs a window of at least {SEASONS_TO_ESTIMATE * period} values (three seasons); "
+        f"got window={window}: widen the window, or use deseasonalize=False"
+    )
 
 
 def auto_panel_window(median_length: int, horizon: int, period: int | None) -> int:

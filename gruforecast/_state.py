@@ -36,6 +36,7 @@ from ._time_index import TimeIndex, frequency_problem, json_name, tz_problem
 from ._version import __version__
 from .intervals import Calibration, errors, highest_level, level_label
 from .scaling import SeriesScaler
+from .windowing import can_deseasonalize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -490,10 +491,7 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
             f"{where!r}: network.deseasonalize must be true or false, got {shape.deseasonalize!r}"
         )
     if shape.deseasonalize and not (
-        shape.season is not None
-        and shape.season >= 2
-        and window >= 3 * shape.season
-        and shape.normalize == "window"
+        can_deseasonalize(window, shape.season) and shape.normalize == "window"
     ):
         raise ValueError(
             f"{where!r}: network.deseasonalize is true with season {shape.season}, window "

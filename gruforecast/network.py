@@ -26,6 +26,7 @@ from torch import nn
 
 from . import fused
 from ._params import check_choice
+from .windowing import can_deseasonalize
 
 __all__ = ["GRUNet", "SeasonalAdjustment", "check_normalize", "seasonal_naive_weights"]
 
@@ -73,7 +74,7 @@ class SeasonalAdjustment(nn.Module):
 
     def __init__(self, window: int, horizon: int, season: int) -> None:
         super().__init__()
-        if not (1 < season and 3 * season <= window):
+        if not can_deseasonalize(window, season):
             raise ValueError(
                 f"seasonal adjustment needs a season of 2 or more and a window of at least "
                 f"three seasons (got season={season}, window={window})"

@@ -15,10 +15,30 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import as_series, check_int
 
-__all__ = ["PredictWindows", "last_window", "make_windows", "n_windows", "recursive_forecast"]
+__all__ = [
+    "SEASONS_TO_ESTIMATE",
+    "PredictWindows",
+    "can_deseasonalize",
+    "last_window",
+    "make_windows",
+    "n_windows",
+    "recursive_forecast",
+]
 
 # Maps raw windows (n, window) to raw predictions (n, horizon): a network, or an ONNX session
 PredictWindows = Callable[[np.ndarray], np.ndarray]
+
+
+# A window estimates a season from this many of them (the M3 benchmarks' decomposition
+# needs a moving average over one season and phases seen more than once)
+SEASONS_TO_ESTIMATE = 3
+
+
+def can_deseasonalize(window: int, season: int | None) -> bool:
+    """Whether windows of ``window`` values can have their own seasonal pattern of
+    ``season`` estimated and removed (``deseasonalize``): a season of 2 or more, and
+    :data:`SEASONS_TO_ESTIMATE` of them in the window. Every check of it asks here."""
+    return season is not None and season >= 2 and window >= SEASONS_TO_ESTIMATE * season
 
 
 def n_windows(length: int, window: int, horizon: int = 1) -> int:
