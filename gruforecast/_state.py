@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FORMAT_VERSION",
+    "Choices",
     "FittedState",
     "History",
     "Limits",
@@ -181,6 +182,28 @@ class NetworkShape:
         return {**dataclasses.asdict(self), "window": window, "horizon": horizon}
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What a fit decided: each ``"auto"`` parameter resolved for the data, and the
+    parameters it could not honour as given (a window narrowed for a short series).
+
+    ``target_transform`` is ``"log"`` or None; ``patience`` None trains every epoch;
+    ``windows_per_epoch`` None draws every training window each epoch; ``refit``
+    whether a refit on every window was asked (``refit_epochs_`` says whether it ran).
+    Read from a model file written before this record, what the file does not say
+    (``patience``, ``batch_size``, ``windows_per_epoch``) is None.
+    """
+
+    window: int
+    hidden_size: int | None
+    target_transform: str | None
+    deseasonalize: bool
+    refit: bool
+    patience: int | None = None
+    batch_size: int | None = None
+    windows_per_epoch: int | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class PanelState:
     """What a model of many series holds of them (see ``gruforecast._panel``).
@@ -247,6 +270,21 @@ class FittedState:
     # processes that trained it together (torch.distributed); not saved: it decides
     # which process writes its files (rank 0) in the run that fitted it
     ranks: int = 1
+    choices: Choices | None = None  # None: a file written before they were recorded
+
+    @property
+    def chosen(self) -> Choices:
+        """What the fit decided (:class:`Choices`); for a file written before they were
+        recorded, what its network, scaler and refit say."""
+        if self.choices is not None:
+            return self.choices
+        return Choices(
+            window=self.window,
+            hidden_size=self.shape.hidden_size or None,  # format-1 ONNX: not recorded
+            target_transform="log" if self.scaler.log else None,
+            deseasonalize=self.shape.deseasonalize,
+            refit=self.refit_epochs is not None,
+        )
 
     @property
     def index(self) -> TimeIndex | None:
@@ -328,6 +366,7 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "stop_reason": state.stop_reason,
         "history": list(state.history),
         "refit_epochs": state.refit_epochs,
+        "choices": None if state.choices is None else dataclasses.asdict(state.choices),
     }
     if state.panel is not None:
         document["panel"] = state.panel.to_document()
@@ -429,6 +468,7 @@ def _decode(
             history=History(document["history"]),
             panel=_decode_panel(document.get("panel"), arrays, where),
             refit_epochs=_refit_epochs(document.get("refit_epochs"), where),
+            choices=_choices(document.get("choices"), where),
         )
     except KeyError as error:
         raise ValueError(f"{where!r}: the state has no {error.args[0]!r}") from None
@@ -950,6 +990,39 @@ def _format_1_onnx_document(
 # ---------------------------------------------------------------------- description
 
 
+def _choices(value: Any, where: str) -> Choices | None:
+    """A file's ``choices`` (absent before they were recorded), checked field by field."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {
+        f.name for f in dataclasses.fields(Choices)
+    }:
+        raise ValueError(
+            f"{where!r}: choices is {value!r:.80}; expected the fields of "
+            f"{[f.name for f in dataclasses.fields(Choices)]}"
+        )
+
+    def count(name: str, optional: bool) -> None:
+        item = value[name]
+        if (item is None and optional) or (
+            isinstance(item, int) and not isinstance(item, bool) and item >= 1
+        ):
+            return
+        raise ValueError(f"{where!r}: choices.{name} is {item!r:.40}; expected a positive count")
+
+    count("window", False)
+    for name in ("hidden_size", "patience", "batch_size", "windows_per_epoch"):
+        count(name, True)
+    if value["target_transform"] not in ("log", None):
+        raise ValueError(
+            f"{where!r}: choices.target_transform is {value['target_transform']!r:.40}"
+        )
+    for name in ("deseasonalize", "refit"):
+        if not isinstance(value[name], bool):
+            raise ValueError(f"{where!r}: choices.{name} must be true or false")
+    return Choices(**value)
+
+
 def _refit_epochs(value: Any, where: str) -> int | None:
     """A file's ``refit_epochs`` (absent before refits existed): None or a count."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
@@ -980,6 +1053,7 @@ def describe(state: FittedState) -> dict[str, Any]:
         "refit_epochs": state.refit_epochs,
         "validation_scores": state.validation_scores,
         "intervals": _intervals_summary(state),
+        "choices": dataclasses.asdict(state.chosen),
     }
 
 

@@ -35,6 +35,7 @@ from ._panel import (
 from ._params import check_params
 from ._plan import TrainingPlan, auto_batch_size
 from ._state import (
+    Choices,
     FittedState,
     Limits,
     NetworkShape,
@@ -375,6 +376,19 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     gru_backend_ : str or None
         The GRU implementation that trained: "fused" or "torch" (None for a model
         file written before it was recorded).
+    choices_ : Choices
+        What the fit decided for the data, every ``"auto"`` resolved, one by one also:
+    hidden_size_ : int
+    target_transform_ : "log" or None
+    deseasonalize_ : bool
+    refit_ : bool
+        Whether a refit on every window was asked (``refit_epochs_``: whether it ran).
+    patience_ : int or None
+    batch_size_ : int
+    windows_per_epoch_ : int or None
+        None: every training window, each epoch. Of a model file written before these
+        were recorded, ``patience_``, ``batch_size_`` and ``windows_per_epoch_`` are
+        None (the others are read from its network, scaler and refit).
     state_ : FittedState
         Everything above in one object, replaced as a whole by each ``fit``: a thread
         that forecasts meanwhile uses the old model or the new one, never a mix.
@@ -486,6 +500,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     stop_reason_ = fitted_attribute(lambda state: state.stop_reason)
     gru_backend_ = fitted_attribute(lambda state: state.gru_backend)
     refit_epochs_ = fitted_attribute(lambda state: state.refit_epochs)
+    # what each "auto" parameter resolved to for the data (gruforecast._state.Choices)
+    choices_ = fitted_attribute(lambda state: state.chosen)
+    hidden_size_ = fitted_attribute(lambda state: state.chosen.hidden_size)
+    target_transform_ = fitted_attribute(lambda state: state.chosen.target_transform)
+    deseasonalize_ = fitted_attribute(lambda state: state.chosen.deseasonalize)
+    refit_ = fitted_attribute(lambda state: state.chosen.refit)
+    patience_ = fitted_attribute(lambda state: state.chosen.patience)
+    batch_size_ = fitted_attribute(lambda state: state.chosen.batch_size)
+    windows_per_epoch_ = fitted_attribute(lambda state: state.chosen.windows_per_epoch)
 
     # ------------------------------------------------------------------ fit
 
@@ -517,8 +540,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         device = self._training_device(where)
         group = None if where is None else _ddp.Group(where, device)
         plan = self._plan(X, y, params)
+        choices = self._choose(plan)
         backend = fused.resolve_backend(
-            self.gru_backend, device, self.precision, self._batch_size(plan)
+            self.gru_backend, device, self.precision, cast(int, choices.batch_size)
         )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if group is not None:
@@ -538,18 +562,18 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
             seed = group.broadcast_int(seed)
         generator = _GlobalGenerator(device)
-        build = lambda: self._build_network(plan, backend).to(device)  # noqa: E731
+        build = lambda: self._build_network(plan, choices, backend).to(device)  # noqa: E731
         network = generator.seeded(seed, build)
         try:
-            trainer, scores = self._train(network, plan, device, seed, group)
-            calibration, refit = plan.calibration, self._refit(plan, trainer)
+            trainer, scores = self._train(network, plan, choices, device, seed, group)
+            calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
             if refit is not None:
                 if calibration is not None:  # the errors of the network that never saw them
                     predictor = self._raw_predictor(network, plan.scaler, device)
                     calibration = calibration.scored(predictor, seed)
                 # the same start, trained as long on every window
                 network = generator.seeded(seed, build)
-                self._train(network, plan, device, seed, group, refit)
+                self._train(network, plan, choices, device, seed, group, refit)
         finally:
             generator.restore()
         # only now, with training done, does the forecaster change: in one step
@@ -559,17 +583,71 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             calibration=calibration,
             refit_epochs=None if refit is None else refit[0],
             ranks=1 if group is None else group.world_size,
+            choices=choices,
         )
         return self
 
-    def _refit(self, plan: TrainingPlan | PanelPlan, trainer: Trainer) -> tuple[int, int] | None:
+    def _choose(self, plan: TrainingPlan | PanelPlan) -> Choices:
+        """Every ``"auto"`` resolved for this plan's data, once (the plan has chosen the
+        window, and for many series ``deseasonalize`` and log1p); the choices that
+        cannot work refused here, naming the parameters."""
+        many = isinstance(plan, PanelPlan)
+        if isinstance(plan, PanelPlan):
+            deseasonalize = plan.deseasonalize
+        else:
+            # True or np.True_ asks for it; 'auto' and False leave one series as it is
+            deseasonalize = self.deseasonalize != "auto" and bool(self.deseasonalize)
+            if deseasonalize:
+                check_deseasonalize(plan.window, plan.season)
+        if deseasonalize and (not self.skip or not plan.normalize_applies):
+            raise ValueError(
+                f"deseasonalize={self.deseasonalize!r} needs skip='seasonal' and "
+                f"normalize='window' (got skip={self.skip!r}, normalize={self.normalize!r}): "
+                "use deseasonalize=False"
+            )
+        if self.windows_per_epoch == "auto":
+            per_epoch = AUTO_PANEL_WINDOWS_PER_EPOCH if many else None
+        else:
+            per_epoch = cast(int, self.windows_per_epoch)
+        return Choices(
+            window=plan.window,
+            hidden_size=(
+                cast(int, self.hidden_size)
+                if self.hidden_size != "auto"
+                else PANEL_HIDDEN_SIZE
+                if many
+                else SERIES_HIDDEN_SIZE
+            ),
+            target_transform="log" if plan.scaler.log else None,
+            deseasonalize=deseasonalize,
+            refit=many if self.refit == "auto" else bool(self.refit),
+            patience=(
+                cast(int | None, self.patience)
+                if self.patience != "auto"
+                else PANEL_PATIENCE
+                if many
+                else SERIES_PATIENCE
+            ),
+            batch_size=(
+                auto_batch_size(plan.n_train)
+                if self.batch_size == "auto"
+                else cast(int, self.batch_size)
+            ),
+            # an epoch draws every training window where there are no more than that
+            windows_per_epoch=per_epoch
+            if per_epoch is not None and per_epoch < plan.n_train
+            else None,
+        )
+
+    def _refit(
+        self, plan: TrainingPlan | PanelPlan, choices: Choices, trainer: Trainer
+    ) -> tuple[int, int] | None:
         """The refit's epochs (REFIT_LENGTH times the first fit's best) and rows per
         epoch (the first fit's), or None: not asked for, or no validation part that
         chose an epoch."""
-        wanted = isinstance(plan, PanelPlan) if self.refit == "auto" else self.refit
         n_valid = len(plan.valid_starts) if isinstance(plan, PanelPlan) else plan.n_valid
         best = trainer.history.best_epoch
-        if not wanted or not n_valid or best is None:
+        if not choices.refit or not n_valid or best is None:
             return None
         return max(1, round(best * REFIT_LENGTH)), trainer.rows_per_epoch or plan.n_train
 
@@ -657,28 +735,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
         return TrainingPlan.for_windows(windows, targets, params)
 
-    def _batch_size(self, plan: TrainingPlan | PanelPlan) -> int:
-        # checked by fit: "auto" or an integer
-        size = self.batch_size
-        return auto_batch_size(plan.n_train) if size == "auto" else cast(int, size)
-
-    def _build_network(self, plan: TrainingPlan | PanelPlan, backend: str) -> GRUNet:
-        if isinstance(plan, PanelPlan):
-            deseasonalize, gru_window = plan.deseasonalize, plan.gru_window
-        else:
-            # True or np.True_ asks for it; 'auto' and False leave one series as it is
-            deseasonalize = self.deseasonalize != "auto" and bool(self.deseasonalize)
-            gru_window = None
-            if deseasonalize:
-                check_deseasonalize(plan.window, plan.season)
-        if deseasonalize and (not self.skip or not plan.normalize_applies):
-            raise ValueError(
-                f"deseasonalize={self.deseasonalize!r} needs skip='seasonal' and "
-                f"normalize='window' (got skip={self.skip!r}, normalize={self.normalize!r}): "
-                "use deseasonalize=False"
-            )
+    def _build_network(
+        self, plan: TrainingPlan | PanelPlan, choices: Choices, backend: str
+    ) -> GRUNet:
         return GRUNet(
-            hidden_size=self._hidden_size(plan),
+            hidden_size=cast(int, choices.hidden_size),
             num_layers=self.num_layers,
             horizon=plan.horizon,
             dropout=self.dropout,
@@ -686,14 +747,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             window=plan.window,
             season=plan.season if self.skip else None,
             gru_backend=backend,
-            deseasonalize=deseasonalize,
-            gru_window=gru_window,
+            deseasonalize=choices.deseasonalize,
+            gru_window=plan.gru_window if isinstance(plan, PanelPlan) else None,
         )
 
     def _train(
         self,
         network: GRUNet,
         plan: TrainingPlan | PanelPlan,
+        choices: Choices,
         device: torch.device,
         seed: int,
         group: _ddp.Group | None,
@@ -705,13 +767,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         held-out ones too, with nothing to stop on. With ``group``: together with the
         other processes of a distributed fit."""
         if isinstance(plan, PanelPlan):
-            return self._train_panel(network, plan, device, seed, group, refit)
+            return self._train_panel(network, plan, choices, device, seed, group, refit)
         inputs, outputs = self._tensors(plan, device, every_window=refit is not None)
         training, validation = plan.training, plan.validation
         if refit is not None:
             training, validation = slice(0, len(inputs)), slice(0, 0)
         network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = self._trainer(network, plan, device, seed, group, refit)
+        trainer = self._trainer(network, plan, choices, device, seed, group, refit)
         trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
         network.generator = None
         scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
@@ -721,6 +783,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self,
         network: GRUNet,
         plan: PanelPlan,
+        choices: Choices,
         device: torch.device,
         seed: int,
         group: _ddp.Group | None,
@@ -745,7 +808,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             tables(valid_starts),
         )
         network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = self._trainer(network, plan, device, seed, group, refit)
+        trainer = self._trainer(network, plan, choices, device, seed, group, refit)
         trainer.fit(train_inputs, train_targets, valid_inputs, valid_targets)  # type: ignore[arg-type]
         network.generator = None
         scores = None
@@ -762,49 +825,33 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             }
         return trainer, scores
 
-    def _hidden_size(self, plan: TrainingPlan | PanelPlan) -> int:
-        if self.hidden_size != "auto":
-            return cast(int, self.hidden_size)
-        return PANEL_HIDDEN_SIZE if isinstance(plan, PanelPlan) else SERIES_HIDDEN_SIZE
-
-    def _patience(self, plan: TrainingPlan | PanelPlan) -> int | None:
-        if self.patience != "auto":
-            return cast(int | None, self.patience)
-        return PANEL_PATIENCE if isinstance(plan, PanelPlan) else SERIES_PATIENCE
-
     def _trainer(
         self,
         network: GRUNet,
         plan: TrainingPlan | PanelPlan,
+        choices: Choices,
         device: torch.device,
         seed: int,
         group: _ddp.Group | None,
         refit: tuple[int, int] | None = None,
     ) -> Trainer:
-        per_epoch = self.windows_per_epoch
-        if refit is not None:
-            cap: int | None = refit[1]
-        elif per_epoch == "auto":
-            cap = AUTO_PANEL_WINDOWS_PER_EPOCH if isinstance(plan, PanelPlan) else None
-        else:
-            cap = cast(int, per_epoch)
         return Trainer(
             network,
             epochs=self.epochs if refit is None else refit[0],
-            batch_size=self._batch_size(plan),
+            batch_size=cast(int, choices.batch_size),
             lr=self.lr,
             weight_decay=self.weight_decay,
             gradient_clip=self.gradient_clip,
-            patience=self._patience(plan),
+            patience=choices.patience,
             tol=self.tol,
             verbose=self.verbose if group is None or group.rank == 0 else 0,  # shown once
             generator=torch.Generator().manual_seed(seed),
             autocast_dtype=PRECISIONS[self.precision],
             evaluation_batch_size=evaluation_batch_size(
-                device, plan.window, self._hidden_size(plan)
+                device, plan.window, cast(int, choices.hidden_size)
             ),
             # a refit draws as many rows an epoch as the first fit did, from more
-            rows_per_epoch=cap if refit is not None or cap is None or cap < plan.n_train else None,
+            rows_per_epoch=choices.windows_per_epoch if refit is None else refit[1],
             group=group,
         )
 

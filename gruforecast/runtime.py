@@ -366,6 +366,7 @@ class OnnxForecaster:
     calibration_ = fitted_attribute(lambda state: state.calibration)
     series_name_ = fitted_attribute(lambda state: state.series_name)
     missing = fitted_attribute(lambda state: state.missing)
+    choices_ = fitted_attribute(lambda state: state.chosen)
     time_index_ = fitted_attribute(
         lambda state: state.index, "How the exported series' index continues (loads pandas)."
     )

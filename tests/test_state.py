@@ -176,3 +176,45 @@ def test_a_deseasonalizing_shape_that_contradicts_itself_is_refused(shape, error
     document, arrays = _state.encode(state)
     with pytest.raises(error, match=message):
         _state.decode(json.loads(json.dumps(document)), arrays, "m.gruf")
+
+
+def test_what_the_fit_chose_is_recorded_shown_and_kept(monthly, tmp_path):
+    from gruforecast import OnnxForecaster
+    from gruforecast._state import Choices
+    from gruforecast.cli import model_info
+
+    one = GRUForecaster(**{**FAST, "hidden_size": "auto", "batch_size": "auto"}).fit(monthly)
+    chosen = one.choices_
+    assert isinstance(chosen, Choices)
+    assert (one.hidden_size_, one.target_transform_, one.deseasonalize_, one.refit_) == (64, None, False, False)
+    assert one.patience_ == 40 and one.batch_size_ == chosen.batch_size > 0 and one.windows_per_epoch_ is None
+    assert chosen.window == one.window_
+    frame = pd.DataFrame({"unique_id": "a", "ds": monthly.index, "y": monthly.to_numpy()})
+    two = pd.concat([frame, frame.assign(unique_id="b", y=frame.y * 2)])
+    many = GRUForecaster(**{**FAST, "hidden_size": "auto"}).fit(two)
+    assert (many.hidden_size_, many.target_transform_, many.deseasonalize_, many.refit_, many.patience_) == (
+        48, "log", True, True, 10)
+    for model in (one, many):  # kept by model files and ONNX exports
+        assert GRUForecaster.load(model.save(tmp_path / "m.gruf")).choices_ == model.choices_
+        assert OnnxForecaster(model.export_onnx(tmp_path / "m.onnx")).choices_ == model.choices_
+        assert model_info(str(tmp_path / "m.gruf"))["choices"]["hidden_size"] == model.hidden_size_
+    # a file written before choices were recorded: what its network and scaler say
+    old = GRUForecaster.load(DATA / "format1_series.gruf")
+    assert old.hidden_size_ == old.network_.hidden_size and old.target_transform_ is None
+    assert old.patience_ is None and old.batch_size_ is None and old.refit_ is False
+
+
+@pytest.mark.parametrize("choices, message", [
+    ({"window": 0}, "choices.window is 0"),
+    ({"target_transform": "sqrt"}, "choices.target_transform is 'sqrt'"),
+    ({"refit": "yes"}, "choices.refit must be true or false"),
+    ({"surprise": 1}, "choices is .*expected the fields"),
+])
+def test_crafted_choices_are_refused(choices, message):
+    from gruforecast._state import Choices
+
+    state = _state_by_hand(choices=Choices(6, 8, None, False, False, 40, 32, None))
+    document, arrays = _state.encode(state)
+    document["choices"].update(choices)
+    with pytest.raises(ValueError, match=f"'m.gruf': {message}"):
+        _state.decode(json.loads(json.dumps(document)), arrays, "m.gruf")
