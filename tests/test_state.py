@@ -218,3 +218,23 @@ def test_crafted_choices_are_refused(choices, message):
     document["choices"].update(choices)
     with pytest.raises(ValueError, match=f"'m.gruf': {message}"):
         _state.decode(json.loads(json.dumps(document)), arrays, "m.gruf")
+
+
+@pytest.mark.parametrize("kind", ["series", "panel"])
+def test_files_of_format_2_load_forecast_as_when_written_and_have_the_new_attributes(kind):
+    """Written by main at c98fc8d (format 2: ONNX arrays as JSON lists, no choices);
+    forecasts recorded then, on another machine: float32 precision."""
+    import joblib
+
+    from gruforecast import OnnxForecaster
+
+    expected = json.loads((DATA / "format2_expected.json").read_text())[kind]
+    stem = "format2" if kind == "series" else "format2_panel"
+    steps = 6 if kind == "series" else 3
+    for model in (joblib.load(DATA / f"{stem}.joblib"), GRUForecaster.load(DATA / f"{stem}.gruf"),
+                  OnnxForecaster(DATA / f"{stem}.onnx", providers="cpu")):
+        forecast = model.forecast(steps)
+        got = forecast.to_numpy() if kind == "series" else forecast["forecast"].to_numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+        assert model.choices_.hidden_size == 8 and model.choices_.patience is None
+    assert GRUForecaster.load(DATA / f"{stem}.gruf").refit_ is (kind == "panel")
