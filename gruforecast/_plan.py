@@ -305,12 +305,16 @@ def _label(label: Any) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class TrainingPlan:
-    """The data of one fit, in raw units, and the decisions taken on it.
+    """The data of one fit and the decisions taken on it.
 
-    From a series, ``values`` holds it and ``windows``/``targets`` are None; from
-    ``fit(X, y)``, the reverse. Rows ``training``, then ``validation`` of the windows
-    (in the order the series gives them) are what the network trains and stops on;
-    the calibration windows are kept in ``calibration``, outside both.
+    What the network trains on is laid out as for many series (``PanelPlan``): the
+    scaled values in one float32 array, ``scaled``, and each window a start position in
+    it (``train_starts``, ``valid_starts``, and ``refit_starts`` for a refit on every
+    window), its targets the ``horizon`` values after it. From a series, ``scaled`` is
+    the series and the windows are its consecutive ones: training, then validation
+    after a gap (the calibration windows are kept in ``calibration``, outside both).
+    From ``fit(X, y)``, each row, its window then its targets, is a stretch of
+    ``scaled`` of its own.
     """
 
     window: int
@@ -322,32 +326,22 @@ class TrainingPlan:
     scaler: SeriesScaler
     calibration: Calibration | None
     season: int  # the index's seasonal period; 1 if none is known
-    values: np.ndarray | None = None
-    windows: np.ndarray | None = None
-    targets: np.ndarray | None = None
+    scaled: np.ndarray  # float32: the series, or the rows of X and y, scaled
+    train_starts: np.ndarray  # int64 positions in ``scaled``
+    valid_starts: np.ndarray
+    refit_starts: np.ndarray
     last_window: np.ndarray | None = None
     time_index: TimeIndex | None = None
     series_name: Any = None
     training_span: dict[str, Any] | None = None
 
     @property
-    def training(self) -> slice:
-        return slice(0, self.n_train)
-
-    @property
-    def validation(self) -> slice:
-        start = self.n_train + self.gap
-        return slice(start, start + self.n_valid)
-
-    @property
     def normalize_applies(self) -> bool:
         return self.window >= MIN_NORMALIZED_WINDOW
 
-    def used_values(self) -> np.ndarray:
-        """From a series: the values the training and validation windows cover (inputs
-        and targets), where nothing held out for calibration is."""
-        assert self.values is not None
-        return self.values[: self.validation.stop + self.window + self.horizon - 1]
+    def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+        """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
+        return self.scaler.inverse_transform(scaled)
 
     @classmethod
     def for_series(cls, series: SeriesInput, params: Mapping[str, Any]) -> TrainingPlan:
@@ -383,6 +377,12 @@ class TrainingPlan:
         )
         calibration_start = n_train + n_valid + 2 * gap
         index = series.index
+        # scaling sees only what the training windows cover, inputs and targets
+        scaler = SeriesScaler.fit(
+            values[: n_train + window + horizon - 1],
+            params["scaler"],
+            log=uses_log(params["target_transform"], values, many=False),
+        )
         return cls(
             window=window,
             horizon=horizon,
@@ -390,12 +390,7 @@ class TrainingPlan:
             n_valid=n_valid,
             n_calibration=n_calibration,
             gap=gap,
-            # scaling sees only what the training windows cover, inputs and targets
-            scaler=SeriesScaler.fit(
-                values[: n_train + window + horizon - 1],
-                params["scaler"],
-                log=uses_log(params["target_transform"], values, many=False),
-            ),
+            scaler=scaler,
             # the stretch from the first calibration window on: its targets are unseen
             calibration=(
                 Calibration(window, series=values[calibration_start:].copy())
@@ -403,7 +398,10 @@ class TrainingPlan:
                 else None
             ),
             season=(seasonal_period(freq) or 1),
-            values=values,
+            scaled=scaler.transform(values, np.float32),
+            train_starts=np.arange(n_train),
+            valid_starts=np.arange(n_train + gap, n_train + gap + n_valid),
+            refit_starts=np.arange(n_windows(len(values), window, horizon)),
             last_window=values[-window:].copy(),
             time_index=time_index,
             series_name=series.name,
@@ -441,6 +439,15 @@ class TrainingPlan:
             )
         n_train, n_valid, n_calibration, gap = split(len(windows), horizon, *fractions)
         calibration_start = n_train + n_valid + 2 * gap
+        rows = np.concatenate([windows, targets], axis=1)  # a window, then its targets
+        # windows overlap, so their values are the series many times over; scaling
+        # statistics of the training rows are still those of the training period
+        scaler = SeriesScaler.fit(
+            np.concatenate([windows[:n_train].ravel(), targets[:n_train].ravel()]),
+            params["scaler"],
+            log=uses_log(params["target_transform"], rows.ravel(), many=False),
+        )
+        starts = np.arange(len(rows)) * rows.shape[1]
         return cls(
             window=windows.shape[1],
             horizon=horizon,
@@ -448,17 +455,7 @@ class TrainingPlan:
             n_valid=n_valid,
             n_calibration=n_calibration,
             gap=gap,
-            # windows overlap, so their values are the series many times over; scaling
-            # statistics of the training rows are still those of the training period
-            scaler=SeriesScaler.fit(
-                np.concatenate([windows[:n_train].ravel(), targets[:n_train].ravel()]),
-                params["scaler"],
-                log=uses_log(
-                    params["target_transform"],
-                    np.concatenate([windows.ravel(), targets.ravel()]),
-                    many=False,
-                ),
-            ),
+            scaler=scaler,
             calibration=(
                 Calibration(
                     windows.shape[1],
@@ -469,6 +466,8 @@ class TrainingPlan:
                 else None
             ),
             season=1,
-            windows=windows,
-            targets=targets,
+            scaled=scaler.transform(rows, np.float32).ravel(),
+            train_starts=starts[:n_train],
+            valid_starts=starts[n_train + gap : n_train + gap + n_valid],
+            refit_starts=starts,
         )

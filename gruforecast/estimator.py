@@ -76,31 +76,11 @@ PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 REFIT_LENGTH = 1.5
 
 
-def _validation_scores(
-    network: GRUNet, inputs: torch.Tensor, targets: torch.Tensor, scaler: SeriesScaler
-) -> dict[str, float] | None:
-    """MAE, RMSE and sMAPE of the trained network on the validation windows, in the
-    series' own units (all steps ahead pooled); None without a validation part."""
-    if len(inputs) == 0:
-        return None
-    truth = scaler.inverse_transform(targets.cpu().numpy())
-    forecast = scaler.inverse_transform(predict_in_chunks(network, inputs, inputs.device))
-    return {
-        "mae": metrics.mae(truth.ravel(), forecast.ravel()),
-        "rmse": metrics.rmse(truth.ravel(), forecast.ravel()),
-        "smape": metrics.smape(truth.ravel(), forecast.ravel()),
-        "n_windows": len(inputs),
-    }
-
-
 def _plan_parts(plan: TrainingPlan | PanelPlan) -> list[Any]:
     """What defines a fit's windows (for a distributed fit's check that every rank
     prepared the same): the values, how they are split and scaled, and the sizes."""
     sizes = [plan.window, plan.horizon, plan.season, plan.scaler.to_dict()]
-    if isinstance(plan, PanelPlan):
-        return [*sizes, plan.scaled, plan.train_starts, plan.valid_starts, plan.refit_starts]
-    arrays = [plan.values] if plan.values is not None else [plan.windows, plan.targets]
-    return [*sizes, *arrays, plan.n_train, plan.n_valid, plan.n_calibration, plan.gap]
+    return [*sizes, plan.scaled, plan.train_starts, plan.valid_starts, plan.refit_starts]
 
 
 def _network_from(state: FittedState, weights: dict[str, Any], device: torch.device) -> GRUNet:
@@ -645,9 +625,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """The refit's epochs (REFIT_LENGTH times the first fit's best) and rows per
         epoch (the first fit's), or None: not asked for, or no validation part that
         chose an epoch."""
-        n_valid = len(plan.valid_starts) if isinstance(plan, PanelPlan) else plan.n_valid
         best = trainer.history.best_epoch
-        if not choices.refit or not n_valid or best is None:
+        if not choices.refit or not len(plan.valid_starts) or best is None:
             return None
         return max(1, round(best * REFIT_LENGTH)), trainer.rows_per_epoch or plan.n_train
 
@@ -762,34 +741,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         refit: tuple[int, int] | None = None,
     ) -> tuple[Trainer, dict[str, float] | None]:
         """Train ``network`` on the plan's training windows, stopping on its validation
-        windows; returns the trainer (history, stop reason) and the validation scores.
-        With ``refit`` (epochs, rows per epoch): train that long on every window, the
-        held-out ones too, with nothing to stop on. With ``group``: together with the
-        other processes of a distributed fit."""
-        if isinstance(plan, PanelPlan):
-            return self._train_panel(network, plan, choices, device, seed, group, refit)
-        inputs, outputs = self._tensors(plan, device, every_window=refit is not None)
-        training, validation = plan.training, plan.validation
-        if refit is not None:
-            training, validation = slice(0, len(inputs)), slice(0, 0)
-        network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = self._trainer(network, plan, choices, device, seed, group, refit)
-        trainer.fit(inputs[training], outputs[training], inputs[validation], outputs[validation])
-        network.generator = None
-        scores = _validation_scores(network, inputs[validation], outputs[validation], plan.scaler)
-        return trainer, scores
-
-    def _train_panel(
-        self,
-        network: GRUNet,
-        plan: PanelPlan,
-        choices: Choices,
-        device: torch.device,
-        seed: int,
-        group: _ddp.Group | None,
-        refit: tuple[int, int] | None = None,
-    ) -> tuple[Trainer, dict[str, float] | None]:
-        """As ``_train``, on windows of many series drawn from one array (no copies)."""
+        windows; returns the trainer (history, stop reason) and the validation scores
+        (MAE, RMSE and sMAPE in the series' own units, all steps ahead pooled; None
+        without a validation part). With ``refit`` (epochs, rows per epoch): train that
+        long on every window, the held-out ones too, with nothing to stop on. With
+        ``group``: together with the other processes of a distributed fit. Windows are
+        positions in one array of scaled values, cut when a minibatch needs them."""
         values = torch.as_tensor(plan.scaled, device=device)
         window, horizon = plan.window, plan.horizon
 
@@ -853,27 +810,6 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             # a refit draws as many rows an epoch as the first fit did, from more
             rows_per_epoch=choices.windows_per_epoch if refit is None else refit[1],
             group=group,
-        )
-
-    @staticmethod
-    def _tensors(
-        plan: TrainingPlan, device: torch.device, every_window: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scaled inputs and targets of the training and validation windows (of every
-        window, the calibration ones too, with ``every_window``), on the device, as
-        float32. From a series only the values go there: the windows are views of them
-        (unfold), never copies."""
-        scaler, window, horizon = plan.scaler, plan.window, plan.horizon
-        if plan.values is not None:
-            values = plan.values if every_window else plan.used_values()
-            scaled = torch.as_tensor(scaler.transform(values, np.float32), device=device)
-            inputs = scaled[: len(scaled) - horizon].unfold(0, window, 1)
-            return inputs, scaled[window:].unfold(0, horizon, 1)
-        assert plan.windows is not None and plan.targets is not None
-        stop = len(plan.windows) if every_window else plan.validation.stop
-        return (
-            torch.as_tensor(scaler.transform(plan.windows[:stop], np.float32), device=device),
-            torch.as_tensor(scaler.transform(plan.targets[:stop], np.float32), device=device),
         )
 
     @staticmethod

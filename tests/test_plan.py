@@ -65,14 +65,18 @@ def test_series_plan_scales_on_the_training_part_only():
     covered = plan.n_train + 10 + 2 - 1  # what the training windows read, inputs and targets
     assert covered <= 80
     assert plan.scaler.offset == pytest.approx(values[:covered].mean())
-    # the validation part ends before the calibration stretch starts
-    assert plan.validation.stop + plan.gap == plan.n_train + plan.n_valid + 2 * plan.gap
+    # windows are positions in the scaled series: training, then validation after a gap,
+    # which ends before the calibration stretch starts
+    np.testing.assert_array_equal(plan.train_starts, np.arange(plan.n_train))
+    np.testing.assert_array_equal(plan.valid_starts, plan.n_train + plan.gap + np.arange(plan.n_valid))
+    assert plan.valid_starts[-1] + 1 + plan.gap == plan.n_train + plan.n_valid + 2 * plan.gap
+    np.testing.assert_array_equal(plan.refit_starts, np.arange(n_windows))
+    np.testing.assert_allclose(plan.scaled, plan.scaler.transform(values), rtol=1e-6)
     start = plan.n_train + plan.n_valid + 2 * plan.gap
     np.testing.assert_array_equal(plan.calibration.series, values[start:])
     # every window whose next value is held out is an origin: the last horizon - 1 too
     assert plan.calibration.n_origins == plan.n_calibration + plan.horizon - 1
     np.testing.assert_array_equal(plan.last_window, values[-10:])
-    assert len(plan.used_values()) == plan.validation.stop + 10 + 2 - 1
 
 
 def test_series_plan_keeps_the_index_end_and_span():
@@ -205,4 +209,4 @@ def test_a_short_series_plan_warns_once_naming_what_it_gave_up():
     ):
         plan = TrainingPlan.for_series(series, {**PARAMS, "horizon": 18, "window": 12})
     assert (plan.window, plan.n_train, plan.n_valid, plan.n_calibration) == (12, 19, 0, 0)
-    assert len(plan.used_values()) == 48  # every value trains
+    assert plan.train_starts[-1] + 12 + 18 == 48  # every value trains
