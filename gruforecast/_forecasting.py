@@ -103,6 +103,38 @@ def check_finite(forecasts: np.ndarray, model: str, ids: Any = None) -> None:
     )
 
 
+def _forecast_histories(
+    state: FittedState,
+    predict_windows: PredictWindows,
+    histories: np.ndarray,
+    steps: int,
+    levels: tuple[float, ...] | None,
+    *,
+    ids: Any,
+    given: bool,
+    model: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The forecasts (n, steps) of each row of ``histories`` (n, at least window raw
+    values), one network call per block of ``horizon`` steps for all rows, and with
+    ``levels`` the intervals' half-widths (n, steps, len(levels)): what one series and
+    many share. ``ids`` name the rows in errors (None: one series); a history the
+    caller ``given`` is first checked to be one the model can read."""
+    window = state.window
+    if given and state.scaler.log:  # name a series the model cannot read
+        low = (histories[:, -window:] <= -1.0).any(axis=1)
+        if low.any():
+            k = int(np.argmax(low))
+            what = "context" if ids is None else f"context, series {ids[k]!r}"
+            check_in_domain(state.scaler, histories[k, -window:], f"{what} (its last values)")
+    forecast = recursive_forecast(predict_windows, histories, window, steps)
+    check_finite(forecast, model, ids)
+    if levels is None:
+        return forecast, None
+    assert state.calibration is not None  # checked by _request
+    windows = histories[:, -window:]
+    return forecast, state.calibration.half_widths(predict_windows, steps, levels, windows)
+
+
 def forecast_panel(
     state: FittedState,
     predict_windows: PredictWindows,
@@ -126,7 +158,7 @@ def forecast_panel(
 
     from ._panel import as_panel, future_labels, last_windows
 
-    window, calibration, fitted = state.window, state.calibration, state.panel
+    window, fitted = state.window, state.panel
     steps, levels = _request(state, steps, interval)
     names = fitted.names if fitted is not None else (names or DEFAULT_NAMES)
     if context is None:
@@ -149,25 +181,24 @@ def forecast_panel(
         tz = tz_key(panel.tz)
         _check_same_step(state.index_kind, state.frequency, kind, freq)
         ids, histories = panel.ids, last_windows(panel, window)
-    if state.scaler.log and context is not None:  # name a series the model cannot read
-        low = (histories <= -1.0).any(axis=1)
-        if low.any():
-            k = int(np.argmax(low))
-            check_in_domain(
-                state.scaler, histories[k], f"context, series {ids[k]!r} (its last values)"
-            )
     labels = future_labels(kind, freq, tz, last, steps)  # fail before any work
-    forecast = recursive_forecast(predict_windows, histories, window, steps)
-    check_finite(forecast, model, ids)
+    forecast, half_widths = _forecast_histories(
+        state,
+        predict_windows,
+        histories,
+        steps,
+        levels,
+        ids=ids,
+        given=context is not None,
+        model=model,
+    )
     columns: dict[str, Any] = {
         names[0]: pd.Index(ids).repeat(steps),  # the ids' own dtype
         names[1]: labels,
         "forecast": forecast.ravel(),
     }
     if levels is not None:
-        assert calibration is not None
-        windows = histories[:, -window:]
-        half_widths = calibration.half_widths(predict_windows, steps, levels, windows)
+        assert half_widths is not None
         for j, level in enumerate(levels):
             label = level_label(level)
             columns[f"lower_{label}"] = (forecast - half_widths[:, :, j]).ravel()
@@ -220,7 +251,7 @@ def forecast_history(
             names=names,
             model=model,
         )
-    window, calibration = state.window, state.calibration
+    window = state.window
     steps, levels = _request(state, steps, interval)
     if context is None:
         if state.last_window is None:
@@ -241,14 +272,20 @@ def forecast_history(
         if index is not None:
             _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)
     future_index = index.future(steps) if index is not None else None  # fail before work
-    if context is not None:
-        check_in_domain(state.scaler, values[-window:], "context (its last values)")
-    forecast = recursive_forecast(predict_windows, values[None, :], window, steps)[0]
-    check_finite(forecast[None, :], model)
+    forecasts, half_widths = _forecast_histories(
+        state,
+        predict_windows,
+        values[None, -window:],
+        steps,
+        levels,
+        ids=None,
+        given=context is not None,
+        model=model,
+    )
+    forecast = forecasts[0]
     if levels is not None:
-        assert calibration is not None
-        half_widths = calibration.half_widths(predict_windows, steps, levels, values[-window:])
-        table, columns = _with_bounds(forecast, half_widths, levels)
+        assert half_widths is not None
+        table, columns = _with_bounds(forecast, half_widths[0], levels)
     if future_index is None:
         return forecast if levels is None else table
     import pandas as pd
