@@ -781,6 +781,18 @@ def _segment_scales(
 # ---------------------------------------------------------------------- forecasting
 
 
+def one_series(panel: Panel) -> pd.Series:
+    """The one series of ``panel`` as a pd.Series indexed by its time labels and named by
+    its id, NaN where it had no value (where ``missing="interpolate"`` filled one): what
+    ``fit`` reads of one series, so that one series gives one model whatever holds it
+    (a Series, a one-id long frame, a one-key dict, a one-element list)."""
+    import pandas as pd
+
+    values = panel.values if panel.filled is None else np.where(panel.filled, np.nan, panel.values)
+    labels = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)
+    return pd.Series(values, index=pd.Index(labels), name=panel.ids[0])
+
+
 def last_windows(panel: Panel, window: int) -> np.ndarray:
     """The last ``window`` values of every series (n_series, window); a shorter series
     padded on the left with its first value (a flat start: its window's level and

@@ -19,7 +19,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from ._validation import SeriesInput
 from .intervals import Calibration
 from .scaling import SeriesScaler, uses_log
 from .windowing import n_windows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._panel import Panel
 
 __all__ = [
     "Adapted",
@@ -334,6 +337,9 @@ class TrainingPlan:
     time_index: TimeIndex | None = None
     series_name: Any = None
     training_span: dict[str, Any] | None = None
+    # the series as a long frame (or a dict, a list) gave it: the fitted model answers
+    # forecast() in that shape (see gruforecast._panel.one_series)
+    panel: Panel | None = None
 
     @property
     def normalize_applies(self) -> bool:
@@ -344,8 +350,11 @@ class TrainingPlan:
         return self.scaler.inverse_transform(scaled)
 
     @classmethod
-    def for_series(cls, series: SeriesInput, params: Mapping[str, Any]) -> TrainingPlan:
-        """Plan a fit on a series (``fit(series)``).
+    def for_series(
+        cls, series: SeriesInput, params: Mapping[str, Any], panel: Panel | None = None
+    ) -> TrainingPlan:
+        """Plan a fit on a series (``fit(series)``); ``panel``: the long frame, dict or
+        list of one series it was read from, if it came so.
 
         A series too short for the window, the horizon and both held-out parts gives
         up what :func:`adapt` says, with one ``UserWarning`` naming it.
@@ -410,6 +419,7 @@ class TrainingPlan:
                 "start": _label(index[0]) if index is not None else None,
                 "end": _label(index[-1]) if index is not None else None,
             },
+            panel=panel,
         )
 
     @classmethod

@@ -31,6 +31,7 @@ from ._panel import (
     check_deseasonalize,
     is_panel,
     last_windows,
+    one_series,
 )
 from ._params import check_params
 from ._plan import TrainingPlan, auto_batch_size
@@ -654,24 +655,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             "stop_reason": trainer.stop_reason,
             "history": trainer.history,
         }
-        if isinstance(plan, TrainingPlan):
-            return FittedState(
-                **common,
-                last_window=plan.last_window,
-                time_index=plan.time_index,
-                series_name=plan.series_name,
-                training_span=plan.training_span,
-                feature_names=None if windows is None else self._feature_names(windows),
-            )
-        panel = plan.panel
-        return FittedState(
-            **common,
-            training_span={
-                "series": panel.n_series,
-                "values": int(panel.offsets[-1]),
-                "too_short": len(plan.short),
-            },
-            panel=PanelState(
+        panel = plan.panel  # the series as a long frame, a dict or a list gave them
+        record = None
+        if panel is not None:
+            record = PanelState(
                 ids=panel.ids,
                 names=panel.names,
                 kind=panel.kind,
@@ -680,7 +667,26 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 last_labels=tuple(int(label) for label in panel.last),
                 lengths=panel.lengths,
                 last_windows=last_windows(panel, plan.window),
-            ),
+            )
+        if isinstance(plan, TrainingPlan):
+            return FittedState(
+                **common,
+                last_window=plan.last_window,
+                time_index=plan.time_index,
+                series_name=plan.series_name,
+                training_span=plan.training_span,
+                feature_names=None if windows is None else self._feature_names(windows),
+                panel=record,
+            )
+        assert panel is not None
+        return FittedState(
+            **common,
+            training_span={
+                "series": panel.n_series,
+                "values": int(panel.offsets[-1]),
+                "too_short": len(plan.short),
+            },
+            panel=record,
         )
 
     def _training_device(self, where: _ddp.Launch | None = None) -> torch.device:
@@ -707,7 +713,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                     target_col=self.target_col,
                     missing=self.missing,
                 )
-                return PanelPlan.for_panel(panel, params)
+                if panel.n_series > 1:
+                    return PanelPlan.for_panel(panel, params)
+                # one series, whatever holds it: the model a pd.Series of it gets
+                series = as_series(
+                    one_series(panel), what="X (the series)", missing=self.missing, regular=True
+                )
+                return TrainingPlan.for_series(series, params, panel)
             series = as_series(X, what="X (the series)", missing=self.missing, regular=True)
             return TrainingPlan.for_series(series, params)
         windows = as_windows(X)

@@ -561,3 +561,42 @@ def test_values_near_the_top_of_float64_fit_and_forecast_without_log1p():
     assert np.isfinite(table.drop(columns=["unique_id", "ds"]).to_numpy()).all()
     assert np.isfinite(list(forecaster.validation_scores_.values())).all()
     assert 0.5e300 < table.forecast.min() and table.forecast.max() < 2e300
+
+
+# ---------------------------------------------------------------- one series, any container
+
+def test_one_series_gives_one_model_whatever_holds_it(monthly, tmp_path):
+    """A Series, a one-column frame, a one-id long frame, a one-key dict and a
+    one-element list of the same series fit the same model: the same choices, the same
+    forecasts (to the bit, in one process); each answers in its own shape."""
+    containers = {
+        "series": monthly,
+        "one-column frame": monthly.to_frame(),
+        "one-id long frame": pd.DataFrame({"unique_id": "air", "ds": monthly.index, "y": monthly.to_numpy()}),
+        "one-key dict": {"air": monthly},
+        "one-element list": [monthly],
+    }
+    fitted = {name: GRUForecaster(**{**FAST, "device": "cpu"}).fit(data) for name, data in containers.items()}
+    reference = fitted["series"]
+    expected = reference.forecast(8, interval=0.8)
+    for name, forecaster in fitted.items():
+        assert forecaster.choices_ == reference.choices_, name
+        table = forecaster.forecast(8, interval=0.8)
+        columns = ["forecast", "lower_80", "upper_80"]
+        np.testing.assert_array_equal(table[columns].to_numpy(), expected[columns].to_numpy(), err_msg=name)
+        if name in ("series", "one-column frame"):
+            assert list(table.index) == list(expected.index)
+        else:  # a long frame back, as for many series
+            assert list(table.columns[:2]) == ["unique_id", "ds"] and list(table.ds) == list(expected.index)
+    # a list and an array of the same values: one model too
+    values = monthly.to_numpy()
+    np.testing.assert_array_equal(
+        GRUForecaster(**{**FAST, "device": "cpu"}).fit(list(values)).forecast(6),
+        GRUForecaster(**{**FAST, "device": "cpu"}).fit(values).forecast(6),
+    )
+    # such a model keeps both: saved, loaded and exported it answers as before
+    long = fitted["one-id long frame"]
+    again = GRUForecaster.load(long.save(tmp_path / "one.gruf"))
+    pd.testing.assert_frame_equal(again.forecast(4), long.forecast(4))
+    served = OnnxForecaster(long.export_onnx(tmp_path / "one.onnx"))
+    np.testing.assert_allclose(served.forecast(4).forecast, long.forecast(4).forecast, rtol=1e-6)
