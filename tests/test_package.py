@@ -167,3 +167,12 @@ def test_readme_intervals_and_backtest_snippet_runs(tmp_path, monkeypatch):
     exec(snippet, namespace)
     assert list(namespace["table"].columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
     assert "coverage_90" in namespace["result"].metrics and (tmp_path / "forecast.png").exists()
+
+
+def test_docs_layout_names_every_module_and_no_other():
+    """docs/layout.md describes the tree as it is: each module of the package, once."""
+    text = (ROOT / "docs" / "layout.md").read_text()
+    tree = text.split("```text", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"^  (\w+\.py)\b", tree, re.MULTILINE))
+    modules = {path.name for path in (ROOT / "gruforecast").glob("*.py")}
+    assert named == modules, f"missing: {sorted(modules - named)}; no such module: {sorted(named - modules)}"
