@@ -263,11 +263,22 @@ def forecast_history(
         values, name, index = state.last_window, state.series_name, state.index
     else:
         history = as_series(context, what="context", missing=missing, regular=True)
-        if len(history.values) < window:
+        # the part of the window the GRU reads must be there; what the seasonal estimate
+        # reads before it is padded with the first value, as a short series' is in fit
+        needed = state.shape.gru_window or window
+        if len(history.values) < needed:
+            what = (
+                f"window_={window}"
+                if needed == window
+                else f"{needed} (what the GRU reads of its window_={window}; the values "
+                "before them are padded with the first)"
+            )
             raise ValueError(
-                f"context has {len(history.values)} values; at least window_={window} are needed"
+                f"context has {len(history.values)} values; at least {what} are needed"
             )
         values, name = history.values, history.name
+        if len(values) < window:
+            values = np.concatenate([np.repeat(values[0], window - len(values)), values])
         index = TimeIndex.from_index(history.index) if history.is_pandas else None
         if index is not None:
             _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)

@@ -30,6 +30,8 @@ from .windowing import SEASONS_TO_ESTIMATE, can_deseasonalize
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from ._time_index import TimeIndex
+    from ._validation import SeriesInput
     from .intervals import Calibration
     from .scaling import SeriesScaler
 
@@ -513,6 +515,10 @@ class PanelPlan:
     pad: int = 0  # copies of its first value before each series in ``scaled``
     deseasonalize: bool = False  # the network removes each window's season (GRUNet)
     gru_window: int | None = None  # the GRU reads this many of the window's last values
+    # one series given as one (fit(series)): the model answers as one, its index labels
+    # the forecasts (see panel_of_one)
+    source: SeriesInput | None = None
+    time_index: TimeIndex | None = None
 
     @property
     def n_train(self) -> int:
@@ -529,7 +535,15 @@ class PanelPlan:
         return np.expm1(values) if self.scaler.log else values
 
     @classmethod
-    def for_panel(cls, panel: Panel, params: Mapping[str, Any], seed: int = 0) -> PanelPlan:
+    def for_panel(
+        cls,
+        panel: Panel,
+        params: Mapping[str, Any],
+        seed: int = 0,
+        *,
+        source: SeriesInput | None = None,
+        time_index: TimeIndex | None = None,
+    ) -> PanelPlan:
         from ._plan import MIN_NORMALIZED_WINDOW, min_samples, split
         from ._time_index import seasonal_period
         from .intervals import Calibration
@@ -539,28 +553,10 @@ class PanelPlan:
         horizon = params["horizon"]
         lengths = panel.lengths
         period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
-        window, gru_window = params["window"], None
-        deseasonalize = params["deseasonalize"]
-        if deseasonalize == "auto":  # where a season, the window, the skip and the data allow
-            season = period or 1
-            deseasonalize = (
-                can_deseasonalize(
-                    SEASONS_TO_ESTIMATE * season if window == "auto" else window, season
-                )
-                and params["skip"] == "seasonal"
-                # a typical series holds as many seasons as a window needs (not so weekly
-                # data of two years, whose windows would be mostly padding)
-                and bool(np.median(lengths) >= SEASONS_TO_ESTIMATE * season)
-            )
-        if window == "auto":
-            window = auto_panel_window(int(np.median(lengths)), horizon, period)
-            if deseasonalize and period:
-                # the season is estimated from a longer window than the GRU reads
-                gru_window, window = window, max(window, SEASONS_TO_DESEASONALIZE * period)
-        deseasonalize = bool(deseasonalize)  # np.True_ too
+        window, gru_window, deseasonalize = _windows(panel, params, period)
         if deseasonalize:
             check_deseasonalize(window, period)
-        if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
+        if not normalizes(panel, params):
             raise ValueError(
                 f"one model of many series needs normalize='window' and a window of at "
                 f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
@@ -580,10 +576,16 @@ class PanelPlan:
         windows = np.array([n_windows(int(n) + pad, window, horizon) for n in lengths], np.int64)
         usable = windows >= 1
         if not usable.any():
+            if panel.n_series == 1:
+                raise ValueError(
+                    f"X (the series) has {lengths[0]} values, but window={window} and "
+                    f"horizon={horizon} need at least {window + horizon - pad}: give a "
+                    "longer series, a shorter horizon or a smaller window"
+                )
             raise ValueError(
                 f"X (the series): no series is long enough for one window of "
                 f"window={window} and horizon={horizon}: the longest has {lengths.max()} "
-                f"values, at least {window + horizon} are needed"
+                f"values, at least {window + horizon - pad} are needed"
             )
         if not usable.all():
             short = [panel.ids[k] for k in np.flatnonzero(~usable)]
@@ -605,6 +607,7 @@ class PanelPlan:
             usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
             table[windows == n] = split(int(n), horizon, *usable_fractions)
         n_train, n_valid, n_calibration, gap = table.T
+        _check_held_out(panel, window, horizon, fractions, windows, n_train, n_valid, n_calibration)
         starts = _padded(panel.offsets, pad)[:-1]  # where each series' windows start
         train_starts = _ranges(starts, n_train)
         valid_starts = _ranges(starts + n_train + gap, n_valid)
@@ -674,7 +677,92 @@ class PanelPlan:
             pad=pad,
             deseasonalize=deseasonalize,
             gru_window=gru_window if gru_window != window else None,
+            source=source,
+            time_index=time_index,
         )
+
+
+def _check_held_out(
+    panel: Panel,
+    window: int,
+    horizon: int,
+    fractions: tuple[float, float],
+    windows: np.ndarray,
+    n_train: np.ndarray,
+    n_valid: np.ndarray,
+    n_calibration: np.ndarray,
+) -> None:
+    """Refuse data that leaves fewer than two windows to learn from (one window is one
+    example: nothing to learn the shape of what follows from), and say in one warning
+    what no series was long enough to hold out: the calibration part (then the model has
+    no intervals) or the validation part (then training runs all epochs)."""
+    from ._plan import FEWEST_ADAPTED_WINDOWS
+
+    total = int(np.maximum(windows, 0).sum())
+    if total < FEWEST_ADAPTED_WINDOWS:
+        what = "X (the series)" if panel.n_series == 1 else "X (the series) together"
+        raise ValueError(
+            f"{what}: window={window} and horizon={horizon} leave {total} window and its "
+            f"targets to learn from, and at least {FEWEST_ADAPTED_WINDOWS} are needed: give "
+            "a longer series, a shorter horizon or a smaller window"
+        )
+    parts = []
+    if fractions[1] > 0 and not n_calibration.any():
+        parts.append("the calibration part (this model has no prediction intervals)")
+    if fractions[0] > 0 and not n_valid.any():
+        parts.append("the validation part (training runs all epochs, without early stopping)")
+    if not parts:
+        return
+    held = int(n_valid.sum())
+    trains = f"it trains on {int(n_train.sum())} window{'s' if n_train.sum() != 1 else ''}" + (
+        f", with {held} for early stopping" if held else ""
+    )
+    subject = "X (the series) is not" if panel.n_series == 1 else "no series of X is"
+    warnings.warn(
+        f"{subject} long enough for window={window}, horizon={horizon} and "
+        f"validation_fraction={fractions[0]}, calibration_fraction={fractions[1]}, so fit "
+        f"gave up {' and '.join(parts)}: {trains}. A longer series or a shorter horizon "
+        f"keeps {'them' if len(parts) > 1 else 'it'}",
+        UserWarning,
+        stacklevel=5,
+    )
+
+
+def _windows(
+    panel: Panel, params: Mapping[str, Any], period: int | None
+) -> tuple[int, int | None, bool]:
+    """The network's window, the part of it the GRU reads (None: all of it) and whether
+    each window's season is taken out, for ``panel``'s series."""
+    window, gru_window = params["window"], None
+    deseasonalize = params["deseasonalize"]
+    if deseasonalize == "auto":  # where a season, the window, the skip and the data allow
+        season = period or 1
+        deseasonalize = (
+            can_deseasonalize(SEASONS_TO_ESTIMATE * season if window == "auto" else window, season)
+            and params["skip"] == "seasonal"
+            # a typical series holds as many seasons as a window needs (not so weekly
+            # data of two years, whose windows would be mostly padding)
+            and bool(np.median(panel.lengths) >= SEASONS_TO_ESTIMATE * season)
+        )
+    if window == "auto":
+        window = auto_panel_window(int(np.median(panel.lengths)), params["horizon"], period)
+        if deseasonalize and period:
+            # the season is estimated from a longer window than the GRU reads
+            gru_window, window = window, max(window, SEASONS_TO_DESEASONALIZE * period)
+    return int(window), gru_window, bool(deseasonalize)  # np.True_ too
+
+
+def normalizes(panel: Panel, params: Mapping[str, Any]) -> bool:
+    """Whether the network can normalise each window of ``panel``'s series (what lets
+    one model serve series of any scale, and the many-series plan's premise):
+    ``normalize="window"`` and a window of 3 values or more."""
+    from ._plan import MIN_NORMALIZED_WINDOW
+    from ._time_index import seasonal_period
+
+    if params["normalize"] != "window":
+        return False
+    period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
+    return _windows(panel, params, period)[0] >= MIN_NORMALIZED_WINDOW
 
 
 # window="auto" with deseasonalize: the window from which the season is estimated
@@ -779,6 +867,42 @@ def _segment_scales(
 
 
 # ---------------------------------------------------------------------- forecasting
+
+
+def panel_of_one(series: SeriesInput, time_index: TimeIndex | None) -> Panel:
+    """One validated series (and how its index continues) as a panel of one, so that
+    the many-series plan can take it: its labels as whole numbers where it has dates,
+    periods or integers, its positions 0, 1, ... where it has none (the series' own
+    index stays what labels its forecasts)."""
+    import pandas as pd
+
+    values = series.values
+    index, tz = series.index, None
+    if isinstance(index, pd.DatetimeIndex):
+        tz = index.tz
+        stamps = index.tz_convert("UTC").tz_localize(None) if tz is not None else index
+        kind, times = "datetime", stamps.as_unit("ns").asi8.astype(np.int64)
+    elif isinstance(index, pd.PeriodIndex):
+        kind, times = "period", index.asi8.astype(np.int64)
+    elif time_index is not None and time_index.kind == "integer":
+        kind, times = "integer", np.asarray(index, dtype=np.int64)
+    else:  # no index, or one of other labels: positions
+        kind, times = "integer", np.arange(len(values), dtype=np.int64)
+    freq = time_index.freq if time_index is not None and kind != "integer" else None
+    if kind == "integer":
+        freq = time_index.freq if time_index is not None and time_index.kind == "integer" else "1"
+    name = series.name if isinstance(series.name, Hashable) and series.name is not None else 0
+    return Panel(
+        ids=(name,),
+        values=values,
+        offsets=np.array([0, len(values)], dtype=np.int64),
+        kind=kind,
+        freq=freq,
+        times=times,
+        names=("unique_id", "ds", "y"),
+        tz=tz,
+        filled=series.filled,
+    )
 
 
 def one_series(panel: Panel) -> pd.Series:

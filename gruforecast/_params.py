@@ -130,9 +130,7 @@ PARAMETERS: Mapping[str, Parameter] = {
         "auto", "past values read per forecast, or 'auto'", Options(("auto",)), Integer()
     ),
     "horizon": Parameter(1, "values predicted per network call", number=Integer()),
-    "hidden_size": Parameter(
-        "auto", "GRU hidden size; 'auto': 64, or 48 for many series", Options(("auto",)), Integer()
-    ),
+    "hidden_size": Parameter("auto", "GRU hidden size; 'auto': 48", Options(("auto",)), Integer()),
     "num_layers": Parameter(2, "stacked GRU layers", number=Integer()),
     "dropout": Parameter(
         0.0, "dropout between GRU layers", number=Real(0.0, 1.0, high_inclusive=False)
@@ -140,14 +138,14 @@ PARAMETERS: Mapping[str, Parameter] = {
     "scaler": Parameter("standard", "how values are scaled", Options(("standard", "minmax", None))),
     "target_transform": Parameter(
         "auto",
-        "'log': fit on log1p of the values; 'auto': 'log' for many series of values >= 0",
+        "'log': fit on log1p of the values; 'auto': 'log' when all values are >= 0",
         Options(("auto", "log", None)),
     ),
     "normalize": Parameter("window", "per-window normalisation", Options(("window", None))),
     "skip": Parameter("seasonal", "seasonal-naive skip connection", Options(("seasonal", None))),
     "deseasonalize": Parameter(
         "auto",
-        "remove each window's own season before the GRU; 'auto': for many series with a season",
+        "remove each window's own season before the GRU; 'auto': where there is a season",
         Options(("auto",)),
         Flag(),
     ),
@@ -163,7 +161,7 @@ PARAMETERS: Mapping[str, Parameter] = {
     ),
     "windows_per_epoch": Parameter(
         "auto",
-        "training windows drawn per epoch, or 'auto' (all of one series; a panel's capped)",
+        "training windows drawn per epoch, or 'auto' (at most 32,768)",
         Options(("auto",)),
         Integer(),
     ),
@@ -184,14 +182,13 @@ PARAMETERS: Mapping[str, Parameter] = {
     ),
     "patience": Parameter(
         "auto",
-        "epochs without progress before stopping; 'auto': 40, or 10 for many series",
+        "epochs without progress before stopping; 'auto': 10",
         Options(("auto", None)),
         Integer(),
     ),
     "refit": Parameter(
         "auto",
-        "retrain on the validation windows too, for the epochs early stopping chose; "
-        "'auto': for many series",
+        "retrain on the validation windows too, for the epochs early stopping chose; 'auto': yes",
         Options(("auto",)),
         Flag(),
     ),

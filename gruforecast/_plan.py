@@ -306,6 +306,16 @@ def _label(label: Any) -> Any:
     return int(label) if isinstance(label, (int, np.integer)) else str(label)
 
 
+def series_span(series: SeriesInput) -> dict[str, Any]:
+    """What a model of one series records of it: its length, first and last labels."""
+    index = series.index
+    return {
+        "length": len(series.values),
+        "start": _label(index[0]) if index is not None else None,
+        "end": _label(index[-1]) if index is not None else None,
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class TrainingPlan:
     """The data of one fit and the decisions taken on it.
@@ -385,7 +395,6 @@ class TrainingPlan:
             n_windows(len(values), window, horizon), horizon, *fractions
         )
         calibration_start = n_train + n_valid + 2 * gap
-        index = series.index
         # scaling sees only what the training windows cover, inputs and targets
         scaler = SeriesScaler.fit(
             values[: n_train + window + horizon - 1],
@@ -414,11 +423,7 @@ class TrainingPlan:
             last_window=values[-window:].copy(),
             time_index=time_index,
             series_name=series.name,
-            training_span={
-                "length": len(values),
-                "start": _label(index[0]) if index is not None else None,
-                "end": _label(index[-1]) if index is not None else None,
-            },
+            training_span=series_span(series),
             panel=panel,
         )
 

@@ -26,15 +26,18 @@ from . import _ddp, _state, fused, metrics
 from ._forecasting import check_finite, forecast_history
 from ._panel import (
     AUTO_PANEL_WINDOWS_PER_EPOCH,
+    Panel,
     PanelPlan,
     as_panel,
     check_deseasonalize,
     is_panel,
     last_windows,
+    normalizes,
     one_series,
+    panel_of_one,
 )
 from ._params import check_params
-from ._plan import TrainingPlan, auto_batch_size
+from ._plan import TrainingPlan, auto_batch_size, series_span
 from ._state import (
     Choices,
     FittedState,
@@ -44,10 +47,10 @@ from ._state import (
     absent_if_none,
     fitted_attribute,
 )
-from ._time_index import tz_key
+from ._time_index import TimeIndex, tz_key
 from ._validation import as_series, as_targets, as_windows
 from .network import GRUNet
-from .scaling import SeriesScaler
+from .scaling import SeriesScaler, check_in_domain
 from .training import (
     Trainer,
     WindowTable,
@@ -89,6 +92,21 @@ def _network_from(state: FittedState, weights: dict[str, Any], device: torch.dev
     network = GRUNet(**state.shape.arguments(state.window, state.horizon))
     network.load_state_dict({name: torch.as_tensor(np.array(w)) for name, w in weights.items()})
     return network.to(device).eval()
+
+
+def _panel_record(panel: Panel, window: int) -> PanelState:
+    """What a fitted model keeps of the series it was given as a long frame, a dict or
+    a list: their ids, names, time labels and last windows, to answer in that shape."""
+    return PanelState(
+        ids=panel.ids,
+        names=panel.names,
+        kind=panel.kind,
+        freq=panel.freq,
+        tz=tz_key(panel.tz),
+        last_labels=tuple(int(label) for label in panel.last),
+        lengths=panel.lengths,
+        last_windows=last_windows(panel, window),
+    )
 
 
 def _network_shape(network: GRUNet) -> NetworkShape:
@@ -145,21 +163,29 @@ class _FeatureNames(BaseEstimator):
 class GRUForecaster(RegressorMixin, BaseEstimator):
     """Forecast a univariate series with a GRU network, the scikit-learn way.
 
+    One series or many, the defaults (each ``"auto"``) follow the data, never what
+    holds it: one series is fitted as a panel of one. Only a series that window
+    normalisation cannot serve (``normalize=None``, or a window of fewer than 3 values)
+    is fitted on its own terms, with the defaults of earlier versions (hidden size 64,
+    patience 40, no refit, no ``log1p``, a window narrowed to fit a short series; the
+    user guide's "A short series"), and so is the windowed form ``fit(X, y)``.
+
     Parameters
     ----------
     window : int or "auto", default="auto"
         Number of past values the network reads to forecast. ``"auto"``: in the
-        windowed form ``fit(X, y)``, the width of ``X``; in the series form, twice the
-        seasonal period implied by a pandas index's frequency (monthly 24, quarterly 8,
-        weekly 104, daily 14, hourly 48), else 24, and at most a third of the series,
-        so that enough windows remain to train on.
+        windowed form ``fit(X, y)``, the width of ``X``; in the series form, whole
+        seasons of a pandas index's frequency, about a sixth of the series (the median
+        one's, for many) but from two to four seasons, else 24, and at most a third of
+        what the series leaves after the horizon (24 for 144 monthly values); with
+        ``deseasonalize`` the network's window is six seasons, of which the GRU reads
+        that many.
     horizon : int, default=1
         Number of values one network call predicts (a direct multi-output head).
         ``forecast`` goes further by feeding forecasts back, ``horizon`` at a time.
     hidden_size : int or "auto", default="auto"
-        Size of the GRU's hidden state; ``"auto"``: 64 for one series, 48 for many
-        (as accurate as 64 on the validation parts of M3 and Tourism monthly, in about
-        30% less time).
+        Size of the GRU's hidden state; ``"auto"``: 48 (as accurate as 64 on the
+        validation parts of M3 and Tourism monthly, in about 30% less time).
     num_layers : int, default=2
         Number of stacked GRU layers.
     dropout : float, default=0.0
@@ -174,9 +200,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         and its errors weigh like the percentage errors forecasting is often judged
         by; the values must all be above -1. It is part of the model: ``predict``,
         ``forecast`` and the exported ONNX graph (``Log`` in, ``Exp`` out) all do it.
-        ``"auto"``: ``"log"`` for a model of many series whose values are all 0 or
-        more (on M3 and Tourism monthly it lowered sMAPE and MAPE; see
-        bench/README.md), None for one series. None: the values as they are.
+        ``"auto"``: ``"log"`` when the values are all 0 or more (on M3 and Tourism
+        monthly it lowered sMAPE and MAPE; see bench/README.md). None: the values as
+        they are.
     normalize : {"window"} or None, default="window"
         ``"window"``: besides the global scaler, each input window is standardised by
         its own mean and standard deviation inside the network, and the forecasts are
@@ -203,15 +229,14 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         comes from the window alone, so the exported ONNX graph does the same. Needs a
         season (a pandas frequency with one, such as monthly), ``skip="seasonal"``,
         ``normalize="window"`` and a window of at least three seasons. ``"auto"``: True
-        for many series with a season where the window allows it and the median series
-        holds three seasons; with
+        with a season where the window allows it and the (median) series holds three
+        seasons; with
         ``window="auto"`` the network's window is then six seasons (72 values for
         monthly data), of which the GRU reads the last values it would read without
         (two to four seasons), and training windows may start up to the difference
         before a series, padded with its first value, so that no series loses a
         training window. On M3 monthly's validation part it lowered sMAPE from 14.24
-        to 13.99 (see bench/README.md). False for one series, which has not been
-        measured with it. False: never.
+        to 13.99 (see bench/README.md). False: never.
     missing : {"raise", "interpolate"}, default="raise"
         Missing values (NaN, None, pd.NA) in a series given to ``fit``, ``score`` or
         ``forecast(context=...)``: ``"raise"`` refuses them with an error naming the
@@ -232,9 +257,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         and 256 windows each, so that a short series still gets enough optimizer steps
         per epoch and a long one is not slowed by tiny batches.
     windows_per_epoch : int or "auto", default="auto"
-        Training windows an epoch draws (anew each epoch). ``"auto"``: all of them for
-        one series; for many series at most 32,768, so that an epoch over a large
-        panel stays short and early stopping checks often.
+        Training windows an epoch draws (anew each epoch). ``"auto"``: at most 32,768,
+        so that an epoch over a large panel stays short and early stopping checks
+        often.
     lr : float, default=1e-3
         Adam's learning rate.
     weight_decay : float, default=0.0
@@ -244,9 +269,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         Share of the windows, the *last* ones chronologically, held out for early
         stopping. 0 trains for ``epochs`` epochs without early stopping. A series too
-        short for both held-out parts gives up calibration first, then (with
-        ``window="auto"``) window width down to one season, then validation, and
-        says so in a warning (user guide, "A short series").
+        short for both held-out parts keeps validation only, or trains on all its
+        windows; when no series keeps a part, fit says so in a warning (user guide, "A
+        short series").
     calibration_fraction : float, default=0.1
         Share of the windows, the very last ones, held out from training *and* early
         stopping; their errors calibrate the prediction intervals of
@@ -254,9 +279,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     patience : int, "auto" or None, default="auto"
         Epochs without a lower validation loss before training stops; the weights of
         the best epoch are restored. None trains all epochs (and still restores the
-        best). ``"auto"``: 40 for one series; 10 for many series, whose epochs are up to
-        ``windows_per_epoch`` windows each (on M3 monthly the validation loss was
-        lowest by epoch 11 and rose from there).
+        best). ``"auto"``: 10, of up to ``windows_per_epoch`` windows each (on M3
+        monthly the validation loss was lowest by epoch 11 and rose from there).
     refit : bool or "auto", default="auto"
         True: once early stopping has chosen the epoch, train the network again from
         the same start on every window (the held-out ones too), so the final model has
@@ -265,10 +289,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         from. The held-out windows' errors that calibrate the intervals are those of
         the first network, which never saw them (the refit one usually errs less, so
         intervals are if anything wide); ``validation_scores_`` and ``history_`` are
-        the first network's too. Takes about twice as long. ``"auto"``: True for many series
-        (on the validation parts of M3 and Tourism monthly it lowered sMAPE by 4 to
-        6%; see bench/README.md), False for one series. Nothing changes without a
-        validation part.
+        the first network's too. Takes about twice as long. ``"auto"``: True (on the
+        validation parts of M3 and Tourism monthly it lowered sMAPE by 4 to 6%; see
+        bench/README.md). Nothing changes without a validation part.
     tol : float, default=0.05
         The relative gain in validation loss that counts as progress for ``patience``:
         training stops after ``patience`` epochs none of which beat, by a factor
@@ -655,20 +678,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             "stop_reason": trainer.stop_reason,
             "history": trainer.history,
         }
-        panel = plan.panel  # the series as a long frame, a dict or a list gave them
-        record = None
-        if panel is not None:
-            record = PanelState(
-                ids=panel.ids,
-                names=panel.names,
-                kind=panel.kind,
-                freq=panel.freq,
-                tz=tz_key(panel.tz),
-                last_labels=tuple(int(label) for label in panel.last),
-                lengths=panel.lengths,
-                last_windows=last_windows(panel, plan.window),
-            )
         if isinstance(plan, TrainingPlan):
+            given = plan.panel  # one series, as a long frame, a dict or a list gave it
             return FittedState(
                 **common,
                 last_window=plan.last_window,
@@ -676,9 +687,17 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 series_name=plan.series_name,
                 training_span=plan.training_span,
                 feature_names=None if windows is None else self._feature_names(windows),
-                panel=record,
+                panel=None if given is None else _panel_record(given, plan.window),
             )
-        assert panel is not None
+        panel = plan.panel
+        if plan.source is not None:  # one series, given as one: answered as one
+            return FittedState(
+                **common,
+                last_window=last_windows(panel, plan.window)[0],
+                time_index=plan.time_index,
+                series_name=plan.source.name,
+                training_span=series_span(plan.source),
+            )
         return FittedState(
             **common,
             training_span={
@@ -686,7 +705,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 "values": int(panel.offsets[-1]),
                 "too_short": len(plan.short),
             },
-            panel=record,
+            panel=_panel_record(panel, plan.window),
         )
 
     def _training_device(self, where: _ddp.Launch | None = None) -> torch.device:
@@ -703,7 +722,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         return device
 
     def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan | PanelPlan:
-        """The data of this fit and the decisions on it (NumPy/pandas only)."""
+        """The data of this fit and the decisions on it (NumPy/pandas only).
+
+        One policy for one series and many: the data decides, never what holds it (a
+        long frame, a dict or a list of one series is one series). Only one series that
+        window normalisation cannot serve (``normalize=None``, or a window of fewer than
+        3 values) is planned on its own terms (``TrainingPlan``): one scaler with the
+        series' own offset, and a short series' window narrowed to fit."""
         if y is None:
             if is_panel(X, self.id_col):
                 panel = as_panel(
@@ -713,7 +738,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                     target_col=self.target_col,
                     missing=self.missing,
                 )
-                if panel.n_series > 1:
+                if panel.n_series > 1 or normalizes(panel, params):
                     return PanelPlan.for_panel(panel, params)
                 # one series, whatever holds it: the model a pd.Series of it gets
                 series = as_series(
@@ -721,7 +746,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 )
                 return TrainingPlan.for_series(series, params, panel)
             series = as_series(X, what="X (the series)", missing=self.missing, regular=True)
-            return TrainingPlan.for_series(series, params)
+            time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
+            panel = panel_of_one(series, time_index)
+            if not normalizes(panel, params):
+                return TrainingPlan.for_series(series, params)
+            return PanelPlan.for_panel(panel, params, source=series, time_index=time_index)
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
         return TrainingPlan.for_windows(windows, targets, params)
@@ -822,6 +851,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             # a refit draws as many rows an epoch as the first fit did, from more
             rows_per_epoch=choices.windows_per_epoch if refit is None else refit[1],
             group=group,
+            label="fit" if refit is None else "refit",
         )
 
     @staticmethod
@@ -876,6 +906,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         state = self.state_  # one consistent model, whatever a concurrent fit does
         windows = as_windows(X, width=state.window)
         validate_data(self, X, reset=False, skip_check_array=True)  # feature names
+        check_in_domain(state.scaler, windows, "X (the windows)")
         predictions = self._predict_windows(state, windows)
         check_finite(predictions, "this GRUForecaster's")
         return predictions[:, 0] if state.horizon == 1 else predictions

@@ -242,7 +242,9 @@ class Progress:
         patience: int | None,
         tol: float = 0.0,
         clock: Callable[[], float] = time.perf_counter,
+        label: str = "fit",
     ) -> None:
+        self.label = label  # what each line starts with: "fit", or "refit"
         self.stream = stream
         self.epochs = epochs
         self.patience = patience  # None: no early stopping
@@ -259,7 +261,7 @@ class Progress:
         if self.mode == "live":
             self._draw(self._narrowed([self._opening()]))
         elif self.mode != "off":
-            self._write(f"fit: {self._opening()}\n")
+            self._write(f"{self.label}: {self._opening()}\n")
 
     def update(self, history: History, patience_left: int | None) -> None:
         """Show the epoch just appended to ``history`` (as often as the mode allows)."""
@@ -274,7 +276,7 @@ class Progress:
         if self.mode == "live":
             self._draw(self._narrowed(fields))
         else:
-            self._write("fit: " + " | ".join(fields) + "\n")
+            self._write(f"{self.label}: " + " | ".join(fields) + "\n")
         self._last_write = now
 
     def break_line(self) -> None:
@@ -335,7 +337,7 @@ class Progress:
             dropped.append("train_loss ")
         for unwanted in ("", *dropped):
             fields = [field for field in fields if not unwanted or unwanted not in field]
-            text = "fit: " + " | ".join(fields)
+            text = f"{self.label}: " + " | ".join(fields)
             if len(text) <= width:
                 return text
         return text[: max(width - 3, 0)] + "..."
@@ -355,7 +357,7 @@ class Progress:
             losses += f", valid_loss {kept['valid_loss']:.4g}"
         elapsed = self.clock() - self.started
         return (
-            f"fit: {what} | kept epoch {kept['epoch']}: {losses} | "
+            f"{self.label}: {what} | kept epoch {kept['epoch']}: {losses} | "
             f"{_duration(elapsed)}, {elapsed / ran:.3g} s/epoch"
         )
 
@@ -431,7 +433,9 @@ class Trainer:
         evaluation_batch_size: int = EVALUATION_BATCH_SIZE,
         rows_per_epoch: int | None = None,
         group: Group | None = None,
+        label: str = "fit",
     ) -> None:
+        self.label = label  # the progress display's: "fit", or "refit"
         self.network = network
         self.group = group
         # what training steps call: the network, or DDP around it (same parameters)
@@ -515,6 +519,7 @@ class Trainer:
             epochs=self.epochs,
             patience=self.patience if early_stopping else None,
             tol=self.tol,
+            label=self.label,
         )
         try:
             for epoch in range(1, self.epochs + 1):

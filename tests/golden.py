@@ -1,6 +1,7 @@
-"""Golden pins: what small fixed-epoch fits forecast, recorded before the one-series and
+"""Golden pins: what small fixed-epoch fits forecast, recorded while the one-series and
 many-series paths were merged (issue 32), so that the merge can be shown to change
-nothing it did not mean to.
+nothing it did not mean to. The one-series cases were recorded anew when one series got
+the many-series defaults (a change meant to move them); the panels' did not move.
 
 Each case fits a small network (hidden 8, a few epochs, on the CPU) and records its
 forecast with an interval, ``predict`` on a few windows, a short backtest and the

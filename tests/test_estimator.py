@@ -61,9 +61,12 @@ def test_constructor_stores_parameters_untouched():
 
 
 def test_auto_window_follows_the_seasonal_period(monthly):
-    assert fast().fit(monthly).window_ == 24  # monthly: two years
+    # whole seasons, about a sixth of the series from two to four seasons, which the GRU
+    # reads; the season is estimated and taken out from six seasons before it
+    one = fast().fit(monthly)  # monthly, 144 values: two years, from six
+    assert (one.window_, one.network_.gru_window, one.deseasonalize_) == (72, 24, True)
     quarterly = pd.Series(np.arange(80.0), index=pd.period_range("2000Q1", periods=80, freq="Q"))
-    assert fast().fit(quarterly).window_ == 8
+    assert (fast().fit(quarterly).window_, fast().fit(quarterly).network_.gru_window) == (24, 12)
     assert fast().fit(np.arange(300.0)).window_ == 24  # no index: the default
     assert fast().fit(np.arange(31.0)).window_ == 10  # at most a third of the series
 
@@ -113,8 +116,14 @@ def test_forecast_with_context_continues_that_history(monthly):
     as_array = forecaster.forecast(6, context=monthly.to_numpy())
     assert isinstance(as_array, np.ndarray)
     np.testing.assert_allclose(as_array, from_context.to_numpy())
-    with pytest.raises(ValueError, match="context has 5 values; at least window_=24"):
+    # the GRU's 24 values must be there; the 48 the season is estimated from before them
+    # are padded with the first value, as a short series' are in fit
+    with pytest.raises(ValueError, match=r"context has 5 values; at least 24 \(what the GRU reads of its window_=72"):
         forecaster.forecast(6, context=monthly[:5])
+    np.testing.assert_array_equal(
+        forecaster.forecast(6, context=monthly[-24:].to_numpy()),
+        forecaster.forecast(6, context=np.r_[np.full(48, monthly.iloc[-24]), monthly[-24:]]),
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,7 +206,10 @@ def test_scaler_and_training_see_only_the_training_part(horizon, trained_on):
     values = np.random.default_rng(0).normal(size=300)
     # on the CPU, whose fits repeat bitwise: the first epochs' losses are compared exactly
     forecaster = fast(window=20, horizon=horizon, validation_fraction=0.2, device="cpu").fit(values)
-    np.testing.assert_allclose(forecaster.scaler_.offset, values[:trained_on].mean())
+    # scaled by what its training windows cover (the network normalises each window, so
+    # the model serves raw windows with the spread alone)
+    assert forecaster.scaler_.offset == 0.0
+    np.testing.assert_allclose(forecaster.scaler_.scale, values[:trained_on].std())
     changed = values.copy()
     changed[trained_on:] += 1000.0  # every held-out target: must not move scaler or weights
     other = fast(window=20, horizon=horizon, validation_fraction=0.2, device="cpu").fit(changed)
@@ -229,8 +241,10 @@ def test_set_params_after_fit_does_not_change_what_was_fitted(sine):
 
 
 def test_calibration_windows_are_held_out_from_training_and_early_stopping(sine):
-    # on the CPU, whose fits repeat bitwise: two fits' histories are compared exactly
-    forecaster = fast(window=20, calibration_fraction=0.25, device="cpu").fit(sine)
+    # on the CPU, whose fits repeat bitwise: two fits' histories are compared exactly;
+    # without the refit, which trains on every window, held-out ones too (and keeps
+    # the calibration errors of the first network, scored before it)
+    forecaster = fast(window=20, calibration_fraction=0.25, device="cpu", refit=False).fit(sine)
     # 980 windows of 20 values: 637 train, then 98 (10%) validate, then 245 (25%)
     # calibrate: windows 735 to 979, whose targets are values 755 to 999
     calibration = forecaster.calibration_
@@ -239,7 +253,7 @@ def test_calibration_windows_are_held_out_from_training_and_early_stopping(sine)
     assert calibration.n_origins == 245
     changed = sine.copy()
     changed[755:] = 5.0  # only calibration targets change
-    other = fast(window=20, calibration_fraction=0.25, device="cpu").fit(changed)
+    other = fast(window=20, calibration_fraction=0.25, device="cpu", refit=False).fit(changed)
     assert other.history_ == [{**row, "seconds": a["seconds"]} for row, a in zip(forecaster.history_, other.history_)]
     assert fast(window=20, calibration_fraction=0.0).fit(sine).calibration_ is None
 
@@ -411,7 +425,7 @@ def test_not_fitted():
     "X, error, message",
     [
         (np.r_[np.ones(50), np.nan, np.ones(49)], ValueError, "NaN .*at position 50"),
-        (np.arange(25.0), ValueError, "has 25 values, but window=24, horizon=1, validation_fraction=0.1 and calibration_fraction=0.1 need at least 27"),
+        (np.arange(5.0), ValueError, "has 5 values, but window=24 and horizon=1 need at least 25"),
         (pd.DataFrame({"a": np.ones(100), "b": np.ones(100)}), ValueError, "2 columns"),
         (["x"] * 100, TypeError, "text values"),
         (np.ones((100, 3)), ValueError, r"shape \(100, 3\).*fit\(X, y\)"),

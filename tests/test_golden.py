@@ -1,7 +1,6 @@
 """Golden pins (tests/golden.py): small fixed-epoch fits of one series and of many,
 with and without seasonal adjustment, interpolation and dropout, forecast, predict,
-backtest and serve through ONNX the numbers recorded before the one-series and
-many-series paths were merged.
+backtest and serve through ONNX the numbers recorded (see tests/golden.py for when).
 
 On the machine that recorded them (the same CPU, instruction set and PyTorch) they must
 agree to float32 rounding, rtol 1e-6. Elsewhere PyTorch runs other float32 kernels, and

@@ -115,22 +115,23 @@ def fitted_with_warnings(forecaster, series):
     return forecaster, [w for w in caught if issubclass(w.category, UserWarning)]
 
 
-@pytest.mark.parametrize("horizon, window, needed, trains_on", [(18, 10, 72, 1), (12, 12, 52, 11)])
-def test_a_48_value_monthly_series_gives_up_calibration_and_forecasts(
-    horizon, window, needed, trains_on
-):
-    """fit refused: 'window=10, horizon=18, validation_fraction=0.1 and
-    calibration_fraction=0.1 need at least 72' (52 for horizon 12)."""
+@pytest.mark.parametrize("horizon, gru_window, trains_on", [(18, 10, 1), (12, 12, 11)])
+def test_a_48_value_monthly_series_gives_up_calibration_and_forecasts(horizon, gru_window, trains_on):
+    """fit refused once: 'window=10, horizon=18, validation_fraction=0.1 and
+    calibration_fraction=0.1 need at least 72' (52 for horizon 12). The GRU reads a
+    third of what the horizon leaves; the season is estimated from 72 values, those
+    before the series padded with its first, as for any short series."""
     forecaster, caught = fitted_with_warnings(
         GRUForecaster(**FAST, horizon=horizon), m3_like_monthly()
     )
     assert len(caught) == 1  # one warning, at the user's fit call
     assert caught[0].filename == __file__
     message = str(caught[0].message)
-    assert message.startswith(f"X (the series) has 48 values, fewer than the {needed} that ")
+    assert message.startswith(f"X (the series) is not long enough for window=72, horizon={horizon} ")
     assert "gave up the calibration part (this model has no prediction intervals)" in message
     assert f"it trains on {trains_on} window" in message and "with 3 for early stopping" in message
-    assert forecaster.window_ == window and forecaster.calibration_ is None
+    assert (forecaster.window_, forecaster.network_.gru_window) == (72, gru_window)
+    assert forecaster.calibration_ is None
     assert forecaster.validation_scores_["n_windows"] == 3  # early stopping kept
     forecast = forecaster.forecast(18)
     assert len(forecast) == 18 and np.isfinite(forecast).all()
@@ -147,7 +148,7 @@ def test_a_48_value_monthly_series_gives_up_calibration_and_forecasts(
     from gruforecast._state import describe
 
     summary = describe(forecaster.state_)
-    assert summary["window"] == window and summary["intervals"] is None
+    assert summary["window"] == 72 and summary["intervals"] is None
     assert summary["validation_scores"]["n_windows"] == 3
 
 
@@ -157,8 +158,8 @@ def test_a_window_given_by_name_keeps_its_width_and_gives_up_both_held_out_parts
     )
     assert len(caught) == 1 and caught[0].filename == __file__
     assert re.search(
-        r"fewer than the 74 that window=12, horizon=18, validation_fraction=0.1 "
-        r"and calibration_fraction=0.1 need, so fit gave up the calibration part "
+        r"not long enough for window=12, horizon=18 and validation_fraction=0.1, "
+        r"calibration_fraction=0.1, so fit gave up the calibration part "
         r"\(.*\) and the validation part \(training runs all epochs, without early "
         r"stopping\): it trains on 19 windows\.",
         str(caught[0].message),
@@ -168,12 +169,16 @@ def test_a_window_given_by_name_keeps_its_width_and_gives_up_both_held_out_parts
     assert np.isfinite(forecaster.forecast(18)).all()
     with pytest.raises(
         ValueError,
-        match=r"has 48 values, but window=30, horizon=18, validation_fraction=0.1 and "
-        r"calibration_fraction=0.1 need at least 92 \(and 49 even with nothing held out",
+        match=r"window=30 and horizon=18 leave 1 window and its targets to learn from, and "
+        r"at least 2 are needed",
     ):
         GRUForecaster(**FAST, horizon=18, window=30).fit(m3_like_monthly())
-    with pytest.raises(ValueError, match=r"has 48 values, but horizon=47 needs at least 49"):
+    with pytest.raises(ValueError, match=r"window=72 and horizon=47 leave 1 window and its targets"):
         GRUForecaster(**FAST, horizon=47).fit(m3_like_monthly())
+    # a series that window normalisation cannot serve is fitted on its own terms, which
+    # refuse as they did
+    with pytest.raises(ValueError, match=r"has 48 values, but horizon=47 needs at least 49"):
+        GRUForecaster(**FAST, horizon=47, deseasonalize=False).fit(m3_like_monthly())
 
 
 def test_asking_for_no_calibration_gives_up_nothing():
@@ -317,11 +322,11 @@ def test_a_short_series_fits_from_the_command_line_and_says_what_it_gave_up(tmp_
         data, index=False
     )
     status, out, err = cli(capsys, "fit", data, "--out", model, "--horizon", "18", *CLI_FAST)
-    assert status == 0 and "window 10, horizon 18" in out
+    assert status == 0 and "window 72, horizon 18" in out
     assert (
-        "gruforecast: warning: the series has 48 values, fewer than the 72 that --window "
-        "auto (10 here), --horizon 18, --validation-fraction 0.1 and --calibration-fraction 0.1 "
-        "need, so fit gave up the calibration part" in err
+        "gruforecast: warning: the series is not long enough for --window 72, --horizon 18 "
+        "and --validation-fraction 0.1, --calibration-fraction 0.1, so fit gave up the "
+        "calibration part" in err
     )
     status, out, _ = cli(capsys, "info", model)
     assert re.search(r"intervals +None", out)

@@ -1,9 +1,7 @@
 """Many series, one model: long frames, dicts and lists of series, fitted as one network
 and forecast (by the estimator and by ONNX Runtime) in batches."""
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,6 @@ from conftest import FAST
 from gruforecast import GRUForecaster, OnnxForecaster
 from gruforecast._panel import SEASONS_TO_DESEASONALIZE, PanelPlan, as_panel, auto_panel_window, is_panel
 
-DATA = Path(__file__).parent / "data"
 PANEL_FAST = {**FAST, "horizon": 3}
 
 
@@ -195,21 +192,6 @@ def test_saved_and_loaded(fitted, tmp_path):
     pd.testing.assert_frame_equal(again.forecast(4, interval=0.9), forecaster.forecast(4, interval=0.9))
 
 
-def test_one_series_gives_the_forecasts_it_gave_before_many_series_existed(monthly):
-    """Recorded with the code of commit 7b0a515, before the many-series work (same settings),
-    on the CPU: trained there on a machine with a GPU too (on CUDA "fused" is an error, and
-    cuDNN's numbers are not the CPU's)."""
-    expected = json.loads((DATA / "single_series_before_panels.json").read_text())
-    for backend, recorded in expected.items():
-        forecaster = GRUForecaster(hidden_size=8, num_layers=2, epochs=4, batch_size=32, random_state=0,
-                                   window=12, horizon=3, dropout=0.1, gru_backend=backend,
-                                   device="cpu").fit(monthly)
-        table = forecaster.forecast(6, interval=[0.8])
-        assert [str(t) for t in table.index] == recorded["index"]
-        # bitwise on one machine; float32 rounding between CPUs
-        np.testing.assert_allclose(table.to_numpy(), recorded["forecast"], rtol=1e-6)
-
-
 # ---------------------------------------------------------------- the command line
 
 
@@ -310,11 +292,11 @@ def test_log1p_is_the_default_for_non_negative_series_only(fitted, panel_frame):
     assert not GRUForecaster(**PANEL_FAST, window=12, target_transform=None).fit(panel_frame).scaler_.log
     with pytest.raises(ValueError, match=r"X \(the series\), series 's\d': -5\.0 at position \d+ is -1 or below.*target_transform='log'"):
         GRUForecaster(**PANEL_FAST, window=12, target_transform="log").fit(negative)
-    # one series: "auto" leaves it as it was (the recorded forecasts test it), "log" applies
+    # one series: the same rule ("auto": log1p when every value is 0 or more)
     one = panel_frame[panel_frame.unique_id == "s3"].set_index("ds")["y"].sort_index()
-    assert not GRUForecaster(**FAST).fit(one).scaler_.log
-    logged = GRUForecaster(**FAST, target_transform="log").fit(one)
-    assert logged.scaler_.log and np.isfinite(logged.forecast(5)).all()
+    assert GRUForecaster(**FAST).fit(one).scaler_.log
+    assert not GRUForecaster(**FAST).fit(one - 1000).scaler_.log
+    assert not GRUForecaster(**FAST, target_transform=None).fit(one).scaler_.log
 
 
 def test_refit_trains_on_every_window_and_intervals_keep_the_first_networks_errors(panel_frame):
@@ -343,9 +325,9 @@ def test_refit_trains_on_every_window_and_intervals_keep_the_first_networks_erro
     np.testing.assert_allclose(ours.upper_80 - ours.forecast, theirs.upper_80 - theirs.forecast, rtol=1e-6)
 
 
-def test_one_series_can_be_refitted_too(monthly):
-    plain = GRUForecaster(**FAST).fit(monthly)
-    refitted = GRUForecaster(**FAST, refit=True).fit(monthly)
+def test_one_series_is_refitted_as_many_are(monthly):
+    plain = GRUForecaster(**FAST, refit=False).fit(monthly)
+    refitted = GRUForecaster(**FAST).fit(monthly)  # refit="auto": as for many series
     assert plain.refit_epochs_ is None and refitted.refit_epochs_ == round(1.5 * refitted.history_.best_epoch)
     assert not np.allclose(refitted.forecast(12), plain.forecast(12))
     bounds = refitted.forecast(6, interval=0.8)
@@ -475,9 +457,10 @@ def test_deseasonalize_where_it_cannot_work_is_refused_and_auto_does_without(pan
 
 
 
-def test_one_series_deseasonalizes_when_asked(monthly, tmp_path):
-    # 'auto' leaves one series as it was; True works on it with a window of three seasons
-    assert not GRUForecaster(**FAST, window=36).fit(monthly).network_.deseasonalize
+def test_one_series_deseasonalizes_as_many_do(monthly, tmp_path):
+    # 'auto' as for many series: a window given of three seasons or more is adjusted
+    assert GRUForecaster(**FAST, window=36).fit(monthly).network_.deseasonalize
+    assert not GRUForecaster(**FAST, window=36, deseasonalize=False).fit(monthly).network_.deseasonalize
     forecaster = GRUForecaster(**FAST, window=36, deseasonalize=True).fit(monthly)
     assert forecaster.network_.deseasonalize and forecaster.network_.gru_window is None
     served = OnnxForecaster(forecaster.export_onnx(tmp_path / "m.onnx"))  # checks parity itself

@@ -35,7 +35,7 @@ def test_round_trip_forecasts_identically(fitted):
     pd.testing.assert_frame_equal(
         loaded.forecast(12, interval=[0.8, 0.9]), forecaster.forecast(12, interval=[0.8, 0.9])
     )
-    windows = np.random.default_rng(0).normal(300, 80, (5, forecaster.window_))
+    windows = np.abs(np.random.default_rng(0).normal(300, 80, (5, forecaster.window_)))  # log1p
     np.testing.assert_array_equal(loaded.predict(windows), forecaster.predict(windows))
     for name in ("window_", "horizon_", "n_features_in_", "scaler_", "time_index_",
                  "series_name_", "training_span_", "validation_scores_", "stop_reason_"):
@@ -71,7 +71,7 @@ def test_metadata_reads_without_torch(fitted):
         "print(config['state']['window'], config['state']['training_span']['start'])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["24", "1949-01-01", "00:00:00"]
+    assert result.stdout.split() == ["72", "1949-01-01", "00:00:00"]
 
 
 def test_failed_save_leaves_the_old_file(fitted, tmp_path, monkeypatch):

