@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._state import FittedState
-from ._time_index import TimeIndex, step_seconds, tz_key
-from ._validation import as_series, check_int
+from ._time_index import step_seconds, tz_key
+from ._validation import check_int
 from .intervals import check_levels, level_label
 from .scaling import check_in_domain
 from .windowing import PredictWindows, recursive_forecast
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from ._panel import Panel
 
 __all__ = ["NonFiniteForecastError", "check_finite", "forecast_history"]
 
@@ -135,52 +137,37 @@ def _forecast_histories(
     return forecast, state.calibration.half_widths(predict_windows, steps, levels, windows)
 
 
-def forecast_panel(
+def _forecast_table(
     state: FittedState,
     predict_windows: PredictWindows,
     steps: int,
-    context: Any,
-    interval: Any = None,
+    levels: tuple[float, ...] | None,
+    panel: Panel | None,
     *,
-    missing: str,
-    names: tuple[str, str, str] | None = None,
-    model: str = "the model's",
+    names: tuple[str, str, str],
+    model: str,
 ) -> pd.DataFrame:
-    """Forecast every series: those of a model of many series (``context`` None), or
-    those of ``context`` (a long frame, a dict or a list of series; series never seen
-    in fit too), in one batch per step block.
+    """Forecast every series: those of ``panel`` (series never seen in fit too), or
+    with None those of a model of many series, in one batch per step block.
 
     Returns a long frame: the id and time columns (named as in fit), ``forecast`` and,
-    with ``interval``, ``lower_L``/``upper_L`` for each level L; ``steps`` rows per
+    with ``levels``, ``lower_L``/``upper_L`` for each level L; ``steps`` rows per
     series, series in the order of their ids.
     """
     import pandas as pd
 
-    from ._panel import as_panel, future_labels, last_windows
+    from ._panel import future_labels, last_windows
 
-    window, fitted = state.window, state.panel
-    steps, levels = _request(state, steps, interval)
-    names = fitted.names if fitted is not None else (names or DEFAULT_NAMES)
-    if context is None:
-        if fitted is None:
-            raise ValueError(
-                "this model was fitted on one series: forecast(steps) gives its forecast"
-            )
+    fitted = state.panel
+    if panel is None:
+        assert fitted is not None  # the caller's rule: a model of many series
         ids, histories = fitted.ids, fitted.last_windows
         kind, freq, tz, last = fitted.kind, fitted.freq, fitted.tz, np.asarray(fitted.last_labels)
     else:
-        panel = as_panel(
-            context,
-            id_col=names[0],
-            time_col=names[1],
-            target_col=names[2],
-            missing=missing,
-            what="context",
-        )
         kind, freq, last = panel.kind, panel.freq, panel.last
         tz = tz_key(panel.tz)
         _check_same_step(state.index_kind, state.frequency, kind, freq)
-        ids, histories = panel.ids, last_windows(panel, window)
+        ids, histories = panel.ids, last_windows(panel, state.window)
     labels = future_labels(kind, freq, tz, last, steps)  # fail before any work
     forecast, half_widths = _forecast_histories(
         state,
@@ -189,7 +176,7 @@ def forecast_panel(
         steps,
         levels,
         ids=ids,
-        given=context is not None,
+        given=panel is not None,
         model=model,
     )
     columns: dict[str, Any] = {
@@ -232,28 +219,27 @@ def forecast_history(
     ``forecast, lower_L, upper_L`` for each level L in the order given.
 
     Many series (a model of many series without ``context``, or a ``context`` of many
-    series): see :func:`forecast_panel`.
+    series, or of one given as a long frame, a dict or a list): a long frame, see
+    :func:`_forecast_table`.
     """
-    from ._panel import is_panel
+    from ._panel import read_one_or_many
 
     fitted = state.panel
     names = fitted.names if fitted is not None else DEFAULT_NAMES
-    if (context is None and fitted is not None) or (
-        context is not None and is_panel(context, names[0])
-    ):
-        return forecast_panel(
-            state,
-            predict_windows,
-            steps,
-            context,
-            interval,
-            missing=missing,
-            names=names,
-            model=model,
-        )
     window = state.window
     steps, levels = _request(state, steps, interval)
-    if context is None:
+    history = None
+    if context is not None:
+        panel, history, index = read_one_or_many(context, names, missing=missing, what="context")
+        if history is None:
+            return _forecast_table(
+                state, predict_windows, steps, levels, panel, names=names, model=model
+            )
+    elif fitted is not None:
+        return _forecast_table(
+            state, predict_windows, steps, levels, None, names=names, model=model
+        )
+    if history is None:
         if state.last_window is None:
             raise ValueError(
                 "this forecaster was fitted on windows (fit(X, y)), so it has no "
@@ -262,7 +248,6 @@ def forecast_history(
             )
         values, name, index = state.last_window, state.series_name, state.index
     else:
-        history = as_series(context, what="context", missing=missing, regular=True)
         # the part of the window the GRU reads must be there; what the seasonal estimate
         # reads before it is padded with the first value, as a short series' is in fit
         needed = state.shape.gru_window or window
@@ -279,7 +264,6 @@ def forecast_history(
         values, name = history.values, history.name
         if len(values) < window:
             values = np.concatenate([np.repeat(values[0], window - len(values)), values])
-        index = TimeIndex.from_index(history.index) if history.is_pandas else None
         if index is not None:
             _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)
     future_index = index.future(steps) if index is not None else None  # fail before work

@@ -16,6 +16,7 @@ numbers only. NumPy and pandas only.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
@@ -869,16 +870,47 @@ def _segment_scales(
 # ---------------------------------------------------------------------- forecasting
 
 
+def read_one_or_many(
+    data: Any,
+    names: tuple[str, str, str],
+    *,
+    missing: str,
+    what: str = "X (the series)",
+) -> tuple[Panel, SeriesInput | None, TimeIndex | None]:
+    """The one place that asks whether ``data`` is one series or many (see
+    :func:`is_panel`): ``fit``, ``score``, ``forecast(context=...)`` and ``backtest`` read
+    their series here. Returns them as a panel; and for one series given as one (not as
+    a long frame, a dict or a list) the series as read and how its index continues,
+    which label what is made of it."""
+    from ._time_index import TimeIndex
+    from ._validation import as_series
+
+    if is_panel(data, names[0]):
+        panel = as_panel(
+            data,
+            id_col=names[0],
+            time_col=names[1],
+            target_col=names[2],
+            missing=missing,
+            what=what,
+        )
+        return panel, None, None
+    series = as_series(data, what=what, missing=missing, regular=True)
+    time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
+    return panel_of_one(series, time_index), series, time_index
+
+
 def panel_of_one(series: SeriesInput, time_index: TimeIndex | None) -> Panel:
     """One validated series (and how its index continues) as a panel of one, so that
     the many-series plan can take it: its labels as whole numbers where it has dates,
     periods or integers, its positions 0, 1, ... where it has none (the series' own
     index stays what labels its forecasts)."""
-    import pandas as pd
-
     values = series.values
     index, tz = series.index, None
-    if isinstance(index, pd.DatetimeIndex):
+    pd = sys.modules.get("pandas")  # loaded already where there is an index
+    if index is None or pd is None:
+        kind, times = "integer", np.arange(len(values), dtype=np.int64)
+    elif isinstance(index, pd.DatetimeIndex):
         tz = index.tz
         stamps = index.tz_convert("UTC").tz_localize(None) if tz is not None else index
         kind, times = "datetime", stamps.as_unit("ns").asi8.astype(np.int64)

@@ -28,13 +28,11 @@ from ._panel import (
     AUTO_PANEL_WINDOWS_PER_EPOCH,
     Panel,
     PanelPlan,
-    as_panel,
     check_deseasonalize,
-    is_panel,
     last_windows,
     normalizes,
     one_series,
-    panel_of_one,
+    read_one_or_many,
 )
 from ._params import check_params
 from ._plan import TrainingPlan, auto_batch_size, series_span
@@ -48,7 +46,7 @@ from ._state import (
     fitted_attribute,
 )
 from ._time_index import TimeIndex, tz_key
-from ._validation import as_series, as_targets, as_windows
+from ._validation import SeriesInput, as_series, as_targets, as_windows
 from .network import GRUNet
 from .scaling import SeriesScaler, check_in_domain
 from .training import (
@@ -721,6 +719,14 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
         return device
 
+    def _read(self, X: Any) -> tuple[Panel, SeriesInput | None, TimeIndex | None]:
+        """Series as ``fit``, ``score`` and ``backtest`` read them: the one place that asks
+        whether ``X`` is one series or many. Returns them as a panel, and for one series
+        given as one (not as a long frame, a dict or a list) the series as read and how
+        its index continues, which label its forecasts."""
+        names = (self.id_col, self.time_col, self.target_col)
+        return read_one_or_many(X, names, missing=self.missing)
+
     def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan | PanelPlan:
         """The data of this fit and the decisions on it (NumPy/pandas only).
 
@@ -730,27 +736,16 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         3 values) is planned on its own terms (``TrainingPlan``): one scaler with the
         series' own offset, and a short series' window narrowed to fit."""
         if y is None:
-            if is_panel(X, self.id_col):
-                panel = as_panel(
-                    X,
-                    id_col=self.id_col,
-                    time_col=self.time_col,
-                    target_col=self.target_col,
-                    missing=self.missing,
-                )
-                if panel.n_series > 1 or normalizes(panel, params):
-                    return PanelPlan.for_panel(panel, params)
-                # one series, whatever holds it: the model a pd.Series of it gets
+            panel, source, time_index = self._read(X)
+            if panel.n_series > 1 or normalizes(panel, params):
+                return PanelPlan.for_panel(panel, params, source=source, time_index=time_index)
+            # one series that window normalisation cannot serve, whatever holds it
+            if source is None:
                 series = as_series(
                     one_series(panel), what="X (the series)", missing=self.missing, regular=True
                 )
                 return TrainingPlan.for_series(series, params, panel)
-            series = as_series(X, what="X (the series)", missing=self.missing, regular=True)
-            time_index = TimeIndex.from_index(series.index) if series.is_pandas else None
-            panel = panel_of_one(series, time_index)
-            if not normalizes(panel, params):
-                return TrainingPlan.for_series(series, params)
-            return PanelPlan.for_panel(panel, params, source=series, time_index=time_index)
+            return TrainingPlan.for_series(source, params)
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
         return TrainingPlan.for_windows(windows, targets, params)
@@ -919,31 +914,21 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         needs; many series (a long frame, a dict or a list), every window of each.
         """
         check_is_fitted(self)
-        if y is None and is_panel(X, self.id_col):
-            panel = as_panel(
-                X,
-                id_col=self.id_col,
-                time_col=self.time_col,
-                target_col=self.target_col,
-                missing=self.missing,
-            )
+        if y is None:
+            panel = self._read(X)[0]
             pairs = [
                 make_windows(panel.series(k), self.window_, self.horizon_)
                 for k in range(panel.n_series)
                 if panel.lengths[k] >= self.window_ + self.horizon_
             ]
             if not pairs:
+                what = "has fewer than" if panel.n_series == 1 else "no series has"
                 raise ValueError(
-                    f"X (the series): no series has the {self.window_ + self.horizon_} "
-                    "values one window and its targets need"
+                    f"X (the series) {what} the {self.window_ + self.horizon_} values one "
+                    f"window of window_={self.window_} and its horizon_={self.horizon_} "
+                    "targets need"
                 )
             X, y = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
-        elif y is None:
-            X, y = make_windows(
-                as_series(X, what="X (the series)", missing=self.missing, regular=True).values,
-                self.window_,
-                self.horizon_,
-            )
         return super().score(X, y, sample_weight=sample_weight)
 
     def forecast(

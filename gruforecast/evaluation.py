@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ._panel import is_panel
-from ._time_index import TimeIndex, seasonal_period
+from ._panel import Panel, decode_labels, read_one_or_many, seasonal_period_of
 from ._validation import as_series, check_int
 from .intervals import check_levels, level_label
 from .metrics import mae, mape, mase, rmse, smape
@@ -145,8 +144,6 @@ def backtest(
     -------
     BacktestResult
     """
-    # the forecaster's own policy for NaN and rows missing from a time index: with
-    # "interpolate", each fit fills its own past, and filled values are never truth
     horizon = check_int(horizon, "horizon")
     step = horizon if step is None else check_int(step, "step")
     if isinstance(refit, (bool, np.bool_)):
@@ -154,67 +151,31 @@ def backtest(
     else:
         refit_every = check_int(refit, "refit")
     levels = () if interval is None else check_levels(interval)
-    if is_panel(series, getattr(forecaster, "id_col", "unique_id")):
-        return _backtest_panel(forecaster, series, horizon, initial, step, refit_every, levels, m)
-    checked = as_series(
-        series, what="series", missing=getattr(forecaster, "missing", "raise"), regular=True
+    names = (
+        getattr(forecaster, "id_col", "unique_id"),
+        getattr(forecaster, "time_col", "ds"),
+        getattr(forecaster, "target_col", "y"),
     )
-    values, length = checked.values, len(checked.values)
-    observed = np.ones(length, bool) if checked.filled is None else ~checked.filled
-    if checked.filled is not None:  # the fits get the gaps (as NaN), not the filling
-        series = np.where(checked.filled, np.nan, values)
-        if checked.is_pandas:
-            series = pd.Series(series, index=checked.index, name=checked.name)
-    initial = _resolve_size(initial, length, "initial")
-    if m is None:
-        time_index = TimeIndex.from_index(checked.index) if checked.is_pandas else None
-        is_time = time_index is not None and time_index.kind in ("datetime", "period")
-        m = (seasonal_period(time_index.freq) if time_index is not None and is_time else None) or 1
-    m = check_int(m, "m")
-    origins = list(range(initial, length - horizon + 1, step))
-    if not origins:
-        raise ValueError(
-            f"no origin: the series has {length} values, initial={initial} and "
-            f"horizon={horizon} need at least {initial + horizon}"
-        )
-    labels = checked.index if checked.index is not None else pd.RangeIndex(length)  # is_pandas
-
-    metric_rows, forecast_frames, fitted = [], [], None
-    for number, origin in enumerate(origins):
-        refitted = fitted is None or (refit_every > 0 and number % refit_every == 0)
-        if refitted:
-            fitted = clone(forecaster).fit(_select(series, 0, origin))
-        assert fitted is not None  # fitted at the first origin
-        past = values[:origin]
-        # forecast() reads only the last window_ values; the whole past would be
-        # re-validated at every origin for nothing
-        predicted = fitted.forecast(horizon, context=past[-fitted.window_ :], interval=interval)
-        table = np.asarray(predicted).reshape(horizon, -1)
-        truth = np.where(
-            observed[origin : origin + horizon], values[origin : origin + horizon], np.nan
-        )
-        row, frame = _scored(
-            {},
-            labels[origin - 1],
-            refitted,
-            labels[origin : origin + horizon],
-            truth,
-            table,
-            levels,
-            past,
-            m,
-        )
-        metric_rows.append(row)
-        forecast_frames.append(frame)
-    return BacktestResult(
-        metrics=pd.DataFrame(metric_rows),
-        forecasts=pd.concat(forecast_frames, ignore_index=True),
+    # the forecaster's own policy for NaN and rows missing from a time index: with
+    # "interpolate", each fit fills its own past, and filled values are never truth
+    missing = getattr(forecaster, "missing", "raise")
+    panel, source, _ = read_one_or_many(series, names, missing=missing, what="series")
+    one = source is not None  # one series, given as one: its own labels in the tables
+    if source is not None:
+        labels = source.index if source.is_pandas else pd.RangeIndex(len(source.values))
+    else:
+        labels = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)
+    return _rounds(
+        forecaster, panel, labels, names, one, horizon, initial, step, refit_every, levels, m
     )
 
 
-def _backtest_panel(
+def _rounds(
     forecaster: Any,
-    data: Any,
+    panel: Panel,
+    labels: Any,
+    names: tuple[str, str, str],
+    one: bool,
     horizon: int,
     initial: int | float,
     step: int,
@@ -222,59 +183,42 @@ def _backtest_panel(
     levels: tuple[float, ...],
     m: int | None,
 ) -> BacktestResult:
-    """``backtest`` of many series: origins at ``initial`` (a count, or a fraction of
+    """The rolling origins of every series: at ``initial`` (a count, or a fraction of
     each series' length) and every ``step`` after, per series. Round j fits one model
     (a clone) on every series cut at its j-th origin (series without one sit the round
-    out) and forecasts them all; metrics are per series and cutoff."""
-    from ._panel import as_panel, decode_labels, seasonal_period_of
-
-    names = (
-        getattr(forecaster, "id_col", "unique_id"),
-        getattr(forecaster, "time_col", "ds"),
-        getattr(forecaster, "target_col", "y"),
-    )
-    panel = as_panel(
-        data,
-        id_col=names[0],
-        time_col=names[1],
-        target_col=names[2],
-        missing=getattr(forecaster, "missing", "raise"),
-        what="series",
-    )
+    out) and forecasts them all; metrics are per series and cutoff (``one``: of one
+    series, without an id column)."""
     lengths = panel.lengths
     observed = np.ones(len(panel.values), bool) if panel.filled is None else ~panel.filled
     raw = np.where(observed, panel.values, np.nan)  # the fits get gaps, not the filling
-    labels = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)
+    times = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)  # what fits read
     firsts = np.array([_resolve_size(initial, int(n), "initial") for n in lengths])
     counts = np.maximum((lengths - horizon - firsts) // step + 1, 0)
     if not counts.any():
+        if one:
+            raise ValueError(
+                f"no origin: the series has {lengths[0]} values, initial={initial} and "
+                f"horizon={horizon} need at least {firsts[0] + horizon}"
+            )
         raise ValueError(
             f"no origin: with initial={initial} and horizon={horizon}, every series is too "
             f"short (the longest has {lengths.max()} values)"
         )
-    m = m or seasonal_period_of(panel) or 1
+    m = check_int(m, "m") if m is not None else (seasonal_period_of(panel) or 1)
     metric_rows, forecast_frames, fitted = [], [], None
     for number in range(int(counts.max())):
         taking = np.flatnonzero(counts > number)
         origins = firsts[taking] + number * step  # per series: values before the origin
-        rows = np.concatenate(
-            [
-                np.arange(panel.offsets[k], panel.offsets[k] + o)
-                for k, o in zip(taking, origins, strict=True)
-            ]
-        )
-        past = pd.DataFrame(
-            {
-                names[0]: np.repeat(np.asarray(panel.ids, dtype=object)[taking], origins),
-                names[1]: labels[rows],
-                names[2]: raw[rows],
-            }
-        )
         refitted = fitted is None or (refit_every > 0 and number % refit_every == 0)
         if refitted:
-            fitted = clone(forecaster).fit(past)
+            fitted = clone(forecaster).fit(_past(panel, taking, origins, times, raw, names))
         assert fitted is not None
-        table = fitted.forecast(horizon, context=past, interval=list(levels) or None)
+        # forecast() reads only the last window_ values of each: the whole past would be
+        # read and checked again at every origin for nothing (but where values are
+        # missing, which are filled from what comes before them)
+        keep = fitted.window_ if panel.filled is None else None
+        context = _past(panel, taking, origins, times, raw, names, keep)
+        table = fitted.forecast(horizon, context=context, interval=list(levels) or None)
         columns = table.columns[2:]  # forecast, lower_L, upper_L, ...
         for position, (k, origin) in enumerate(zip(taking, origins, strict=True)):
             start = panel.offsets[k] + origin
@@ -283,7 +227,7 @@ def _backtest_panel(
                 observed[start : start + horizon], panel.values[start : start + horizon], np.nan
             )
             row, frame = _scored(
-                {names[0]: panel.ids[k]},
+                {} if one else {names[0]: panel.ids[k]},
                 labels[start - 1],
                 refitted,
                 labels[start : start + horizon],
@@ -298,6 +242,29 @@ def _backtest_panel(
     return BacktestResult(
         metrics=pd.DataFrame(metric_rows),
         forecasts=pd.concat(forecast_frames, ignore_index=True),
+    )
+
+
+def _past(
+    panel: Panel,
+    taking: np.ndarray,
+    origins: np.ndarray,
+    times: Any,
+    raw: np.ndarray,
+    names: tuple[str, str, str],
+    keep: int | None = None,
+) -> pd.DataFrame:
+    """The long frame of series ``taking``, each up to its origin (only its last
+    ``keep`` values with ``keep``), NaN where a value was missing."""
+    firsts = np.zeros_like(origins) if keep is None else np.maximum(origins - keep, 0)
+    lows, counts = panel.offsets[taking] + firsts, origins - firsts
+    rows = np.concatenate([np.arange(a, a + n) for a, n in zip(lows, counts, strict=True)])
+    return pd.DataFrame(
+        {
+            names[0]: np.repeat(np.asarray(panel.ids, dtype=object)[taking], counts),
+            names[1]: times[rows],
+            names[2]: raw[rows],
+        }
     )
 
 
