@@ -399,7 +399,9 @@ def decode(
     return state
 
 
-def _decode_panel(document: Any, arrays: Mapping[str, np.ndarray], where: str) -> PanelState | None:
+def _decode_series_record(
+    document: Any, arrays: Mapping[str, np.ndarray], where: str
+) -> PanelState | None:
     if document is None:
         return None
     document = _object(document, "panel", where)
@@ -466,7 +468,7 @@ def _decode(
             validation_scores=document["validation_scores"],
             stop_reason=document["stop_reason"],
             history=History(document["history"]),
-            panel=_decode_panel(document.get("panel"), arrays, where),
+            panel=_decode_series_record(document.get("panel"), arrays, where),
             refit_epochs=_refit_epochs(document.get("refit_epochs"), where),
             choices=_choices(document.get("choices"), where),
         )
@@ -563,7 +565,7 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
     if not isinstance(state.time_index, TimeIndex | None):  # as read from a file
         _check_time_index(state.time_index, where)
     if state.panel is not None:
-        _check_panel(state.panel, window, where, limits)
+        _check_series_record(state.panel, window, where, limits)
     calibration = state.calibration
     if calibration is None:
         return
@@ -637,7 +639,7 @@ def _check_record(value: Any, field: str, where: str, optional: bool = False) ->
         )
 
 
-def _check_panel(panel: PanelState, window: int, where: str, limits: Limits) -> None:
+def _check_series_record(panel: PanelState, window: int, where: str, limits: Limits) -> None:
     n = _whole(len(panel.ids), "panel.ids (the number of series)", where, 1, limits.series)
     strange = next((i for i in panel.ids if not _plain_id(i)), _ABSENT)
     if strange is not _ABSENT:
