@@ -388,7 +388,7 @@ def _regularise(
         return values, times, offsets, None
     # the label after each label, on the panel's step
     if kind == "datetime":
-        following = (_stamps(times[:-1], tz) + calendar_offset(freq, tz)).as_unit("ns").asi8
+        following = (_stamps(times[:-1], tz) + _calendar_offset(freq, tz)).as_unit("ns").asi8
     else:  # integer steps, period ordinals
         following = times[:-1] + _integer_step(kind, freq)
     within = np.ones(len(times) - 1, bool)
@@ -441,7 +441,7 @@ def _grid(part: np.ndarray, kind: str, freq: str, tz: Any = None) -> np.ndarray 
 
     if kind == "datetime":
         ends = _stamps(part[[0, -1]], tz)
-        grid = pd.date_range(ends[0], ends[1], freq=calendar_offset(freq, tz))
+        grid = pd.date_range(ends[0], ends[1], freq=_calendar_offset(freq, tz))
         return grid.as_unit("ns").asi8.astype(np.int64)
     step = _integer_step(kind, freq)
     if (part[-1] - part[0]) % step:
@@ -458,7 +458,7 @@ def _stamps(times: np.ndarray, tz: Any) -> pd.DatetimeIndex:
     return stamps if tz is None else stamps.tz_localize("UTC").tz_convert(tz)
 
 
-def calendar_offset(freq: str, tz: Any) -> Any:
+def _calendar_offset(freq: str, tz: Any) -> Any:
     """The pandas offset of ``freq``; in a time zone, days are calendar days (pandas 2
     takes ``Day`` for 24 hours, which a day across a change to summer time is not)."""
     import pandas as pd
@@ -1008,7 +1008,7 @@ def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray,
     base = pd.DatetimeIndex(last.astype("datetime64[ns]"))
     if tz is not None:
         base = base.tz_localize("UTC").tz_convert(tz)
-    offset = calendar_offset(freq, tz)
+    offset = _calendar_offset(freq, tz)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps
         try:
