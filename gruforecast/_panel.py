@@ -20,7 +20,7 @@ import sys
 import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -96,8 +96,6 @@ def is_panel(data: Any, id_col: str) -> bool:
     """Whether ``data`` is many series: a DataFrame with the id column, a dict of
     series, or a list whose items are series (arrays, lists, pd.Series) rather than
     numbers (a list of one-value lists stays one series, the ``(n, 1)`` form)."""
-    import sys
-
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(data, pd.DataFrame):
         return id_col in data.columns
@@ -153,10 +151,10 @@ def as_panel(
     del codes
     tz = extra if kind == "datetime" else None
     ids_tuple = tuple(uniques)
-    _refuse_duplicates(times, kind, extra, offsets, ids_tuple, what, time_col)
-    freq = (
-        extra if kind == "period" else _panel_frequency(times, kind, offsets, ids_tuple, what, tz)
-    )
+    freq = extra if kind == "period" else None  # until the step is inferred below
+    _refuse_duplicates(times, kind, freq, tz, offsets, ids_tuple, what, time_col)
+    if kind != "period":
+        freq = _panel_frequency(times, kind, offsets, ids_tuple, what, tz)
     values, times, offsets, filled = _regularise(
         values, times, kind, freq, offsets, ids_tuple, missing, what, tz
     )
@@ -300,11 +298,6 @@ def _label(value: Any, kind: str, freq: str | None, tz: Any = None) -> str:
     return f"time {int(value)}"
 
 
-def _frequency_and_zone(kind: str, extra: Any) -> tuple[Any, Any]:
-    """What :func:`_times` returns beside the labels, as (frequency, time zone)."""
-    return (extra, None) if kind == "period" else (None, extra)
-
-
 def _series_of(row: int, offsets: np.ndarray) -> int:
     return int(np.searchsorted(offsets, row, side="right") - 1)
 
@@ -312,7 +305,8 @@ def _series_of(row: int, offsets: np.ndarray) -> int:
 def _refuse_duplicates(
     times: np.ndarray,
     kind: str,
-    freq: Any,  # a period frequency, or a datetime's time zone
+    freq: str | None,
+    tz: Any,
     offsets: np.ndarray,
     ids: tuple[Hashable, ...],
     what: str,
@@ -326,7 +320,7 @@ def _refuse_duplicates(
         k = _series_of(row, offsets)
         raise ValueError(
             f"{what}: series {ids[k]!r} has two rows at the same time ({time_col} "
-            f"{_label(times[row], kind, *_frequency_and_zone(kind, freq))}); each series "
+            f"{_label(times[row], kind, freq, tz)}); each series "
             "needs one row per time step (aggregate duplicates first, for example "
             "df.groupby([id, time]).mean())"
         )
@@ -345,7 +339,6 @@ def _panel_frequency(
     :func:`_regularise`); a series on another step is an error naming it. Steps are
     those of the series' own time zone ``tz``: a day across a change to summer time is
     23 hours, and still a day."""
-
     lengths = np.diff(offsets)
     longest = int(np.argmax(lengths))
     part = times[offsets[longest] : offsets[longest + 1]]
@@ -383,7 +376,6 @@ def _regularise(
     """Every series on the panel's step: rows missing from it are refused, or with
     ``missing="interpolate"`` inserted (as NaN, filled later); a series off the step
     (another frequency) is refused."""
-
     if freq is None:
         return values, times, offsets, None
     # the label after each label, on the panel's step
@@ -557,7 +549,7 @@ class PanelPlan:
         window, gru_window, deseasonalize = _windows(panel, params, period)
         if deseasonalize:
             check_deseasonalize(window, period)
-        if not normalizes(panel, params):
+        if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
             raise ValueError(
                 f"one model of many series needs normalize='window' and a window of at "
                 f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
@@ -905,24 +897,19 @@ def panel_of_one(series: SeriesInput, time_index: TimeIndex | None) -> Panel:
     the many-series plan can take it: its labels as whole numbers where it has dates,
     periods or integers, its positions 0, 1, ... where it has none (the series' own
     index stays what labels its forecasts)."""
-    values = series.values
-    index, tz = series.index, None
-    pd = sys.modules.get("pandas")  # loaded already where there is an index
-    if index is None or pd is None:
-        kind, times = "integer", np.arange(len(values), dtype=np.int64)
-    elif isinstance(index, pd.DatetimeIndex):
+    values, index, tz = series.values, cast(Any, series.index), None
+    kind = "other" if time_index is None else time_index.kind
+    freq = None if time_index is None else time_index.freq
+    if kind == "datetime":
         tz = index.tz
         stamps = index.tz_convert("UTC").tz_localize(None) if tz is not None else index
-        kind, times = "datetime", stamps.as_unit("ns").asi8.astype(np.int64)
-    elif isinstance(index, pd.PeriodIndex):
-        kind, times = "period", index.asi8.astype(np.int64)
-    elif time_index is not None and time_index.kind == "integer":
-        kind, times = "integer", np.asarray(index, dtype=np.int64)
-    else:  # no index, or one of other labels: positions
-        kind, times = "integer", np.arange(len(values), dtype=np.int64)
-    freq = time_index.freq if time_index is not None and kind != "integer" else None
-    if kind == "integer":
-        freq = time_index.freq if time_index is not None and time_index.kind == "integer" else "1"
+        times = stamps.as_unit("ns").asi8.astype(np.int64)
+    elif kind == "period":
+        times = index.asi8.astype(np.int64)
+    elif kind == "integer":
+        times = np.asarray(index, dtype=np.int64)
+    else:  # no index, or one of other labels: positions 0, 1, ...
+        kind, freq, times = "integer", "1", np.arange(len(values), dtype=np.int64)
     name = series.name if isinstance(series.name, Hashable) and series.name is not None else 0
     return Panel(
         ids=(name,),
@@ -965,7 +952,7 @@ def seasonal_period_of(panel: Panel) -> int | None:
     return seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
 
 
-def decode_labels(kind: str, freq: str | None, tz: str | None, labels: np.ndarray) -> Any:
+def decode_labels(kind: str, freq: str | None, tz: Any, labels: np.ndarray) -> Any:
     """Time labels as whole numbers (see ``PanelState``) as pandas labels."""
     import pandas as pd
 
@@ -977,7 +964,7 @@ def decode_labels(kind: str, freq: str | None, tz: str | None, labels: np.ndarra
     return _stamps(labels, tz)
 
 
-def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray, steps: int) -> Any:
+def future_labels(kind: str, freq: str | None, tz: Any, last: np.ndarray, steps: int) -> Any:
     """The labels of the ``steps`` values after each series' last label (``last`` as
     whole numbers, see ``PanelState``), series after series: a pandas array of
     len(last) * steps.
@@ -1005,9 +992,7 @@ def future_labels(kind: str, freq: str | None, tz: str | None, last: np.ndarray,
         raise ValueError(
             "the series have no regular frequency, so the timestamps of the forecast are unknown"
         )
-    base = pd.DatetimeIndex(last.astype("datetime64[ns]"))
-    if tz is not None:
-        base = base.tz_localize("UTC").tz_convert(tz)
+    base = _stamps(last, tz)
     offset = _calendar_offset(freq, tz)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps

@@ -617,7 +617,9 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         defaults = panel.names if panel is not None else (None, None, fitted)
         context = read_series(arguments.input, column, time_column, id_column, defaults)
         if context.ndim == 2:  # many series: in the model's column names, and back after
-            names = panel.names if panel is not None else ("unique_id", "ds", "y")
+            from ._forecasting import DEFAULT_NAMES
+
+            names = panel.names if panel is not None else DEFAULT_NAMES
             given = [str(name) for name in context.columns]
             context = context.set_axis(list(names), axis=1)
             renamed = {names[0]: given[0], names[1]: given[1]}

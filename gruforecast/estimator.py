@@ -594,7 +594,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         window, and for many series ``deseasonalize`` and log1p); the choices that
         cannot work refused here, naming the parameters."""
         many = isinstance(plan, PanelPlan)
-        if isinstance(plan, PanelPlan):
+        if isinstance(plan, PanelPlan):  # (not `many`: mypy narrows only this)
             deseasonalize = plan.deseasonalize
         else:
             # True or np.True_ asks for it; 'auto' and False leave one series as it is
@@ -720,10 +720,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         return device
 
     def _read(self, X: Any) -> tuple[Panel, SeriesInput | None, TimeIndex | None]:
-        """Series as ``fit``, ``score`` and ``backtest`` read them: the one place that asks
-        whether ``X`` is one series or many. Returns them as a panel, and for one series
-        given as one (not as a long frame, a dict or a list) the series as read and how
-        its index continues, which label its forecasts."""
+        """Series as ``fit`` and ``score`` read them (:func:`read_one_or_many`, with this
+        forecaster's column names and missing-value policy)."""
         names = (self.id_col, self.time_col, self.target_col)
         return read_one_or_many(X, names, missing=self.missing)
 
