@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._panel import DEFAULT_NAMES, Panel, future_labels, last_windows, read_one_or_many
 from ._state import FittedState
 from ._time_index import step_seconds, tz_key
 from ._validation import check_int
@@ -22,8 +23,6 @@ from .windowing import PredictWindows, recursive_forecast
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from ._panel import Panel
 
 __all__ = ["NonFiniteForecastError", "check_finite", "forecast_history"]
 
@@ -54,9 +53,6 @@ def _check_same_step(
         f"step. Resample the context to one value per {fitted_freq!r} step first, "
         f"or fit a model on {freq!r} data"
     )
-
-
-DEFAULT_NAMES = ("unique_id", "ds", "y")
 
 
 def _request(state: FittedState, steps: Any, interval: Any) -> tuple[int, tuple[float, ...] | None]:
@@ -156,8 +152,6 @@ def _forecast_table(
     """
     import pandas as pd
 
-    from ._panel import future_labels, last_windows
-
     fitted = state.panel
     if panel is None:
         assert fitted is not None  # the caller's rule: a model of many series
@@ -222,8 +216,6 @@ def forecast_history(
     series, or of one given as a long frame, a dict or a list): a long frame, see
     :func:`_forecast_table`.
     """
-    from ._panel import read_one_or_many
-
     fitted = state.panel
     names = fitted.names if fitted is not None else DEFAULT_NAMES
     window = state.window
@@ -261,9 +253,7 @@ def forecast_history(
             raise ValueError(
                 f"context has {len(history.values)} values; at least {what} are needed"
             )
-        values, name = history.values, history.name
-        if len(values) < window:
-            values = np.concatenate([np.repeat(values[0], window - len(values)), values])
+        values, name = last_windows(panel, window)[0], history.name
         if index is not None:
             _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)
     future_index = index.future(steps) if index is not None else None  # fail before work

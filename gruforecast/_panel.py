@@ -38,6 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Panel", "PanelPlan", "as_panel", "is_panel"]
 
+# the column names of a long frame (id, time, value) where nothing named others
+DEFAULT_NAMES = ("unique_id", "ds", "y")
+
 
 @dataclass(frozen=True, eq=False)
 class Panel:
@@ -750,12 +753,10 @@ def normalizes(panel: Panel, params: Mapping[str, Any]) -> bool:
     one model serve series of any scale, and the many-series plan's premise):
     ``normalize="window"`` and a window of 3 values or more."""
     from ._plan import MIN_NORMALIZED_WINDOW
-    from ._time_index import seasonal_period
 
     if params["normalize"] != "window":
         return False
-    period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
-    return _windows(panel, params, period)[0] >= MIN_NORMALIZED_WINDOW
+    return _windows(panel, params, seasonal_period_of(panel))[0] >= MIN_NORMALIZED_WINDOW
 
 
 # window="auto" with deseasonalize: the window from which the season is estimated
@@ -897,17 +898,12 @@ def panel_of_one(series: SeriesInput, time_index: TimeIndex | None) -> Panel:
     the many-series plan can take it: its labels as whole numbers where it has dates,
     periods or integers, its positions 0, 1, ... where it has none (the series' own
     index stays what labels its forecasts)."""
-    values, index, tz = series.values, cast(Any, series.index), None
+    values, tz = series.values, None
     kind = "other" if time_index is None else time_index.kind
     freq = None if time_index is None else time_index.freq
-    if kind == "datetime":
-        tz = index.tz
-        stamps = index.tz_convert("UTC").tz_localize(None) if tz is not None else index
-        times = stamps.as_unit("ns").asi8.astype(np.int64)
-    elif kind == "period":
-        times = index.asi8.astype(np.int64)
-    elif kind == "integer":
-        times = np.asarray(index, dtype=np.int64)
+    if kind in ("datetime", "period", "integer"):
+        times, _, extra = _times(cast(Any, series.index).to_series(), "the series' index")
+        tz = extra if kind == "datetime" else None
     else:  # no index, or one of other labels: positions 0, 1, ...
         kind, freq, times = "integer", "1", np.arange(len(values), dtype=np.int64)
     name = series.name if isinstance(series.name, Hashable) and series.name is not None else 0
@@ -918,7 +914,7 @@ def panel_of_one(series: SeriesInput, time_index: TimeIndex | None) -> Panel:
         kind=kind,
         freq=freq,
         times=times,
-        names=("unique_id", "ds", "y"),
+        names=DEFAULT_NAMES,
         tz=tz,
         filled=series.filled,
     )

@@ -617,7 +617,7 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         defaults = panel.names if panel is not None else (None, None, fitted)
         context = read_series(arguments.input, column, time_column, id_column, defaults)
         if context.ndim == 2:  # many series: in the model's column names, and back after
-            from ._forecasting import DEFAULT_NAMES
+            from ._panel import DEFAULT_NAMES
 
             names = panel.names if panel is not None else DEFAULT_NAMES
             given = [str(name) for name in context.columns]

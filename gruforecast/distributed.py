@@ -78,7 +78,9 @@ def forecast_dask(
     steps = check_int(steps, "steps")
     # reads the metadata here, and fails early if it cannot
     local = OnnxForecaster(model, providers="cpu", trusted=trusted)
-    names = local.state.panel.names if local.state.panel is not None else ("unique_id", "ds", "y")
+    from ._panel import DEFAULT_NAMES
+
+    names = local.state.panel.names if local.state.panel is not None else DEFAULT_NAMES
     missing = [name for name in names if name not in frame.columns]
     if missing:
         raise ValueError(

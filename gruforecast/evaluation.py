@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ._panel import Panel, decode_labels, read_one_or_many, seasonal_period_of
-from ._validation import as_series, check_int
+from ._validation import SeriesInput, as_series, check_int
 from .intervals import check_levels, level_label
 from .metrics import mae, mape, mase, rmse, smape
 
@@ -160,22 +160,14 @@ def backtest(
     # "interpolate", each fit fills its own past, and filled values are never truth
     missing = getattr(forecaster, "missing", "raise")
     panel, source, _ = read_one_or_many(series, names, missing=missing, what="series")
-    one = source is not None  # one series, given as one: its own labels in the tables
-    if source is not None:
-        labels = source.index if source.is_pandas else pd.RangeIndex(len(source.values))
-    else:
-        labels = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)
-    return _rounds(
-        forecaster, panel, labels, names, one, horizon, initial, step, refit_every, levels, m
-    )
+    return _rounds(forecaster, panel, source, names, horizon, initial, step, refit_every, levels, m)
 
 
 def _rounds(
     forecaster: Any,
     panel: Panel,
-    labels: Any,
+    source: SeriesInput | None,
     names: tuple[str, str, str],
-    one: bool,
     horizon: int,
     initial: int | float,
     step: int,
@@ -186,12 +178,17 @@ def _rounds(
     """The rolling origins of every series: at ``initial`` (a count, or a fraction of
     each series' length) and every ``step`` after, per series. Round j fits one model
     (a clone) on every series cut at its j-th origin (series without one sit the round
-    out) and forecasts them all; metrics are per series and cutoff (``one``: of one
-    series, without an id column)."""
+    out) and forecasts them all; metrics are per series and cutoff (of one series
+    given as one, ``source``: without an id column, on the series' own labels)."""
     lengths = panel.lengths
     observed = np.ones(len(panel.values), bool) if panel.filled is None else ~panel.filled
     raw = np.where(observed, panel.values, np.nan)  # the fits get gaps, not the filling
     times = decode_labels(panel.kind, panel.freq, panel.tz, panel.times)  # what fits read
+    one = source is not None  # one series, given as one: its own labels in the tables
+    if source is None:
+        labels = times
+    else:
+        labels = source.index if source.is_pandas else pd.RangeIndex(len(source.values))
     firsts = np.array([_resolve_size(initial, int(n), "initial") for n in lengths])
     counts = np.maximum((lengths - horizon - firsts) // step + 1, 0)
     if not counts.any():
