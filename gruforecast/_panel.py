@@ -26,17 +26,14 @@ import numpy as np
 
 from ._time_index import dominant_step
 from ._validation import as_float, interpolate, pandas_to_numpy
-from .windowing import SEASONS_TO_ESTIMATE, can_deseasonalize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ._time_index import TimeIndex
     from ._validation import SeriesInput
-    from .intervals import Calibration
-    from .scaling import SeriesScaler
 
-__all__ = ["Panel", "PanelPlan", "as_panel", "is_panel"]
+__all__ = ["Panel", "as_panel", "is_panel", "read_one_or_many"]
 
 # the column names of a long frame (id, time, value) where nothing named others
 DEFAULT_NAMES = ("unique_id", "ds", "y")
@@ -172,7 +169,7 @@ def as_panel(
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(bad.argmax())
-        series = _series_of(row, offsets)
+        series = series_of(row, offsets)
         label = _label(times[row], kind, freq, tz)
         problem = "no value (NaN)" if np.isnan(values[row]) else f"{values[row]}"
         advice = (
@@ -301,7 +298,7 @@ def _label(value: Any, kind: str, freq: str | None, tz: Any = None) -> str:
     return f"time {int(value)}"
 
 
-def _series_of(row: int, offsets: np.ndarray) -> int:
+def series_of(row: int, offsets: np.ndarray) -> int:
     return int(np.searchsorted(offsets, row, side="right") - 1)
 
 
@@ -320,7 +317,7 @@ def _refuse_duplicates(
     repeated = within & (np.concatenate([[False], times[1:] == times[:-1]]))
     if repeated.any():
         row = int(repeated.argmax())
-        k = _series_of(row, offsets)
+        k = series_of(row, offsets)
         raise ValueError(
             f"{what}: series {ids[k]!r} has two rows at the same time ({time_col} "
             f"{_label(times[row], kind, freq, tz)}); each series "
@@ -393,7 +390,7 @@ def _regularise(
         return values, times, offsets, None
     # a series whose labels are not all on the step from its first: another frequency
     grids = {}
-    for k in sorted({_series_of(int(row), offsets) for row in np.flatnonzero(broken)}):
+    for k in sorted({series_of(int(row), offsets) for row in np.flatnonzero(broken)}):
         part = times[offsets[k] : offsets[k + 1]]
         grid = _grid(part, kind, freq, tz)
         if grid is None or not np.isin(part, grid).all():
@@ -466,398 +463,6 @@ def _calendar_offset(freq: str, tz: Any) -> Any:
 
 def _integer_step(kind: str, freq: str) -> int:
     return 1 if kind == "period" else int(freq)  # period labels are ordinals
-
-
-# ---------------------------------------------------------------------- the plan of a fit
-
-# windows drawn per epoch of a panel (windows_per_epoch="auto")
-AUTO_PANEL_WINDOWS_PER_EPOCH = 32_768
-MAX_VALIDATION_WINDOWS = 16_384  # the early-stopping loss is measured on at most these
-
-
-@dataclass(frozen=True, eq=False)
-class PanelPlan:
-    """The data of a fit on many series, and the decisions taken on it.
-
-    Every series is scaled by its own training part (its mean and spread), so that each
-    weighs alike in the loss; the network normalises each window by its own level and
-    spread, which makes it indifferent to a series' scale, so it serves raw windows of
-    any series (seen in fit or not) with one global scale (``scaler``: offset 0, the
-    median of the series' scales). Windows are start positions into ``scaled`` (one
-    array for all series), never copies. Each series is split like one series: its
-    training windows, then validation, then calibration, with the same gaps; a series
-    too short for both held-out parts keeps validation only, or else trains on all its
-    windows (the held-out windows of the other series stay unseen: windows never cross
-    series); a series too short for one window adds none (it is forecast from a padded
-    window). When the GRU reads only the end of the window (``gru_window``, with
-    ``deseasonalize``), each series in ``scaled`` is preceded by ``pad`` copies of its
-    first value, so that windows may start that far before it: the longer window costs
-    no series a window, and its padded start is what a short series' forecast sees.
-    """
-
-    window: int
-    horizon: int
-    scaled: np.ndarray  # float32, every series scaled by its own training part
-    train_starts: np.ndarray  # int64 positions in ``scaled`` of training windows
-    valid_starts: np.ndarray
-    refit_starts: np.ndarray  # every window of every series (see ``refit``)
-    scaler: SeriesScaler
-    calibration: Calibration | None
-    season: int
-    panel: Panel
-    short: tuple[Hashable, ...]  # series too short for one training window
-    centres: np.ndarray  # per series: what its scaling subtracted
-    spreads: np.ndarray  # and divided by
-    pad: int = 0  # copies of its first value before each series in ``scaled``
-    deseasonalize: bool = False  # the network removes each window's season (GRUNet)
-    gru_window: int | None = None  # the GRU reads this many of the window's last values
-    # one series given as one (fit(series)): the model answers as one, its index labels
-    # the forecasts (see panel_of_one)
-    source: SeriesInput | None = None
-    time_index: TimeIndex | None = None
-
-    @property
-    def n_train(self) -> int:
-        return len(self.train_starts)
-
-    @property
-    def normalize_applies(self) -> bool:
-        return True  # checked by for_panel
-
-    def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
-        """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
-        series = np.searchsorted(_padded(self.panel.offsets, self.pad), starts, side="right") - 1
-        values = scaled * self.spreads[series, None] + self.centres[series, None]
-        return np.expm1(values) if self.scaler.log else values
-
-    @classmethod
-    def for_panel(
-        cls,
-        panel: Panel,
-        params: Mapping[str, Any],
-        seed: int = 0,
-        *,
-        source: SeriesInput | None = None,
-        time_index: TimeIndex | None = None,
-    ) -> PanelPlan:
-        from ._plan import MIN_NORMALIZED_WINDOW, min_samples, split
-        from ._time_index import seasonal_period
-        from .intervals import Calibration
-        from .scaling import SeriesScaler, uses_log
-        from .windowing import n_windows
-
-        horizon = params["horizon"]
-        lengths = panel.lengths
-        period = seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
-        window, gru_window, deseasonalize = _windows(panel, params, period)
-        if deseasonalize:
-            check_deseasonalize(window, period)
-        if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
-            raise ValueError(
-                f"one model of many series needs normalize='window' and a window of at "
-                f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
-                f"window={window}): it is what lets the network serve series of any scale"
-            )
-        below = panel.values <= -1.0
-        if params["target_transform"] == "log" and below.any():  # name the series
-            k = _series_of(int(np.argmax(below)), panel.offsets)
-            uses_log(
-                "log", panel.series(k), many=True, what=f"X (the series), series {panel.ids[k]!r}"
-            )
-        log = uses_log(params["target_transform"], panel.values, many=True)
-        fractions = (params["validation_fraction"], params["calibration_fraction"])
-        # windows may start before a series, padded with its first value, as far as the
-        # GRU's own part of them stays in it: the long window costs no series a window
-        pad = window - gru_window if gru_window is not None else 0
-        windows = np.array([n_windows(int(n) + pad, window, horizon) for n in lengths], np.int64)
-        usable = windows >= 1
-        if not usable.any():
-            if panel.n_series == 1:
-                raise ValueError(
-                    f"X (the series) has {lengths[0]} values, but window={window} and "
-                    f"horizon={horizon} need at least {window + horizon - pad}: give a "
-                    "longer series, a shorter horizon or a smaller window"
-                )
-            raise ValueError(
-                f"X (the series): no series is long enough for one window of "
-                f"window={window} and horizon={horizon}: the longest has {lengths.max()} "
-                f"values, at least {window + horizon - pad} are needed"
-            )
-        if not usable.all():
-            short = [panel.ids[k] for k in np.flatnonzero(~usable)]
-            shown = ", ".join(repr(i) for i in short[:10]) + (", ..." if len(short) > 10 else "")
-            warnings.warn(
-                f"{len(short)} of {panel.n_series} series are too short for one training "
-                f"window (window={window} and horizon={horizon} need {window + horizon} "
-                "values): they are not trained on, and are forecast from their values "
-                f"padded on the left with their first value to a full window: {shown}",
-                UserWarning,
-                stacklevel=5,
-            )
-        # each series split as one series is; one too short for both held-out parts
-        # (with their gaps) keeps validation only, or else trains on all its windows:
-        # its windows never meet another series' held-out ones
-        fallbacks = (fractions, (fractions[0], 0.0), (0.0, 0.0))
-        table = np.zeros((len(lengths), 4), np.int64)  # n_train, n_valid, n_calibration, gap
-        for n in np.unique(windows[usable]):
-            usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
-            table[windows == n] = split(int(n), horizon, *usable_fractions)
-        n_train, n_valid, n_calibration, gap = table.T
-        _check_held_out(panel, window, horizon, fractions, windows, n_train, n_valid, n_calibration)
-        starts = _padded(panel.offsets, pad)[:-1]  # where each series' windows start
-        train_starts = _ranges(starts, n_train)
-        valid_starts = _ranges(starts + n_train + gap, n_valid)
-        refit_starts = _ranges(starts, np.maximum(windows, 0))  # every window
-        if len(valid_starts) > MAX_VALIDATION_WINDOWS:
-            chosen = np.random.default_rng(seed).choice(
-                len(valid_starts), MAX_VALIDATION_WINDOWS, replace=False
-            )
-            valid_starts = np.sort(valid_starts[chosen])
-        # each series scaled by what its training windows cover; short ones by all of it
-        covered = np.where(
-            usable, np.clip(n_train + window + horizon - 1 - pad, 1, lengths), lengths
-        )
-        centres = np.zeros(panel.n_series)
-        spreads = np.ones(panel.n_series)
-        scaled = np.empty(len(panel.values), np.float32)
-        for a, b in _blocks(panel.offsets):  # a few million values at a time: little memory
-            low, high = panel.offsets[a], panel.offsets[b]
-            part, offsets = panel.values[low:high], panel.offsets[a : b + 1] - low
-            if log:
-                part = np.log1p(part)
-            centres[a:b], spreads[a:b] = _segment_scales(
-                part, offsets, covered[a:b], params["scaler"]
-            )
-            part_lengths = lengths[a:b]
-            scaled[low:high] = (part - np.repeat(centres[a:b], part_lengths)) / np.repeat(
-                spreads[a:b], part_lengths
-            )
-        if pad:
-            inside = np.arange(len(scaled)) + np.repeat(starts + pad - panel.offsets[:-1], lengths)
-            padded = np.empty(len(scaled) + pad * len(lengths), np.float32)
-            padded[inside] = scaled
-            padded[starts[:, None] + np.arange(pad)] = scaled[panel.offsets[:-1]][:, None]
-            scaled = padded
-        # calibration: from each series' first calibration window on (as for one series),
-        # padded with the series' first value as far as that window starts before it
-        calibration = None
-        if n_calibration.sum():
-            keep = np.flatnonzero(n_calibration > 0)
-            first = (n_train + n_valid + 2 * gap - pad)[keep]  # in the series; may be < 0
-            segments = []
-            for row, begin in zip(keep.tolist(), first.tolist(), strict=True):
-                low, high = panel.offsets[row], panel.offsets[row + 1]
-                padding = np.repeat(panel.values[low], max(-begin, 0))
-                segments.append(np.concatenate([padding, panel.values[low + max(begin, 0) : high]]))
-            calibration = Calibration(
-                window,
-                series=np.concatenate(segments),
-                segments=np.concatenate([[0], np.cumsum([len(s) for s in segments])]),
-            )
-        return cls(
-            window=window,
-            horizon=horizon,
-            scaled=scaled,
-            train_starts=train_starts,
-            valid_starts=valid_starts,
-            refit_starts=refit_starts,
-            scaler=SeriesScaler(
-                kind=params["scaler"], offset=0.0, scale=float(np.median(spreads)), log=log
-            ),
-            calibration=calibration,
-            season=(period or 1),
-            panel=panel,
-            short=tuple(panel.ids[k] for k in np.flatnonzero(~usable)),
-            centres=centres,
-            spreads=spreads,
-            pad=pad,
-            deseasonalize=deseasonalize,
-            gru_window=gru_window if gru_window != window else None,
-            source=source,
-            time_index=time_index,
-        )
-
-
-def _check_held_out(
-    panel: Panel,
-    window: int,
-    horizon: int,
-    fractions: tuple[float, float],
-    windows: np.ndarray,
-    n_train: np.ndarray,
-    n_valid: np.ndarray,
-    n_calibration: np.ndarray,
-) -> None:
-    """Refuse data that leaves fewer than two windows to learn from (one window is one
-    example: nothing to learn the shape of what follows from), and say in one warning
-    what no series was long enough to hold out: the calibration part (then the model has
-    no intervals) or the validation part (then training runs all epochs)."""
-    from ._plan import FEWEST_ADAPTED_WINDOWS
-
-    total = int(np.maximum(windows, 0).sum())
-    if total < FEWEST_ADAPTED_WINDOWS:
-        what = "X (the series)" if panel.n_series == 1 else "X (the series) together"
-        raise ValueError(
-            f"{what}: window={window} and horizon={horizon} leave {total} window and its "
-            f"targets to learn from, and at least {FEWEST_ADAPTED_WINDOWS} are needed: give "
-            "a longer series, a shorter horizon or a smaller window"
-        )
-    parts = []
-    if fractions[1] > 0 and not n_calibration.any():
-        parts.append("the calibration part (this model has no prediction intervals)")
-    if fractions[0] > 0 and not n_valid.any():
-        parts.append("the validation part (training runs all epochs, without early stopping)")
-    if not parts:
-        return
-    held = int(n_valid.sum())
-    trains = f"it trains on {int(n_train.sum())} window{'s' if n_train.sum() != 1 else ''}" + (
-        f", with {held} for early stopping" if held else ""
-    )
-    subject = "X (the series) is not" if panel.n_series == 1 else "no series of X is"
-    warnings.warn(
-        f"{subject} long enough for window={window}, horizon={horizon} and "
-        f"validation_fraction={fractions[0]}, calibration_fraction={fractions[1]}, so fit "
-        f"gave up {' and '.join(parts)}: {trains}. A longer series or a shorter horizon "
-        f"keeps {'them' if len(parts) > 1 else 'it'}",
-        UserWarning,
-        stacklevel=5,
-    )
-
-
-def _windows(
-    panel: Panel, params: Mapping[str, Any], period: int | None
-) -> tuple[int, int | None, bool]:
-    """The network's window, the part of it the GRU reads (None: all of it) and whether
-    each window's season is taken out, for ``panel``'s series."""
-    window, gru_window = params["window"], None
-    deseasonalize = params["deseasonalize"]
-    if deseasonalize == "auto":  # where a season, the window, the skip and the data allow
-        season = period or 1
-        deseasonalize = (
-            can_deseasonalize(SEASONS_TO_ESTIMATE * season if window == "auto" else window, season)
-            and params["skip"] == "seasonal"
-            # a typical series holds as many seasons as a window needs (not so weekly
-            # data of two years, whose windows would be mostly padding)
-            and bool(np.median(panel.lengths) >= SEASONS_TO_ESTIMATE * season)
-        )
-    if window == "auto":
-        window = auto_panel_window(int(np.median(panel.lengths)), params["horizon"], period)
-        if deseasonalize and period:
-            # the season is estimated from a longer window than the GRU reads
-            gru_window, window = window, max(window, SEASONS_TO_DESEASONALIZE * period)
-    return int(window), gru_window, bool(deseasonalize)  # np.True_ too
-
-
-def normalizes(panel: Panel, params: Mapping[str, Any]) -> bool:
-    """Whether the network can normalise each window of ``panel``'s series (what lets
-    one model serve series of any scale, and the many-series plan's premise):
-    ``normalize="window"`` and a window of 3 values or more."""
-    from ._plan import MIN_NORMALIZED_WINDOW
-
-    if params["normalize"] != "window":
-        return False
-    return _windows(panel, params, seasonal_period_of(panel))[0] >= MIN_NORMALIZED_WINDOW
-
-
-# window="auto" with deseasonalize: the window from which the season is estimated
-SEASONS_TO_DESEASONALIZE = 6
-
-
-def check_deseasonalize(window: int, period: int | None) -> None:
-    """A clear error unless a network with ``deseasonalize=True`` can estimate a season
-    of ``period`` from windows of ``window`` values (three seasons at least)."""
-    if can_deseasonalize(window, period):
-        return
-    if not period or period < 2:
-        raise ValueError(
-            "deseasonalize=True needs a seasonal period, which this data's frequency does "
-            f"not give (period {period}): use deseasonalize='auto' or False"
-        )
-    raise ValueError(
-        f"deseasonalize=True estimates a season of {period} from each window, which "
-        f"needs a window of at least {SEASONS_TO_ESTIMATE * period} values (three seasons); "
-        f"got window={window}: widen the window, or use deseasonalize=False"
-    )
-
-
-def auto_panel_window(median_length: int, horizon: int, period: int | None) -> int:
-    """``window="auto"`` for many series: whole seasons, about a sixth of the median
-    series length but from two to four seasons (24 for M3 monthly's median of 115
-    values, 48 for Tourism monthly's 306: each the better of those tried on its
-    validation part), else DEFAULT_WINDOW; at most a third of what the median length
-    leaves after the horizon, so that a typical series still has windows to train on."""
-    from ._plan import DEFAULT_WINDOW
-
-    if period and period > 1:
-        preferred = period * int(np.clip(round(median_length / (6 * period)), 2, 4))
-    else:
-        preferred = DEFAULT_WINDOW
-    return int(max(1, min(preferred, (median_length - horizon) // 3)))
-
-
-BLOCK_VALUES = 1 << 22
-
-
-def _blocks(offsets: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive ranges of series ``(a, b)`` of about BLOCK_VALUES values each."""
-    n, blocks, a = len(offsets) - 1, [], 0
-    while a < n:
-        b = int(np.searchsorted(offsets, offsets[a] + BLOCK_VALUES, side="right")) - 1
-        b = min(max(b, a + 1), n)
-        blocks.append((a, b))
-        a = b
-    return blocks
-
-
-def _padded(offsets: np.ndarray, pad: int) -> np.ndarray:
-    """Series offsets in an array where each series is preceded by ``pad`` values."""
-    return offsets + pad * np.arange(len(offsets))
-
-
-def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``firsts[k] + 0, 1, ..., counts[k] - 1`` for every k, concatenated (int64)."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(counts)
-    within = np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
-    return np.repeat(firsts, counts) + within
-
-
-def _segment_scales(
-    values: np.ndarray, offsets: np.ndarray, counts: np.ndarray, kind: str | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per series (``values[offsets[k]:offsets[k + 1]]``), the offset and scale of
-    ``SeriesScaler(kind)`` fitted on its first ``counts[k]`` values (a zero spread
-    becomes 1), computed in two passes over all series at once."""
-    n_series = len(offsets) - 1
-    if kind is None:
-        return np.zeros(n_series), np.ones(n_series)
-    lengths = np.diff(offsets)
-    covered = np.arange(len(values)) - np.repeat(offsets[:-1], lengths) < np.repeat(counts, lengths)
-    starts = offsets[:-1]
-    if kind == "minmax":
-        lows = np.minimum.reduceat(np.where(covered, values, np.inf), starts)
-        highs = np.maximum.reduceat(np.where(covered, values, -np.inf), starts)
-        spreads = highs - lows
-        return lows, np.where(spreads > 0, spreads, 1.0)
-    n = counts.astype(np.float64)
-    # through each series' largest magnitude, as SeriesScaler: sums and squares of values
-    # near 1e300 (or 1e-170) would overflow (or underflow) float64
-    magnitudes = np.maximum.reduceat(np.where(covered, np.abs(values), 0.0), starts)
-    magnitudes = np.where(magnitudes > 0, magnitudes, 1.0)
-    relative = values / np.repeat(magnitudes, lengths)
-    means = np.add.reduceat(np.where(covered, relative, 0.0), starts) / n
-    deviations = np.where(covered, relative - np.repeat(means, lengths), 0.0)
-    spreads = np.sqrt(np.add.reduceat(deviations * deviations, starts) / n) * magnitudes
-    means = means * magnitudes
-    if not (np.isfinite(means).all() and np.isfinite(spreads).all()):
-        raise ValueError(
-            f"the series are too large to scale in float64 (|values| up to "
-            f"{np.max(magnitudes):.3g}); rescale them first"
-        )
-    tiny = spreads <= 8 * np.finfo(np.float64).eps * np.abs(means)
-    return means, np.where(tiny | (spreads == 0), 1.0, spreads)
 
 
 # ---------------------------------------------------------------------- forecasting
@@ -971,7 +576,6 @@ def future_labels(kind: str, freq: str | None, tz: Any, last: np.ndarray, steps:
         If the labels would run past what 64-bit labels (pandas' nanosecond timestamps:
         up to 2262-04-11) can hold: nothing is forecast then.
     """
-    import warnings
 
     import pandas as pd
 

@@ -1,373 +1,320 @@
-"""TrainingPlan: what ``fit`` trains on, decided before anything touches torch.
+"""The plan of a fit: what the network trains on, decided before anything touches torch.
 
-From a series (or windows and targets) and the estimator's parameters, a plan fixes
-the window, the chronological parts (training, then validation, then calibration, each
-held-out part after a gap), the scaler fitted on the training part only, the calibration
-data for intervals, and what the fitted model keeps of the series (its end, its index,
-its span). NumPy and pandas only: every rule here is tested without training anything.
-
-A series too short for the window, the horizon and both held-out parts is not refused:
-:func:`adapt` gives up, in this order, the calibration part, then (``window="auto"``
-only) window width down to one season, then the validation part, and ``fit`` says what
-it gave up in one warning. Only a series shorter than two windows and their targets is
-refused.
+One plan type for one series and many. From the series read (``_panel.read_one_or_many``)
+and the estimator's parameters, :func:`plan_fit` builds a :class:`Plan`: the scaled
+values of every series in one float32 array, each window a start position in it
+(training, then validation, then calibration, each held-out part after a gap of
+``horizon - 1`` windows), how to map scaled values back, the calibration data for
+intervals, and what the fitted model keeps of the series. Which rules apply, and
+every ``"auto"``, is ``_policy``'s: under the global rules each series is scaled by its
+own training part and split as one series is (:meth:`Plan.under_global_rules`); on a series'
+own terms (no window normalisation) one scaler with the series' offset
+(:meth:`Plan.on_own_terms`); ``fit(X, y)`` on windows is a thin adapter onto the same
+plan (:meth:`Plan.from_windows`). NumPy and pandas only: every rule here is tested
+without training anything.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 
+from ._panel import Panel, last_windows, one_series, seasonal_period_of, series_of
+from ._policy import (
+    FEWEST_ADAPTED_WINDOWS,
+    MIN_NORMALIZED_WINDOW,
+    adapt,
+    check_deseasonalize,
+    describe_fractions,
+    global_windows,
+    min_samples,
+    normalizes,
+    split,
+    warn_adapted,
+    warn_if_blind,
+)
 from ._time_index import TimeIndex, seasonal_period
-from ._validation import SeriesInput
+from ._validation import SeriesInput, as_series
 from .intervals import Calibration
 from .scaling import SeriesScaler, uses_log
 from .windowing import n_windows
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._panel import Panel
+__all__ = ["Plan", "plan_fit", "series_span"]
 
-__all__ = [
-    "Adapted",
-    "TrainingPlan",
-    "adapt",
-    "auto_batch_size",
-    "auto_window",
-    "min_samples",
-    "split",
-]
-
-# window="auto" without a known seasonal period
-DEFAULT_WINDOW = 24
-# batch_size="auto": about AUTO_BATCH_STEPS minibatches per epoch, within these bounds
-AUTO_BATCH_STEPS = 16
-AUTO_BATCH_MIN = 16
-AUTO_BATCH_MAX = 256
-# normalize="window" applies from this window width on: a window's own mean and spread
-# leave (almost) nothing of 1 or 2 values
-MIN_NORMALIZED_WINDOW = 3
+MAX_VALIDATION_WINDOWS = 16_384  # the early-stopping loss is measured on at most these
 
 
-def split(
-    n_samples: int, horizon: int, validation_fraction: float, calibration_fraction: float
-) -> tuple[int, int, int, int]:
-    """Chronological parts of the windows: (n_train, n_valid, n_calibration, gap).
+def plan_fit(
+    panel: Panel,
+    params: Mapping[str, Any],
+    *,
+    source: SeriesInput | None = None,
+    time_index: TimeIndex | None = None,
+    seed: int = 0,
+) -> Plan:
+    """The plan of a fit on ``panel``'s series (``source``, ``time_index``: one series
+    given as one, as ``read_one_or_many`` returns it).
 
-    Validation, then calibration, follow training, each after a gap of ``horizon - 1``
-    windows: a window's targets are its next ``horizon`` values, so without the gap the
-    first held-out windows would share targets with the last windows before them.
-    """
-    gap = horizon - 1
-    n_valid = math.ceil(validation_fraction * n_samples)
-    n_calibration = math.ceil(calibration_fraction * n_samples)
-    gaps = gap * ((n_valid > 0) + (n_calibration > 0))
-    return n_samples - n_valid - n_calibration - gaps, n_valid, n_calibration, gap
-
-
-def min_samples(horizon: int, validation_fraction: float, calibration_fraction: float) -> int:
-    """Fewest windows that leave one to train on after the held-out parts."""
-    n_samples = 1
-    while split(n_samples, horizon, validation_fraction, calibration_fraction)[0] < 1:
-        n_samples += 1
-    return n_samples
-
-
-def auto_window(length: int, horizon: int, freq: str | None) -> int:
-    """Two seasons of the index's frequency (else DEFAULT_WINDOW), at most a third of
-    what the series leaves after the horizon, so that enough windows remain."""
-    return max(1, min(_preferred_window(freq), (length - horizon) // 3))
-
-
-def _preferred_window(freq: str | None) -> int:
-    period = seasonal_period(freq)
-    return 2 * period if period and period > 1 else DEFAULT_WINDOW
-
-
-def _blind(window: int, freq: str | None) -> str | None:
-    """What a window is too short to see: one season of the index's frequency, or
-    (under 3 values) a trend or a pattern; None when it sees enough."""
-    period = seasonal_period(freq)
-    seasonal = period is not None and period > 1
-    if window < 3 or (seasonal and window < cast(int, period)):
-        return f"one season of {period}" if seasonal else "a trend or a pattern"
-    return None
-
-
-def _warn_if_blind(window: int, length: int, horizon: int, freq: str | None) -> None:
-    """A word when the series left window='auto' too short to see a season (or, under
-    3 values, anything)."""
-    sees = _blind(window, freq)
-    if sees is not None:
-        warnings.warn(
-            f"X (the series) has {length} values, so window='auto' chose {window} past "
-            f"value{'s' if window > 1 else ''} per forecast (at most a third of what the "
-            f"horizon of {horizon} leaves; {_preferred_window(freq)} would be usual), too "
-            f"few to see {sees}: forecasts will follow the last values. Give a longer "
-            "series, or choose window= yourself",
-            UserWarning,
-            stacklevel=5,
+    Whether the data is one series or many decides nothing here: the global rules apply
+    wherever the network normalises each window (``_policy.normalizes``), and a series
+    it cannot is planned on its own terms, whatever held it."""
+    if panel.n_series > 1 or normalizes(panel, params):
+        return Plan.under_global_rules(panel, params, seed, source=source, time_index=time_index)
+    if source is None:  # one series as a long frame, a dict or a list gave it
+        series = as_series(
+            one_series(panel), what="X (the series)", missing=params["missing"], regular=True
         )
-
-
-@dataclass(frozen=True)
-class Adapted:
-    """The window and held-out fractions a fit on a series uses (see :func:`adapt`).
-
-    ``asked`` is the window the parameters ask for (``window="auto"`` resolved by
-    :func:`auto_window`), ``needed`` the values that window, the horizon and the asked
-    fractions need; ``given_up`` names what the series was too short for, in the order
-    given up: ``"calibration"``, ``"validation"``, ``"window"`` (empty when nothing was).
-    """
-
-    window: int
-    validation_fraction: float
-    calibration_fraction: float
-    asked: int
-    needed: int
-    given_up: tuple[str, ...]
-
-
-# a fit that gives something up goes on only while the series holds this many windows
-FEWEST_ADAPTED_WINDOWS = 2
-
-
-def _fits(
-    length: int, window: int, horizon: int, fractions: tuple[float, float], fewest: int = 1
-) -> bool:
-    """Whether a series of ``length`` values leaves a training window (one or more)
-    after the held-out parts of ``fractions`` and their gaps, in ``fewest`` windows or
-    more."""
-    return n_windows(length, window, horizon) >= max(fewest, min_samples(horizon, *fractions))
-
-
-def adapt(
-    length: int,
-    horizon: int,
-    window: int | str,
-    freq: str | None,
-    validation_fraction: float,
-    calibration_fraction: float,
-) -> Adapted:
-    """The window and held-out fractions for a series of ``length`` values.
-
-    What the parameters ask for when the series is long enough for it (one training
-    window or more after both held-out parts and their gaps of ``horizon - 1``
-    windows). Otherwise the first of these that leaves a training window in a series
-    of two windows or more (one window is one example: nothing to learn the shape of
-    what follows from, nor to score a fit on):
-
-    1. the same window without the calibration part (no intervals): early stopping
-       matters more to the forecast than intervals do;
-    2. ``window="auto"`` only: narrower windows, one value at a time, down to one
-       season of the index's frequency (3 values without a season, the fewest that
-       window normalisation applies to), keeping validation: a window that sees a
-       season lets the seasonal skip start as seasonal naive;
-    3. the window of 1. without the validation part either (training runs all
-       ``epochs``, without early stopping).
-
-    Narrowing an ``"auto"`` window further is never needed: it is at most a third of
-    what the horizon leaves, so with nothing held out it fits any series longer than
-    the horizon. A window the user chose is never narrowed, and an ``"auto"`` one never
-    widened (not even to one season: a wider window leaves fewer windows to train on).
-
-    Raises
-    ------
-    ValueError
-        If the series is too short even so: fewer than two windows and their targets
-        (``window + horizon + 1`` values for a window given, ``horizon + 2`` for
-        ``"auto"``, whose narrowest window is 1).
-    """
-    asked = auto_window(length, horizon, freq) if window == "auto" else int(window)
-    fractions = (validation_fraction, calibration_fraction)
-    needed = asked + horizon - 1 + min_samples(horizon, *fractions)
-    if _fits(length, asked, horizon, fractions):
-        return Adapted(asked, *fractions, asked=asked, needed=needed, given_up=())
-    no_calibration = (validation_fraction, 0.0)
-    nothing = (0.0, 0.0)
-    only = range(asked, asked + 1)
-    narrower = only
-    if window == "auto":
-        period = seasonal_period(freq)
-        floor = period if period is not None and period > 1 else MIN_NORMALIZED_WINDOW
-        narrower = range(asked, min(asked, floor) - 1, -1)
-    for chosen, windows in ((no_calibration, narrower), (nothing, only)):
-        for width in windows:
-            if _fits(length, width, horizon, chosen, FEWEST_ADAPTED_WINDOWS):
-                given_up = tuple(
-                    name
-                    for name, wanted, kept in (
-                        ("calibration", calibration_fraction, chosen[1]),
-                        ("validation", validation_fraction, chosen[0]),
-                    )
-                    if wanted > 0 and kept == 0
-                ) + (("window",) if width < asked else ())
-                return Adapted(width, *chosen, asked=asked, needed=needed, given_up=given_up)
-    # the fewest values: those the asked fractions need, or two windows and their targets
-    width = 1 if window == "auto" else asked
-    fewest = width + horizon - 1 + FEWEST_ADAPTED_WINDOWS
-    asked_for = width + horizon - 1 + min_samples(horizon, *fractions)
-    held_out = (
-        "nothing held out for validation or calibration: two windows and their targets"
-        if fewest < asked_for
-        else ""
-    )
-    if window == "auto":
-        raise ValueError(
-            f"X (the series) has {_values(length)}, but horizon={horizon} needs at least "
-            f"{min(fewest, asked_for)} (window='auto' at its narrowest, 1 value"
-            + (f", and {held_out})" if held_out else ")")
-            + ". Give a longer series, or a shorter horizon"
-        )
-    raise ValueError(
-        f"X (the series) has {_values(length)}, but window={asked}, horizon={horizon}, "
-        f"{_fractions_of(*fractions)} need at least {needed}"
-        + (f" (and {fewest} even with {held_out})" if held_out else "")
-        + ". Give a longer series, a shorter horizon or a smaller window (or window='auto', "
-        "which narrows itself to fit)"
-    )
-
-
-def _warn_adapted(
-    adapted: Adapted, length: int, horizon: int, params: Mapping[str, Any], freq: str | None
-) -> None:
-    """The one warning of a fit that gave something up (see :func:`adapt`): what, why,
-    and what it trains on instead."""
-    auto = params["window"] == "auto"
-    n_train, n_valid, _, _ = split(
-        n_windows(length, adapted.window, horizon),
-        horizon,
-        adapted.validation_fraction,
-        adapted.calibration_fraction,
-    )
-    parts = []
-    if "calibration" in adapted.given_up:
-        parts.append("the calibration part (this model has no prediction intervals)")
-    if "validation" in adapted.given_up:
-        parts.append("the validation part (training runs all epochs, without early stopping)")
-    if "window" in adapted.given_up:
-        parts.append(f"window width (it reads {adapted.window} past values, not {adapted.asked})")
-    trains = f"it trains on {_windows(n_train)}" + (
-        f", with {n_valid} for early stopping" if n_valid else ""
-    )
-    sees = _blind(adapted.window, freq) if auto else None
-    blind = (
-        f". {adapted.window} past value{'s are' if adapted.window > 1 else ' is'} too few to "
-        f"see {sees}: forecasts will follow the last values"
-        if sees
-        else ""
-    )
-    asked = f"window='auto' ({adapted.asked} here)" if auto else f"window={adapted.asked}"
-    warnings.warn(
-        f"X (the series) has {length} values, fewer than the {adapted.needed} that {asked}, "
-        f"horizon={horizon}, {_fractions(params)} need, so fit gave up "
-        f"{_listed(parts)}: {trains}{blind}. A longer series or a shorter horizon "
-        f"keeps {'them' if len(parts) > 1 else 'it'}",
-        UserWarning,
-        stacklevel=5,
-    )
-
-
-def _values(n: int) -> str:
-    return f"{n} value{'s' if n != 1 else ''}"
-
-
-def _windows(n: int) -> str:
-    return f"{n} window{'s' if n != 1 else ''}"
-
-
-def _listed(parts: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def auto_batch_size(n_train: int) -> int:
-    """About AUTO_BATCH_STEPS minibatches per epoch, within [AUTO_BATCH_MIN, AUTO_BATCH_MAX]."""
-    return int(min(AUTO_BATCH_MAX, max(AUTO_BATCH_MIN, n_train // AUTO_BATCH_STEPS)))
-
-
-def _fractions(params: Mapping[str, Any]) -> str:
-    return _fractions_of(params["validation_fraction"], params["calibration_fraction"])
-
-
-def _fractions_of(validation_fraction: float, calibration_fraction: float) -> str:
-    return (
-        f"validation_fraction={validation_fraction} and calibration_fraction={calibration_fraction}"
-    )
-
-
-def _label(label: Any) -> Any:
-    """An index label as JSON holds it: ints stay ints, the rest (timestamps, periods)
-    their string form."""
-    return int(label) if isinstance(label, (int, np.integer)) else str(label)
-
-
-def series_span(series: SeriesInput) -> dict[str, Any]:
-    """What a model of one series records of it: its length, first and last labels."""
-    index = series.index
-    return {
-        "length": len(series.values),
-        "start": _label(index[0]) if index is not None else None,
-        "end": _label(index[-1]) if index is not None else None,
-    }
+        return Plan.on_own_terms(series, params, panel)
+    return Plan.on_own_terms(source, params)
 
 
 @dataclass(frozen=True, eq=False)
-class TrainingPlan:
+class Plan:
     """The data of one fit and the decisions taken on it.
 
-    What the network trains on is laid out as for many series (``PanelPlan``): the
-    scaled values in one float32 array, ``scaled``, and each window a start position in
-    it (``train_starts``, ``valid_starts``, and ``refit_starts`` for a refit on every
-    window), its targets the ``horizon`` values after it. From a series, ``scaled`` is
-    the series and the windows are its consecutive ones: training, then validation
-    after a gap (the calibration windows are kept in ``calibration``, outside both).
-    From ``fit(X, y)``, each row, its window then its targets, is a stretch of
-    ``scaled`` of its own.
+    ``scaled`` holds every series (or, from ``fit(X, y)``, every row: a window, then its
+    targets) back to back, stretch ``k`` at ``stretches[k]:stretches[k + 1]``, scaled by
+    ``centres[k]`` and ``spreads[k]`` (after ``log1p`` where ``scaler.log``). A window is
+    a start position in ``scaled``, its targets the ``horizon`` values after it:
+    ``train_starts``, ``valid_starts`` and ``refit_starts`` (every window, for a refit).
+    ``scaler`` is what the trained network serves raw windows with: under the global
+    rules offset 0 and the median of the series' spreads (the network normalises each
+    window, which makes it indifferent to a series' scale), on a series' own terms the
+    series' own. ``global_rules`` says which rules planned it (``_policy.choose`` takes
+    the other ``"auto"``s from it).
+
+    Under the global rules each series is split like one series: its training windows,
+    then validation, then calibration, with the same gaps; a series too short for both
+    held-out parts keeps validation only, or else trains on all its windows (the
+    held-out windows of the other series stay unseen: windows never cross series); a
+    series too short for one window adds none (it is forecast from a padded window).
+    When the GRU reads only the end of the window (``gru_window``, with
+    ``deseasonalize``), each series in ``scaled`` is preceded by ``pad`` copies of its
+    first value, so that windows may start that far before it: the longer window costs
+    no series a window, and its padded start is what a short series' forecast sees.
+
+    What the fitted model keeps of the data: ``last_window``, ``time_index``,
+    ``series_name`` and ``training_span`` of one series answered as one, and
+    ``recorded``, the series it answers for as a long frame (their ids, labels, last
+    windows; None for one series given as one, and for ``fit(X, y)``).
     """
 
     window: int
     horizon: int
-    n_train: int
-    n_valid: int
-    n_calibration: int
-    gap: int
-    scaler: SeriesScaler
-    calibration: Calibration | None
-    season: int  # the index's seasonal period; 1 if none is known
-    scaled: np.ndarray  # float32: the series, or the rows of X and y, scaled
+    scaled: np.ndarray  # float32
     train_starts: np.ndarray  # int64 positions in ``scaled``
     valid_starts: np.ndarray
     refit_starts: np.ndarray
+    stretches: np.ndarray  # int64 offsets in ``scaled`` of each series (or all rows)
+    centres: np.ndarray  # per stretch: what its scaling subtracted
+    spreads: np.ndarray  # and divided by
+    scaler: SeriesScaler
+    calibration: Calibration | None
+    season: int  # the index's seasonal period; 1 if none is known
+    global_rules: bool
+    normalizes: bool  # the network normalises each window (normalize="window" applies)
+    deseasonalize: bool = False  # the network removes each window's season (GRUNet)
+    gru_window: int | None = None  # the GRU reads this many of the window's last values
     last_window: np.ndarray | None = None
     time_index: TimeIndex | None = None
     series_name: Any = None
     training_span: dict[str, Any] | None = None
-    # the series as a long frame (or a dict, a list) gave it: the fitted model answers
-    # forecast() in that shape (see gruforecast._panel.one_series)
-    panel: Panel | None = None
+    recorded: Panel | None = None
 
     @property
-    def normalize_applies(self) -> bool:
-        return self.window >= MIN_NORMALIZED_WINDOW
+    def n_train(self) -> int:
+        return len(self.train_starts)
 
     def to_raw(self, starts: np.ndarray, scaled: np.ndarray) -> np.ndarray:
         """Values of the windows at ``starts`` (rows of ``scaled``) in raw units."""
-        return self.scaler.inverse_transform(scaled)
+        stretch = np.searchsorted(self.stretches, starts, side="right") - 1
+        values = np.asarray(scaled, np.float64) * self.spreads[stretch, None]
+        values = values + self.centres[stretch, None]
+        if self.scaler.log:
+            with np.errstate(over="ignore"):  # beyond float64: inf, as any overflow
+                return np.expm1(values)
+        return values
 
     @classmethod
-    def for_series(
-        cls, series: SeriesInput, params: Mapping[str, Any], panel: Panel | None = None
-    ) -> TrainingPlan:
-        """Plan a fit on a series (``fit(series)``); ``panel``: the long frame, dict or
-        list of one series it was read from, if it came so.
+    def under_global_rules(
+        cls,
+        panel: Panel,
+        params: Mapping[str, Any],
+        seed: int = 0,
+        *,
+        source: SeriesInput | None = None,
+        time_index: TimeIndex | None = None,
+    ) -> Plan:
+        """Plan a fit under the global rules (see the class's notes).
+
+        Raises
+        ------
+        ValueError
+            Without window normalisation (``normalize="window"`` and a window of 3 or
+            more), or when no series is long enough for one window.
+        """
+        horizon = params["horizon"]
+        lengths = panel.lengths
+        period = seasonal_period_of(panel)
+        window, gru_window, deseasonalize = global_windows(panel, params, period)
+        if deseasonalize:
+            check_deseasonalize(window, period)
+        if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
+            raise ValueError(
+                f"one model of many series needs normalize='window' and a window of at "
+                f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "
+                f"window={window}): it is what lets the network serve series of any scale"
+            )
+        below = panel.values <= -1.0
+        if params["target_transform"] == "log" and below.any():  # name the series
+            k = series_of(int(np.argmax(below)), panel.offsets)
+            uses_log(
+                "log", panel.series(k), many=True, what=f"X (the series), series {panel.ids[k]!r}"
+            )
+        log = uses_log(params["target_transform"], panel.values, many=True)
+        fractions = (params["validation_fraction"], params["calibration_fraction"])
+        # windows may start before a series, padded with its first value, as far as the
+        # GRU's own part of them stays in it: the long window costs no series a window
+        pad = window - gru_window if gru_window is not None else 0
+        windows = np.array([n_windows(int(n) + pad, window, horizon) for n in lengths], np.int64)
+        usable = windows >= 1
+        if not usable.any():
+            if panel.n_series == 1:
+                raise ValueError(
+                    f"X (the series) has {lengths[0]} values, but window={window} and "
+                    f"horizon={horizon} need at least {window + horizon - pad}: give a "
+                    "longer series, a shorter horizon or a smaller window"
+                )
+            raise ValueError(
+                f"X (the series): no series is long enough for one window of "
+                f"window={window} and horizon={horizon}: the longest has {lengths.max()} "
+                f"values, at least {window + horizon - pad} are needed"
+            )
+        if not usable.all():
+            short = [panel.ids[k] for k in np.flatnonzero(~usable)]
+            shown = ", ".join(repr(i) for i in short[:10]) + (", ..." if len(short) > 10 else "")
+            warnings.warn(
+                f"{len(short)} of {panel.n_series} series are too short for one training "
+                f"window (window={window} and horizon={horizon} need {window + horizon} "
+                "values): they are not trained on, and are forecast from their values "
+                f"padded on the left with their first value to a full window: {shown}",
+                UserWarning,
+                stacklevel=5,
+            )
+        # each series split as one series is; one too short for both held-out parts
+        # (with their gaps) keeps validation only, or else trains on all its windows:
+        # its windows never meet another series' held-out ones
+        fallbacks = (fractions, (fractions[0], 0.0), (0.0, 0.0))
+        table = np.zeros((len(lengths), 4), np.int64)  # n_train, n_valid, n_calibration, gap
+        for n in np.unique(windows[usable]):
+            usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
+            table[windows == n] = split(int(n), horizon, *usable_fractions)
+        n_train, n_valid, n_calibration, gap = table.T
+        _check_held_out(panel, window, horizon, fractions, windows, n_train, n_valid, n_calibration)
+        starts = _padded(panel.offsets, pad)[:-1]  # where each series' windows start
+        train_starts = _ranges(starts, n_train)
+        valid_starts = _ranges(starts + n_train + gap, n_valid)
+        refit_starts = _ranges(starts, np.maximum(windows, 0))  # every window
+        if len(valid_starts) > MAX_VALIDATION_WINDOWS:
+            chosen = np.random.default_rng(seed).choice(
+                len(valid_starts), MAX_VALIDATION_WINDOWS, replace=False
+            )
+            valid_starts = np.sort(valid_starts[chosen])
+        # each series scaled by what its training windows cover; short ones by all of it
+        covered = np.where(
+            usable, np.clip(n_train + window + horizon - 1 - pad, 1, lengths), lengths
+        )
+        centres = np.zeros(panel.n_series)
+        spreads = np.ones(panel.n_series)
+        scaled = np.empty(len(panel.values), np.float32)
+        for a, b in _blocks(panel.offsets):  # a few million values at a time: little memory
+            low, high = panel.offsets[a], panel.offsets[b]
+            part, offsets = panel.values[low:high], panel.offsets[a : b + 1] - low
+            if log:
+                part = np.log1p(part)
+            centres[a:b], spreads[a:b] = _segment_scales(
+                part, offsets, covered[a:b], params["scaler"]
+            )
+            part_lengths = lengths[a:b]
+            scaled[low:high] = (part - np.repeat(centres[a:b], part_lengths)) / np.repeat(
+                spreads[a:b], part_lengths
+            )
+        if pad:
+            inside = np.arange(len(scaled)) + np.repeat(starts + pad - panel.offsets[:-1], lengths)
+            padded = np.empty(len(scaled) + pad * len(lengths), np.float32)
+            padded[inside] = scaled
+            padded[starts[:, None] + np.arange(pad)] = scaled[panel.offsets[:-1]][:, None]
+            scaled = padded
+        # calibration: from each series' first calibration window on (as for one series),
+        # padded with the series' first value as far as that window starts before it
+        calibration = None
+        if n_calibration.sum():
+            keep = np.flatnonzero(n_calibration > 0)
+            first = (n_train + n_valid + 2 * gap - pad)[keep]  # in the series; may be < 0
+            segments = []
+            for row, begin in zip(keep.tolist(), first.tolist(), strict=True):
+                low, high = panel.offsets[row], panel.offsets[row + 1]
+                padding = np.repeat(panel.values[low], max(-begin, 0))
+                segments.append(np.concatenate([padding, panel.values[low + max(begin, 0) : high]]))
+            calibration = Calibration(
+                window,
+                series=np.concatenate(segments),
+                segments=np.concatenate([[0], np.cumsum([len(s) for s in segments])]),
+            )
+        stretches = _padded(panel.offsets, pad)
+        if source is not None:  # one series given as one: answered as one
+            kept: dict[str, Any] = {
+                "last_window": last_windows(panel, window)[0],
+                "time_index": time_index,
+                "series_name": source.name,
+                "training_span": series_span(source),
+            }
+        else:
+            n_short = int((~usable).sum())
+            kept = {
+                "training_span": {
+                    "series": panel.n_series,
+                    "values": int(panel.offsets[-1]),
+                    "too_short": n_short,
+                },
+                "recorded": panel,
+            }
+        return cls(
+            window=window,
+            horizon=horizon,
+            scaled=scaled,
+            train_starts=train_starts,
+            valid_starts=valid_starts,
+            refit_starts=refit_starts,
+            stretches=stretches,
+            centres=centres,
+            spreads=spreads,
+            scaler=SeriesScaler(
+                kind=params["scaler"], offset=0.0, scale=float(np.median(spreads)), log=log
+            ),
+            calibration=calibration,
+            season=(period or 1),
+            global_rules=True,
+            normalizes=True,
+            deseasonalize=deseasonalize,
+            gru_window=gru_window if gru_window != window else None,
+            **kept,
+        )
+
+    @classmethod
+    def on_own_terms(
+        cls, series: SeriesInput, params: Mapping[str, Any], recorded: Panel | None = None
+    ) -> Plan:
+        """Plan a fit on one series on its own terms (one scaler with the series' own
+        offset; ``recorded``: the long frame, dict or list of one series it was read
+        from, if it came so).
 
         A series too short for the window, the horizon and both held-out parts gives
-        up what :func:`adapt` says, with one ``UserWarning`` naming it.
+        up what ``_policy.adapt`` says, with one ``UserWarning`` naming it.
 
         Raises
         ------
@@ -388,9 +335,11 @@ class TrainingPlan:
         window = adapted.window
         fractions = (adapted.validation_fraction, adapted.calibration_fraction)
         if adapted.given_up:
-            _warn_adapted(adapted, len(values), horizon, params, freq)
+            warn_adapted(adapted, len(values), horizon, params, freq)
         elif params["window"] == "auto":
-            _warn_if_blind(window, len(values), horizon, freq)
+            warn_if_blind(window, len(values), horizon, freq)
+        season = seasonal_period(freq) or 1
+        deseasonalize = _asked_to_deseasonalize(params, window, season)
         n_train, n_valid, n_calibration, gap = split(
             n_windows(len(values), window, horizon), horizon, *fractions
         )
@@ -404,10 +353,13 @@ class TrainingPlan:
         return cls(
             window=window,
             horizon=horizon,
-            n_train=n_train,
-            n_valid=n_valid,
-            n_calibration=n_calibration,
-            gap=gap,
+            scaled=scaler.transform(values, np.float32),
+            train_starts=np.arange(n_train),
+            valid_starts=np.arange(n_train + gap, n_train + gap + n_valid),
+            refit_starts=np.arange(n_windows(len(values), window, horizon)),
+            stretches=np.array([0, len(values)], np.int64),
+            centres=np.array([scaler.offset]),
+            spreads=np.array([scaler.scale]),
             scaler=scaler,
             # the stretch from the first calibration window on: its targets are unseen
             calibration=(
@@ -415,23 +367,23 @@ class TrainingPlan:
                 if n_calibration
                 else None
             ),
-            season=(seasonal_period(freq) or 1),
-            scaled=scaler.transform(values, np.float32),
-            train_starts=np.arange(n_train),
-            valid_starts=np.arange(n_train + gap, n_train + gap + n_valid),
-            refit_starts=np.arange(n_windows(len(values), window, horizon)),
+            season=season,
+            global_rules=False,
+            normalizes=window >= MIN_NORMALIZED_WINDOW,
+            deseasonalize=deseasonalize,
             last_window=values[-window:].copy(),
             time_index=time_index,
             series_name=series.name,
             training_span=series_span(series),
-            panel=panel,
+            recorded=recorded,
         )
 
     @classmethod
-    def for_windows(
+    def from_windows(
         cls, windows: np.ndarray, targets: np.ndarray, params: Mapping[str, Any]
-    ) -> TrainingPlan:
-        """Plan a fit on windows and targets (``fit(X, y)``).
+    ) -> Plan:
+        """Plan a fit on windows and targets (``fit(X, y)``): each row, its window then
+        its targets, a stretch of ``scaled`` of its own, all scaled alike.
 
         Raises
         ------
@@ -449,7 +401,7 @@ class TrainingPlan:
         if len(windows) < fewest:
             raise ValueError(
                 f"X has {len(windows)} sample{'s' if len(windows) != 1 else ''}, but "
-                f"{_fractions(params)} need at least {fewest}: one or more to "
+                f"{describe_fractions(*fractions)} need at least {fewest}: one or more to "
                 "train on, the last ones held out"
             )
         n_train, n_valid, n_calibration, gap = split(len(windows), horizon, *fractions)
@@ -462,18 +414,22 @@ class TrainingPlan:
             params["scaler"],
             log=uses_log(params["target_transform"], rows.ravel(), many=False),
         )
+        window = windows.shape[1]
         starts = np.arange(len(rows)) * rows.shape[1]
         return cls(
-            window=windows.shape[1],
+            window=window,
             horizon=horizon,
-            n_train=n_train,
-            n_valid=n_valid,
-            n_calibration=n_calibration,
-            gap=gap,
+            scaled=scaler.transform(rows, np.float32).ravel(),
+            train_starts=starts[:n_train],
+            valid_starts=starts[n_train + gap : n_train + gap + n_valid],
+            refit_starts=starts,
+            stretches=np.array([0, rows.size], np.int64),
+            centres=np.array([scaler.offset]),
+            spreads=np.array([scaler.scale]),
             scaler=scaler,
             calibration=(
                 Calibration(
-                    windows.shape[1],
+                    window,
                     windows=windows[calibration_start:].copy(),
                     targets=targets[calibration_start:].copy(),
                 )
@@ -481,8 +437,141 @@ class TrainingPlan:
                 else None
             ),
             season=1,
-            scaled=scaler.transform(rows, np.float32).ravel(),
-            train_starts=starts[:n_train],
-            valid_starts=starts[n_train + gap : n_train + gap + n_valid],
-            refit_starts=starts,
+            global_rules=False,
+            normalizes=window >= MIN_NORMALIZED_WINDOW,
+            deseasonalize=_asked_to_deseasonalize(params, window, 1),
         )
+
+
+def _asked_to_deseasonalize(params: Mapping[str, Any], window: int, season: int) -> bool:
+    """``deseasonalize`` off the global rules: True (or np.True_) asks for it, and is
+    refused where it cannot work; ``"auto"`` and False leave the data as it is."""
+    asked = params["deseasonalize"] != "auto" and bool(params["deseasonalize"])
+    if asked:
+        check_deseasonalize(window, season)
+    return asked
+
+
+def _check_held_out(
+    panel: Panel,
+    window: int,
+    horizon: int,
+    fractions: tuple[float, float],
+    windows: np.ndarray,
+    n_train: np.ndarray,
+    n_valid: np.ndarray,
+    n_calibration: np.ndarray,
+) -> None:
+    """Refuse data that leaves fewer than two windows to learn from (one window is one
+    example: nothing to learn the shape of what follows from), and say in one warning
+    what no series was long enough to hold out: the calibration part (then the model has
+    no intervals) or the validation part (then training runs all epochs)."""
+    total = int(np.maximum(windows, 0).sum())
+    if total < FEWEST_ADAPTED_WINDOWS:
+        what = "X (the series)" if panel.n_series == 1 else "X (the series) together"
+        raise ValueError(
+            f"{what}: window={window} and horizon={horizon} leave {total} window and its "
+            f"targets to learn from, and at least {FEWEST_ADAPTED_WINDOWS} are needed: give "
+            "a longer series, a shorter horizon or a smaller window"
+        )
+    parts = []
+    if fractions[1] > 0 and not n_calibration.any():
+        parts.append("the calibration part (this model has no prediction intervals)")
+    if fractions[0] > 0 and not n_valid.any():
+        parts.append("the validation part (training runs all epochs, without early stopping)")
+    if not parts:
+        return
+    held = int(n_valid.sum())
+    trains = f"it trains on {int(n_train.sum())} window{'s' if n_train.sum() != 1 else ''}" + (
+        f", with {held} for early stopping" if held else ""
+    )
+    subject = "X (the series) is not" if panel.n_series == 1 else "no series of X is"
+    warnings.warn(
+        f"{subject} long enough for window={window}, horizon={horizon} and "
+        f"validation_fraction={fractions[0]}, calibration_fraction={fractions[1]}, so fit "
+        f"gave up {' and '.join(parts)}: {trains}. A longer series or a shorter horizon "
+        f"keeps {'them' if len(parts) > 1 else 'it'}",
+        UserWarning,
+        stacklevel=6,
+    )
+
+
+BLOCK_VALUES = 1 << 22
+
+
+def _blocks(offsets: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive ranges of series ``(a, b)`` of about BLOCK_VALUES values each."""
+    n, blocks, a = len(offsets) - 1, [], 0
+    while a < n:
+        b = int(np.searchsorted(offsets, offsets[a] + BLOCK_VALUES, side="right")) - 1
+        b = min(max(b, a + 1), n)
+        blocks.append((a, b))
+        a = b
+    return blocks
+
+
+def _padded(offsets: np.ndarray, pad: int) -> np.ndarray:
+    """Series offsets in an array where each series is preceded by ``pad`` values."""
+    return offsets + pad * np.arange(len(offsets))
+
+
+def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``firsts[k] + 0, 1, ..., counts[k] - 1`` for every k, concatenated (int64)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(counts)
+    within = np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+    return np.repeat(firsts, counts) + within
+
+
+def _segment_scales(
+    values: np.ndarray, offsets: np.ndarray, counts: np.ndarray, kind: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per series (``values[offsets[k]:offsets[k + 1]]``), the offset and scale of
+    ``SeriesScaler(kind)`` fitted on its first ``counts[k]`` values (a zero spread
+    becomes 1), computed in two passes over all series at once."""
+    n_series = len(offsets) - 1
+    if kind is None:
+        return np.zeros(n_series), np.ones(n_series)
+    lengths = np.diff(offsets)
+    covered = np.arange(len(values)) - np.repeat(offsets[:-1], lengths) < np.repeat(counts, lengths)
+    starts = offsets[:-1]
+    if kind == "minmax":
+        lows = np.minimum.reduceat(np.where(covered, values, np.inf), starts)
+        highs = np.maximum.reduceat(np.where(covered, values, -np.inf), starts)
+        spreads = highs - lows
+        return lows, np.where(spreads > 0, spreads, 1.0)
+    n = counts.astype(np.float64)
+    # through each series' largest magnitude, as SeriesScaler: sums and squares of values
+    # near 1e300 (or 1e-170) would overflow (or underflow) float64
+    magnitudes = np.maximum.reduceat(np.where(covered, np.abs(values), 0.0), starts)
+    magnitudes = np.where(magnitudes > 0, magnitudes, 1.0)
+    relative = values / np.repeat(magnitudes, lengths)
+    means = np.add.reduceat(np.where(covered, relative, 0.0), starts) / n
+    deviations = np.where(covered, relative - np.repeat(means, lengths), 0.0)
+    spreads = np.sqrt(np.add.reduceat(deviations * deviations, starts) / n) * magnitudes
+    means = means * magnitudes
+    if not (np.isfinite(means).all() and np.isfinite(spreads).all()):
+        raise ValueError(
+            f"the series are too large to scale in float64 (|values| up to "
+            f"{np.max(magnitudes):.3g}); rescale them first"
+        )
+    tiny = spreads <= 8 * np.finfo(np.float64).eps * np.abs(means)
+    return means, np.where(tiny | (spreads == 0), 1.0, spreads)
+
+
+def _label(label: Any) -> Any:
+    """An index label as JSON holds it: ints stay ints, the rest (timestamps, periods)
+    their string form."""
+    return int(label) if isinstance(label, (int, np.integer)) else str(label)
+
+
+def series_span(series: SeriesInput) -> dict[str, Any]:
+    """What a model of one series records of it: its length, first and last labels."""
+    index = series.index
+    return {
+        "length": len(series.values),
+        "start": _label(index[0]) if index is not None else None,
+        "end": _label(index[-1]) if index is not None else None,
+    }

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from ._params import check_choice
+from ._policy import Choices
 from ._time_index import TimeIndex, frequency_problem, json_name, tz_problem
 from ._version import __version__
 from .intervals import Calibration, errors, highest_level, level_label
@@ -180,28 +181,6 @@ class NetworkShape:
 
     def arguments(self, window: int, horizon: int) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "window": window, "horizon": horizon}
-
-
-@dataclass(frozen=True)
-class Choices:
-    """What a fit decided: each ``"auto"`` parameter resolved for the data, and the
-    parameters it could not honour as given (a window narrowed for a short series).
-
-    ``target_transform`` is ``"log"`` or None; ``patience`` None trains every epoch;
-    ``windows_per_epoch`` None draws every training window each epoch; ``refit``
-    whether a refit on every window was asked (``refit_epochs_`` says whether it ran).
-    Read from a model file written before this record, what the file does not say
-    (``patience``, ``batch_size``, ``windows_per_epoch``) is None.
-    """
-
-    window: int
-    hidden_size: int | None
-    target_transform: str | None
-    deseasonalize: bool
-    refit: bool
-    patience: int | None = None
-    batch_size: int | None = None
-    windows_per_epoch: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

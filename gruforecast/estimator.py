@@ -24,20 +24,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _ddp, _state, fused, metrics
 from ._forecasting import check_finite, forecast_history
-from ._panel import (
-    AUTO_PANEL_WINDOWS_PER_EPOCH,
-    Panel,
-    PanelPlan,
-    check_deseasonalize,
-    last_windows,
-    normalizes,
-    one_series,
-    read_one_or_many,
-)
+from ._panel import Panel, last_windows, read_one_or_many
 from ._params import check_params
-from ._plan import TrainingPlan, auto_batch_size, series_span
+from ._plan import Plan, plan_fit
+from ._policy import REFIT_LENGTH, Choices, choose
 from ._state import (
-    Choices,
     FittedState,
     Limits,
     NetworkShape,
@@ -46,7 +37,7 @@ from ._state import (
     fitted_attribute,
 )
 from ._time_index import TimeIndex, tz_key
-from ._validation import SeriesInput, as_series, as_targets, as_windows
+from ._validation import SeriesInput, as_targets, as_windows
 from .network import GRUNet
 from .scaling import SeriesScaler, check_in_domain
 from .training import (
@@ -61,24 +52,11 @@ from .windowing import make_windows
 
 __all__ = ["GRUForecaster"]
 
-# patience="auto": epochs without progress before training stops, for one series and
-# for many (whose epochs are up to windows_per_epoch windows each)
-SERIES_PATIENCE = 40
-PANEL_PATIENCE = 10
-# hidden_size="auto": for one series, and for many (as accurate on M3 and Tourism
-# monthly's validation parts as 64, for about 30% less time; bench/README.md)
-SERIES_HIDDEN_SIZE = 64
-PANEL_HIDDEN_SIZE = 48
-
 # precision: the dtype torch.autocast runs training's forward pass in (None: float32)
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
-# a refit runs this many times the epochs of the first fit's best one (it has more
-# windows to learn from): on the validation parts of M3 monthly, 1.5 gave a sMAPE
-# 0.1 to 0.25 lower than 1 (two seeds) and 2 gave no more
-REFIT_LENGTH = 1.5
 
 
-def _plan_parts(plan: TrainingPlan | PanelPlan) -> list[Any]:
+def _plan_parts(plan: Plan) -> list[Any]:
     """What defines a fit's windows (for a distributed fit's check that every rank
     prepared the same): the values, how they are split and scaled, and the sizes."""
     sizes = [plan.window, plan.horizon, plan.season, plan.scaler.to_dict()]
@@ -542,7 +520,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         device = self._training_device(where)
         group = None if where is None else _ddp.Group(where, device)
         plan = self._plan(X, y, params)
-        choices = self._choose(plan)
+        choices = choose(
+            params,
+            window=plan.window,
+            log=plan.scaler.log,
+            deseasonalize=plan.deseasonalize,
+            normalizes=plan.normalizes,
+            global_rules=plan.global_rules,
+            n_train=plan.n_train,
+        )
         backend = fused.resolve_backend(
             self.gru_backend, device, self.precision, cast(int, choices.batch_size)
         )
@@ -589,61 +575,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         )
         return self
 
-    def _choose(self, plan: TrainingPlan | PanelPlan) -> Choices:
-        """Every ``"auto"`` resolved for this plan's data, once (the plan has chosen the
-        window, and for many series ``deseasonalize`` and log1p); the choices that
-        cannot work refused here, naming the parameters."""
-        many = isinstance(plan, PanelPlan)
-        if isinstance(plan, PanelPlan):  # (not `many`: mypy narrows only this)
-            deseasonalize = plan.deseasonalize
-        else:
-            # True or np.True_ asks for it; 'auto' and False leave one series as it is
-            deseasonalize = self.deseasonalize != "auto" and bool(self.deseasonalize)
-            if deseasonalize:
-                check_deseasonalize(plan.window, plan.season)
-        if deseasonalize and (not self.skip or not plan.normalize_applies):
-            raise ValueError(
-                f"deseasonalize={self.deseasonalize!r} needs skip='seasonal' and "
-                f"normalize='window' (got skip={self.skip!r}, normalize={self.normalize!r}): "
-                "use deseasonalize=False"
-            )
-        if self.windows_per_epoch == "auto":
-            per_epoch = AUTO_PANEL_WINDOWS_PER_EPOCH if many else None
-        else:
-            per_epoch = cast(int, self.windows_per_epoch)
-        return Choices(
-            window=plan.window,
-            hidden_size=(
-                cast(int, self.hidden_size)
-                if self.hidden_size != "auto"
-                else PANEL_HIDDEN_SIZE
-                if many
-                else SERIES_HIDDEN_SIZE
-            ),
-            target_transform="log" if plan.scaler.log else None,
-            deseasonalize=deseasonalize,
-            refit=many if self.refit == "auto" else bool(self.refit),
-            patience=(
-                cast(int | None, self.patience)
-                if self.patience != "auto"
-                else PANEL_PATIENCE
-                if many
-                else SERIES_PATIENCE
-            ),
-            batch_size=(
-                auto_batch_size(plan.n_train)
-                if self.batch_size == "auto"
-                else cast(int, self.batch_size)
-            ),
-            # an epoch draws every training window where there are no more than that
-            windows_per_epoch=per_epoch
-            if per_epoch is not None and per_epoch < plan.n_train
-            else None,
-        )
-
-    def _refit(
-        self, plan: TrainingPlan | PanelPlan, choices: Choices, trainer: Trainer
-    ) -> tuple[int, int] | None:
+    def _refit(self, plan: Plan, choices: Choices, trainer: Trainer) -> tuple[int, int] | None:
         """The refit's epochs (REFIT_LENGTH times the first fit's best) and rows per
         epoch (the first fit's), or None: not asked for, or no validation part that
         chose an epoch."""
@@ -654,7 +586,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     def _fitted_state(
         self,
-        plan: TrainingPlan | PanelPlan,
+        plan: Plan,
         network: GRUNet,
         device: torch.device,
         trainer: Trainer,
@@ -676,34 +608,14 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             "stop_reason": trainer.stop_reason,
             "history": trainer.history,
         }
-        if isinstance(plan, TrainingPlan):
-            given = plan.panel  # one series, as a long frame, a dict or a list gave it
-            return FittedState(
-                **common,
-                last_window=plan.last_window,
-                time_index=plan.time_index,
-                series_name=plan.series_name,
-                training_span=plan.training_span,
-                feature_names=None if windows is None else self._feature_names(windows),
-                panel=None if given is None else _panel_record(given, plan.window),
-            )
-        panel = plan.panel
-        if plan.source is not None:  # one series, given as one: answered as one
-            return FittedState(
-                **common,
-                last_window=last_windows(panel, plan.window)[0],
-                time_index=plan.time_index,
-                series_name=plan.source.name,
-                training_span=series_span(plan.source),
-            )
         return FittedState(
             **common,
-            training_span={
-                "series": panel.n_series,
-                "values": int(panel.offsets[-1]),
-                "too_short": len(plan.short),
-            },
-            panel=_panel_record(panel, plan.window),
+            last_window=plan.last_window,
+            time_index=plan.time_index,
+            series_name=plan.series_name,
+            training_span=plan.training_span,
+            feature_names=None if windows is None else self._feature_names(windows),
+            panel=None if plan.recorded is None else _panel_record(plan.recorded, plan.window),
         )
 
     def _training_device(self, where: _ddp.Launch | None = None) -> torch.device:
@@ -725,49 +637,34 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         names = (self.id_col, self.time_col, self.target_col)
         return read_one_or_many(X, names, missing=self.missing)
 
-    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> TrainingPlan | PanelPlan:
-        """The data of this fit and the decisions on it (NumPy/pandas only).
-
-        One policy for one series and many: the data decides, never what holds it (a
-        long frame, a dict or a list of one series is one series). Only one series that
-        window normalisation cannot serve (``normalize=None``, or a window of fewer than
-        3 values) is planned on its own terms (``TrainingPlan``): one scaler with the
-        series' own offset, and a short series' window narrowed to fit."""
+    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> Plan:
+        """The data of this fit and the decisions on it (NumPy/pandas only): the series
+        as :meth:`_read` reads them, or ``fit(X, y)``'s windows and targets."""
         if y is None:
             panel, source, time_index = self._read(X)
-            if panel.n_series > 1 or normalizes(panel, params):
-                return PanelPlan.for_panel(panel, params, source=source, time_index=time_index)
-            # one series that window normalisation cannot serve, whatever holds it
-            if source is None:
-                series = as_series(
-                    one_series(panel), what="X (the series)", missing=self.missing, regular=True
-                )
-                return TrainingPlan.for_series(series, params, panel)
-            return TrainingPlan.for_series(source, params)
+            return plan_fit(panel, params, source=source, time_index=time_index)
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
-        return TrainingPlan.for_windows(windows, targets, params)
+        return Plan.from_windows(windows, targets, params)
 
-    def _build_network(
-        self, plan: TrainingPlan | PanelPlan, choices: Choices, backend: str
-    ) -> GRUNet:
+    def _build_network(self, plan: Plan, choices: Choices, backend: str) -> GRUNet:
         return GRUNet(
             hidden_size=cast(int, choices.hidden_size),
             num_layers=self.num_layers,
             horizon=plan.horizon,
             dropout=self.dropout,
-            normalize=self.normalize if plan.normalize_applies else None,
+            normalize=self.normalize if plan.normalizes else None,
             window=plan.window,
             season=plan.season if self.skip else None,
             gru_backend=backend,
             deseasonalize=choices.deseasonalize,
-            gru_window=plan.gru_window if isinstance(plan, PanelPlan) else None,
+            gru_window=plan.gru_window,
         )
 
     def _train(
         self,
         network: GRUNet,
-        plan: TrainingPlan | PanelPlan,
+        plan: Plan,
         choices: Choices,
         device: torch.device,
         seed: int,
@@ -819,7 +716,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     def _trainer(
         self,
         network: GRUNet,
-        plan: TrainingPlan | PanelPlan,
+        plan: Plan,
         choices: Choices,
         device: torch.device,
         seed: int,

@@ -9,7 +9,9 @@ import pytest
 
 from conftest import FAST
 from gruforecast import GRUForecaster, OnnxForecaster
-from gruforecast._panel import SEASONS_TO_DESEASONALIZE, PanelPlan, as_panel, auto_panel_window, is_panel
+from gruforecast._panel import as_panel, is_panel
+from gruforecast._plan import Plan
+from gruforecast._policy import SEASONS_TO_DESEASONALIZE, auto_panel_window
 
 PANEL_FAST = {**FAST, "horizon": 3}
 
@@ -58,7 +60,7 @@ def test_a_long_frame_is_many_series_and_a_frame_without_the_id_is_one(panel_fra
 def test_windows_are_positions_in_one_array_not_copies(panel_frame):
     panel = as_panel(panel_frame)
     params = {**GRUForecaster(**PANEL_FAST, window=12).get_params()}
-    plan = PanelPlan.for_panel(panel, params)
+    plan = Plan.under_global_rules(panel, params)
     assert plan.scaled.shape == panel.values.shape  # one value array, whatever the window
     assert plan.train_starts.dtype == np.int64 and plan.train_starts.ndim == 1
     # each series split like one series: its training windows, then validation, each
@@ -300,7 +302,7 @@ def test_log1p_is_the_default_for_non_negative_series_only(fitted, panel_frame):
 
 
 def test_refit_trains_on_every_window_and_intervals_keep_the_first_networks_errors(panel_frame):
-    plan = PanelPlan.for_panel(as_panel(panel_frame), GRUForecaster(window=12, horizon=3).get_params())
+    plan = Plan.under_global_rules(as_panel(panel_frame), GRUForecaster(window=12, horizon=3).get_params())
     lengths = as_panel(panel_frame).lengths
     assert len(plan.refit_starts) == int((lengths - 12 - 3 + 1).sum())  # every window
     assert len(plan.refit_starts) > len(plan.train_starts) + len(plan.valid_starts)
@@ -419,15 +421,16 @@ def test_many_monthly_series_deseasonalize_from_a_longer_window_than_the_gru_rea
     network = forecaster.network_
     assert network.deseasonalize and network.season == 12
     params = forecaster.get_params()
-    plan = PanelPlan.for_panel(as_panel(panel_frame), params)
-    lengths = plan.panel.lengths
+    plan = Plan.under_global_rules(as_panel(panel_frame), params)
+    lengths = plan.recorded.lengths
     gru = auto_panel_window(int(np.median(lengths)), 3, 12)  # what the GRU would read alone
     width = SEASONS_TO_DESEASONALIZE * 12
     assert network.window == width and network.gru_window == gru == plan.gru_window
     # windows start up to width - gru values before a series (padded with its first value):
     # every series trains on as many windows as the GRU's part gives it, the shortest too
     assert len(plan.refit_starts) == int(np.sum(lengths - gru - 3 + 1))
-    assert plan.pad == width - gru and plan.scaled.size == lengths.sum() + plan.pad * len(lengths)
+    np.testing.assert_array_equal(np.diff(plan.stretches), lengths + width - gru)  # padded
+    assert plan.scaled.size == lengths.sum() + (width - gru) * len(lengths)
     # served as fitted
     served = OnnxForecaster(forecaster.export_onnx(tmp_path / "m.onnx"))
     np.testing.assert_allclose(served.forecast(7, context=panel_frame).forecast,

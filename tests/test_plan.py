@@ -1,15 +1,15 @@
-"""TrainingPlan (gruforecast._plan): the data of a fit and the decisions on it, tested
-without training anything."""
+"""Plan (gruforecast._plan) and the rules of gruforecast._policy: the data of a fit and
+the decisions on it, tested without training anything."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from gruforecast import GRUForecaster
-from gruforecast._plan import (
+from gruforecast._plan import Plan
+from gruforecast._policy import (
     AUTO_BATCH_MAX,
     AUTO_BATCH_MIN,
-    TrainingPlan,
     adapt,
     auto_batch_size,
     auto_window,
@@ -22,8 +22,20 @@ from gruforecast.windowing import n_windows
 PARAMS = GRUForecaster().get_params()
 
 
-def plan_series(values, **changes) -> TrainingPlan:
-    return TrainingPlan.for_series(as_series(values), {**PARAMS, **changes})
+def plan_series(values, **changes) -> Plan:
+    return Plan.on_own_terms(as_series(values), {**PARAMS, **changes})
+
+
+def parts(plan: Plan) -> tuple[int, int, int]:
+    """Training, validation and calibration windows of a plan of one series (or rows)."""
+    calibration = plan.calibration
+    if calibration is None:
+        n_calibration = 0
+    elif calibration.windows is not None:  # fit(X, y): one origin a row
+        n_calibration = calibration.n_origins
+    else:  # every window whose next value is held out is an origin: the last horizon - 1 too
+        n_calibration = calibration.n_origins - plan.horizon + 1
+    return plan.n_train, len(plan.valid_starts), n_calibration
 
 
 def test_split_puts_gaps_of_horizon_minus_one_before_each_held_out_part():
@@ -61,27 +73,28 @@ def test_series_plan_scales_on_the_training_part_only():
     values = np.concatenate([np.zeros(80), np.full(20, 1000.0)])  # a jump after training
     plan = plan_series(values, window=10, horizon=2)
     n_windows = 100 - 10 - 2 + 1
-    assert (plan.n_train, plan.n_valid, plan.n_calibration, plan.gap) == split(n_windows, 2, 0.1, 0.1)
+    n_train, n_valid, n_calibration, gap = split(n_windows, 2, 0.1, 0.1)
+    assert parts(plan) == (n_train, n_valid, n_calibration)
     covered = plan.n_train + 10 + 2 - 1  # what the training windows read, inputs and targets
     assert covered <= 80
     assert plan.scaler.offset == pytest.approx(values[:covered].mean())
     # windows are positions in the scaled series: training, then validation after a gap,
     # which ends before the calibration stretch starts
-    np.testing.assert_array_equal(plan.train_starts, np.arange(plan.n_train))
-    np.testing.assert_array_equal(plan.valid_starts, plan.n_train + plan.gap + np.arange(plan.n_valid))
-    assert plan.valid_starts[-1] + 1 + plan.gap == plan.n_train + plan.n_valid + 2 * plan.gap
+    np.testing.assert_array_equal(plan.train_starts, np.arange(n_train))
+    np.testing.assert_array_equal(plan.valid_starts, n_train + gap + np.arange(n_valid))
+    assert plan.valid_starts[-1] + 1 + gap == n_train + n_valid + 2 * gap
     np.testing.assert_array_equal(plan.refit_starts, np.arange(n_windows))
     np.testing.assert_allclose(plan.scaled, plan.scaler.transform(values), rtol=1e-6)
-    start = plan.n_train + plan.n_valid + 2 * plan.gap
+    start = n_train + n_valid + 2 * gap
     np.testing.assert_array_equal(plan.calibration.series, values[start:])
     # every window whose next value is held out is an origin: the last horizon - 1 too
-    assert plan.calibration.n_origins == plan.n_calibration + plan.horizon - 1
+    assert plan.calibration.n_origins == n_calibration + plan.horizon - 1
     np.testing.assert_array_equal(plan.last_window, values[-10:])
 
 
 def test_series_plan_keeps_the_index_end_and_span():
     index = pd.period_range("2000-01", periods=60, freq="M")
-    plan = TrainingPlan.for_series(as_series(pd.Series(np.arange(60.0), index=index, name="y")), PARAMS)
+    plan = Plan.on_own_terms(as_series(pd.Series(np.arange(60.0), index=index, name="y")), PARAMS)
     assert plan.window == auto_window(60, 1, "M") == 19
     assert plan.season == 12 and plan.series_name == "y"
     assert plan.training_span == {"length": 60, "start": "2000-01", "end": "2004-12"}
@@ -95,21 +108,21 @@ def test_short_series_and_bad_windows_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="has 12 values, but window=12, horizon=1.* need at least"):
         plan_series(np.arange(12.0), window=12)
     with pytest.raises(ValueError, match="X has 4 columns, but window=5"):
-        TrainingPlan.for_windows(np.zeros((20, 4)), np.zeros((20, 1)), {**PARAMS, "window": 5})
+        Plan.from_windows(np.zeros((20, 4)), np.zeros((20, 1)), {**PARAMS, "window": 5})
     with pytest.raises(ValueError, match="X has 2 samples"):
-        TrainingPlan.for_windows(np.zeros((2, 4)), np.zeros((2, 1)), PARAMS)
+        Plan.from_windows(np.zeros((2, 4)), np.zeros((2, 1)), PARAMS)
 
 
 def test_windows_plan_holds_out_the_last_rows():
     windows = np.arange(200.0).reshape(50, 4)
     targets = windows[:, -1:] + 1
-    plan = TrainingPlan.for_windows(windows, targets, PARAMS)
-    assert (plan.n_train, plan.n_valid, plan.n_calibration) == (40, 5, 5)
+    plan = Plan.from_windows(windows, targets, PARAMS)
+    assert parts(plan) == (40, 5, 5)
     np.testing.assert_array_equal(plan.calibration.windows, windows[45:])
     train = np.concatenate([windows[:40].ravel(), targets[:40].ravel()])
     assert plan.scaler.offset == pytest.approx(train.mean())
     assert plan.window == 4 and plan.season == 1 and plan.last_window is None
-    assert not plan.normalize_applies or plan.window >= 3
+    assert plan.normalizes and not plan.global_rules
 
 
 # ---------------------------------------------------------------- a series too short
@@ -189,7 +202,7 @@ def test_a_short_series_plan_warns_once_naming_what_it_gave_up():
     index = pd.date_range("2000-01-01", periods=48, freq="MS")
     series = as_series(pd.Series(np.arange(48.0), index=index))
     with pytest.warns(UserWarning) as caught:
-        plan = TrainingPlan.for_series(series, {**PARAMS, "horizon": 18})
+        plan = Plan.on_own_terms(series, {**PARAMS, "horizon": 18})
     assert len(caught) == 1  # the window too short for a season is said in the same one
     assert str(caught[0].message) == (
         "X (the series) has 48 values, fewer than the 72 that window='auto' (10 here), "
@@ -199,7 +212,7 @@ def test_a_short_series_plan_warns_once_naming_what_it_gave_up():
         "of 12: forecasts will follow the last values. A longer series or a shorter horizon "
         "keeps it"
     )
-    assert (plan.window, plan.n_train, plan.n_valid, plan.n_calibration) == (10, 1, 3, 0)
+    assert (plan.window, *parts(plan)) == (10, 1, 3, 0)
     assert plan.calibration is None
     with pytest.warns(
         UserWarning,
@@ -207,6 +220,6 @@ def test_a_short_series_plan_warns_once_naming_what_it_gave_up():
         r"validation part \(training runs all epochs, without early stopping\): "
         r"it trains on 19 windows\. A longer series or a shorter horizon keeps them",
     ):
-        plan = TrainingPlan.for_series(series, {**PARAMS, "horizon": 18, "window": 12})
-    assert (plan.window, plan.n_train, plan.n_valid, plan.n_calibration) == (12, 19, 0, 0)
+        plan = Plan.on_own_terms(series, {**PARAMS, "horizon": 18, "window": 12})
+    assert (plan.window, *parts(plan)) == (12, 19, 0, 0)
     assert plan.train_starts[-1] + 12 + 18 == 48  # every value trains
