@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._panel import DEFAULT_NAMES, Panel, future_labels, last_windows, read_one_or_many
+from ._panel import DEFAULT_NAMES, Panel, last_windows, read_one_or_many
 from ._state import FittedState
-from ._time_index import step_seconds, tz_key
+from ._time_index import future_labels, step_seconds, tz_key
 from ._validation import check_int
 from .intervals import check_levels, level_label
 from .scaling import check_in_domain

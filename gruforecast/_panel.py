@@ -17,14 +17,13 @@ numbers only. NumPy and pandas only.
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ._time_index import dominant_step
+from ._time_index import calendar_offset, decode_labels, dominant_step, stamps
 from ._validation import as_float, interpolate, pandas_to_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -292,7 +291,7 @@ def _label(value: Any, kind: str, freq: str | None, tz: Any = None) -> str:
     import pandas as pd
 
     if kind == "datetime":
-        return str(_stamps(np.array([value]), tz)[0])
+        return str(stamps(np.array([value]), tz)[0])
     if kind == "period":
         return str(pd.Period(ordinal=int(value), freq=freq))
     return f"time {int(value)}"
@@ -350,7 +349,7 @@ def _panel_frequency(
         return str(step)
     # the step most of the longest series' stretches have (gaps are rare)
     codes = [
-        dominant_step(_stamps(times[offsets[k] : offsets[k + 1]], tz))
+        dominant_step(stamps(times[offsets[k] : offsets[k + 1]], tz))
         for k in np.argsort(-lengths, kind="stable")[:20]
     ]
     found = [code for code in codes if code is not None]
@@ -380,7 +379,7 @@ def _regularise(
         return values, times, offsets, None
     # the label after each label, on the panel's step
     if kind == "datetime":
-        following = (_stamps(times[:-1], tz) + _calendar_offset(freq, tz)).as_unit("ns").asi8
+        following = (stamps(times[:-1], tz) + calendar_offset(freq, tz)).as_unit("ns").asi8
     else:  # integer steps, period ordinals
         following = times[:-1] + _integer_step(kind, freq)
     within = np.ones(len(times) - 1, bool)
@@ -432,33 +431,13 @@ def _grid(part: np.ndarray, kind: str, freq: str, tz: Any = None) -> np.ndarray 
     import pandas as pd
 
     if kind == "datetime":
-        ends = _stamps(part[[0, -1]], tz)
-        grid = pd.date_range(ends[0], ends[1], freq=_calendar_offset(freq, tz))
+        ends = stamps(part[[0, -1]], tz)
+        grid = pd.date_range(ends[0], ends[1], freq=calendar_offset(freq, tz))
         return grid.as_unit("ns").asi8.astype(np.int64)
     step = _integer_step(kind, freq)
     if (part[-1] - part[0]) % step:
         return None
     return np.arange(part[0], part[-1] + 1, step, dtype=np.int64)
-
-
-def _stamps(times: np.ndarray, tz: Any) -> pd.DatetimeIndex:
-    """Time labels as whole numbers (nanoseconds since the epoch, UTC) as timestamps in
-    the time zone ``tz`` (naive without one)."""
-    import pandas as pd
-
-    stamps = pd.DatetimeIndex(np.asarray(times, np.int64).astype("datetime64[ns]"))
-    return stamps if tz is None else stamps.tz_localize("UTC").tz_convert(tz)
-
-
-def _calendar_offset(freq: str, tz: Any) -> Any:
-    """The pandas offset of ``freq``; in a time zone, days are calendar days (pandas 2
-    takes ``Day`` for 24 hours, which a day across a change to summer time is not)."""
-    import pandas as pd
-
-    offset = pd.tseries.frequencies.to_offset(freq)
-    if tz is not None and isinstance(offset, pd.offsets.Day):
-        return pd.DateOffset(days=offset.n)
-    return offset
 
 
 def _integer_step(kind: str, freq: str) -> int:
@@ -551,71 +530,3 @@ def seasonal_period_of(panel: Panel) -> int | None:
     from ._time_index import seasonal_period
 
     return seasonal_period(panel.freq) if panel.kind in ("datetime", "period") else None
-
-
-def decode_labels(kind: str, freq: str | None, tz: Any, labels: np.ndarray) -> Any:
-    """Time labels as whole numbers (see ``PanelState``) as pandas labels."""
-    import pandas as pd
-
-    labels = np.asarray(labels, np.int64)
-    if kind == "integer":
-        return labels
-    if kind == "period":
-        return pd.PeriodIndex.from_ordinals(labels, freq=freq)
-    return _stamps(labels, tz)
-
-
-def future_labels(kind: str, freq: str | None, tz: Any, last: np.ndarray, steps: int) -> Any:
-    """The labels of the ``steps`` values after each series' last label (``last`` as
-    whole numbers, see ``PanelState``), series after series: a pandas array of
-    len(last) * steps.
-
-    Raises
-    ------
-    ValueError
-        If the labels would run past what 64-bit labels (pandas' nanosecond timestamps:
-        up to 2262-04-11) can hold: nothing is forecast then.
-    """
-
-    import pandas as pd
-
-    last = np.asarray(last, np.int64)
-    if kind in ("integer", "period"):
-        step = int(freq or 1) if kind == "integer" else 1
-        if len(last) and (
-            int(last.max()) + step * steps >= 2**63 or int(last.min()) + step < -(2**63)
-        ):
-            raise _beyond_labels(kind, steps)
-        labels = (last[:, None] + step * np.arange(1, steps + 1)).ravel()
-        return labels if kind == "integer" else decode_labels(kind, freq, tz, labels)
-    if freq is None:
-        raise ValueError(
-            "the series have no regular frequency, so the timestamps of the forecast are unknown"
-        )
-    base = _stamps(last, tz)
-    offset = _calendar_offset(freq, tz)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps
-        try:
-            (base.max() + steps * offset).as_unit("ns")  # the farthest label, first
-            if steps <= len(base):
-                columns = [(base + k * offset).as_unit("ns").asi8 for k in range(1, steps + 1)]
-                labels = np.column_stack(columns).ravel()
-            else:  # a long horizon for few series: a range per series
-                labels = np.concatenate(
-                    [
-                        pd.date_range(start + offset, periods=steps, freq=offset).as_unit("ns").asi8
-                        for start in base
-                    ]
-                )
-        except (OverflowError, pd.errors.OutOfBoundsDatetime):
-            raise _beyond_labels(kind, steps) from None
-    return decode_labels(kind, freq, tz, labels)
-
-
-def _beyond_labels(kind: str, steps: int) -> ValueError:
-    what = "timestamps (up to 2262-04-11)" if kind == "datetime" else f"{kind} labels"
-    return ValueError(
-        f"steps={steps}: the labels of that many steps after the series' last ones run past "
-        f"what 64-bit {what} can hold; ask for fewer steps"
-    )

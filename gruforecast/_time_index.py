@@ -10,6 +10,7 @@ built, so the ONNX serving path can use this module without it.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,10 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "TimeIndex",
+    "calendar_offset",
     "check_round_trip",
+    "decode_labels",
     "frequency_problem",
+    "future_labels",
     "regular_grid",
     "seasonal_period",
+    "stamps",
     "step_seconds",
     "tz_key",
     "tz_problem",
@@ -347,3 +352,94 @@ def check_round_trip(time_index: TimeIndex | None, described: dict[str, Any] | N
             f"instead of {list(expected)}; fit on a series with a standard frequency, or "
             "on a NumPy array"
         )
+
+
+# ------------------------------------------- time labels as whole numbers (many series)
+
+
+def stamps(times: np.ndarray, tz: Any) -> pd.DatetimeIndex:
+    """Time labels as whole numbers (nanoseconds since the epoch, UTC) as timestamps in
+    the time zone ``tz`` (naive without one)."""
+    import pandas as pd
+
+    stamps = pd.DatetimeIndex(np.asarray(times, np.int64).astype("datetime64[ns]"))
+    return stamps if tz is None else stamps.tz_localize("UTC").tz_convert(tz)
+
+
+def calendar_offset(freq: str, tz: Any) -> Any:
+    """The pandas offset of ``freq``; in a time zone, days are calendar days (pandas 2
+    takes ``Day`` for 24 hours, which a day across a change to summer time is not)."""
+    import pandas as pd
+
+    offset = pd.tseries.frequencies.to_offset(freq)
+    if tz is not None and isinstance(offset, pd.offsets.Day):
+        return pd.DateOffset(days=offset.n)
+    return offset
+
+
+def decode_labels(kind: str, freq: str | None, tz: Any, labels: np.ndarray) -> Any:
+    """Time labels as whole numbers (see ``PanelState``) as pandas labels."""
+    import pandas as pd
+
+    labels = np.asarray(labels, np.int64)
+    if kind == "integer":
+        return labels
+    if kind == "period":
+        return pd.PeriodIndex.from_ordinals(labels, freq=freq)
+    return stamps(labels, tz)
+
+
+def future_labels(kind: str, freq: str | None, tz: Any, last: np.ndarray, steps: int) -> Any:
+    """The labels of the ``steps`` values after each series' last label (``last`` as
+    whole numbers, see ``PanelState``), series after series: a pandas array of
+    len(last) * steps.
+
+    Raises
+    ------
+    ValueError
+        If the labels would run past what 64-bit labels (pandas' nanosecond timestamps:
+        up to 2262-04-11) can hold: nothing is forecast then.
+    """
+
+    import pandas as pd
+
+    last = np.asarray(last, np.int64)
+    if kind in ("integer", "period"):
+        step = int(freq or 1) if kind == "integer" else 1
+        if len(last) and (
+            int(last.max()) + step * steps >= 2**63 or int(last.min()) + step < -(2**63)
+        ):
+            raise _labels_overflow(kind, steps)
+        labels = (last[:, None] + step * np.arange(1, steps + 1)).ravel()
+        return labels if kind == "integer" else decode_labels(kind, freq, tz, labels)
+    if freq is None:
+        raise ValueError(
+            "the series have no regular frequency, so the timestamps of the forecast are unknown"
+        )
+    base = stamps(last, tz)
+    offset = calendar_offset(freq, tz)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "non-vectorized DateOffset" for calendar steps
+        try:
+            (base.max() + steps * offset).as_unit("ns")  # the farthest label, first
+            if steps <= len(base):
+                columns = [(base + k * offset).as_unit("ns").asi8 for k in range(1, steps + 1)]
+                labels = np.column_stack(columns).ravel()
+            else:  # a long horizon for few series: a range per series
+                labels = np.concatenate(
+                    [
+                        pd.date_range(start + offset, periods=steps, freq=offset).as_unit("ns").asi8
+                        for start in base
+                    ]
+                )
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            raise _labels_overflow(kind, steps) from None
+    return decode_labels(kind, freq, tz, labels)
+
+
+def _labels_overflow(kind: str, steps: int) -> ValueError:
+    what = "timestamps (up to 2262-04-11)" if kind == "datetime" else f"{kind} labels"
+    return ValueError(
+        f"steps={steps}: the labels of that many steps after the series' last ones run past "
+        f"what 64-bit {what} can hold; ask for fewer steps"
+    )
