@@ -157,7 +157,7 @@ class Setup:
         self.trainer_arguments = dict(
             batch_size=self.batch_size, lr=forecaster.lr,
             weight_decay=forecaster.weight_decay, gradient_clip=forecaster.gradient_clip,
-            patience=None, tol=forecaster.tol, verbose=0, autocast_dtype=None,
+            patience=None, tol=forecaster.tol, autocast_dtype=None,
             evaluation_batch_size=evaluation_batch_size(
                 torch.device("cpu"), window, forecaster.hidden_size),
         )

@@ -28,6 +28,7 @@ from ._panel import Panel, last_windows, read_one_or_many
 from ._params import check_params
 from ._plan import Plan, plan_fit
 from ._policy import REFIT_LENGTH, Choices, choose
+from ._progress import Progress
 from ._state import (
     FittedState,
     Limits,
@@ -732,7 +733,6 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             gradient_clip=self.gradient_clip,
             patience=choices.patience,
             tol=self.tol,
-            verbose=self.verbose if group is None or group.rank == 0 else 0,  # shown once
             generator=torch.Generator().manual_seed(seed),
             autocast_dtype=PRECISIONS[self.precision],
             evaluation_batch_size=evaluation_batch_size(
@@ -741,7 +741,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             # a refit draws as many rows an epoch as the first fit did, from more
             rows_per_epoch=choices.windows_per_epoch if refit is None else refit[1],
             group=group,
-            label="fit" if refit is None else "refit",
+            listeners=(
+                [Progress(self.verbose, label="fit" if refit is None else "refit")]
+                if self.verbose and (group is None or group.rank == 0)  # shown once
+                else []
+            ),
         )
 
     @staticmethod

@@ -2,8 +2,9 @@
 
 The seed tutorial's loop never called ``zero_grad``, ``backward`` or ``step``, so it
 trained nothing. The loop here is small named steps, as in skorch
-(``fit -> fit_loop -> run_single_epoch -> train_step``), and a :class:`History` records
-each epoch.
+(``fit -> fit_loop -> run_single_epoch -> train_step``), a :class:`History` records
+each epoch, and listeners are told of the fit as it goes, as skorch's callbacks are
+(:class:`Listener`; the progress display on stderr, ``gruforecast._progress``, is one).
 
 Data lives on the training device for the whole fit: the caller moves the (scaled)
 series there once, the windows are views of it (``Tensor.unfold``), and each minibatch is
@@ -15,14 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import shutil
-import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -34,6 +32,7 @@ from .network import GRUNet
 
 __all__ = [
     "History",
+    "Listener",
     "Trainer",
     "TrainingDivergedError",
     "evaluation_batch_size",
@@ -191,198 +190,30 @@ def predict_in_chunks(network: GRUNet, inputs: Any, device: torch.device) -> np.
     return np.concatenate(outputs)
 
 
-# How often the progress display writes: a live line on a terminal is redrawn at most
-# every LIVE_INTERVAL_S seconds; a log (verbose=1, stderr not a terminal) gets an epoch
-# line at most every LOG_INTERVAL_S seconds between its first line and its summary.
-LIVE_INTERVAL_S = 0.1
-LOG_INTERVAL_S = 30.0
-
-
-def _duration(seconds: float) -> str:
-    """``"6.8 s"`` under a minute, then ``"2:05"`` or ``"1:02:05"``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, whole = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{whole:02d}" if hours else f"{minutes}:{whole:02d}"
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, OSError, ValueError):  # no isatty, or a closed stream
-        return False
-
-
-class Progress:
-    """What ``fit`` writes to stderr, by ``verbose``:
-
-    - 0: nothing.
-    - 1 on a terminal: one live line, redrawn in place (at most every LIVE_INTERVAL_S),
-      then a summary line in its place.
-    - 1 elsewhere (a file, a pipe, CI logs): plain lines only, no carriage returns: one
-      at the start, an epoch line at most every LOG_INTERVAL_S, and the summary.
-    - 2 or more, anywhere: the start line, one plain line per epoch, the summary.
-
-    An epoch line reads ``fit: epoch 37 | train_loss 0.0123 | valid_loss 0.015 | best 30
-    | patience 3/10 left | 0.05 s/epoch``. With early stopping (``patience`` given) the
-    number of epochs the fit will run is unknown, so nothing is shown against
-    ``epochs``; without it the fit runs them all, and the line shows ``epoch 37/500``
-    and an ETA. The summary says how many epochs ran, why training stopped, the epoch
-    whose weights are kept, and the time. A stream that cannot be written to (a closed
-    pipe) silences the display; it never stops training.
+class Listener(Protocol):
+    """What a :class:`Trainer` tells those who watch it fit, as skorch tells its
+    callbacks: its hooks, called in this order, each doing nothing here. A listener
+    subclasses this and overrides the hooks it needs (or, the protocol being
+    structural, defines all four); :class:`gruforecast._progress.Progress`, the display
+    of ``verbose``, is one. An error raised by a hook ends the fit and goes on up.
     """
 
-    def __init__(
-        self,
-        verbose: int,
-        stream: TextIO | None,
-        *,
-        epochs: int,
-        patience: int | None,
-        tol: float = 0.0,
-        clock: Callable[[], float] = time.perf_counter,
-        label: str = "fit",
-    ) -> None:
-        self.label = label  # what each line starts with: "fit", or "refit"
-        self.stream = stream
-        self.epochs = epochs
-        self.patience = patience  # None: no early stopping
-        self.tol = tol
-        self.clock = clock
-        if not verbose or stream is None:
-            self.mode = "off"
-        elif verbose >= 2:
-            self.mode = "lines"
-        else:
-            self.mode = "live" if _is_terminal(stream) else "log"
-        self.started = self._last_write = clock()
-        self._shown = 0  # characters of the live line now on the terminal
-        if self.mode == "live":
-            self._draw(self._narrowed([self._opening()]))
-        elif self.mode != "off":
-            self._write(f"{self.label}: {self._opening()}\n")
+    def on_train_begin(self, epochs: int, patience: int | None, tol: float) -> None:
+        """Before the first epoch: at most ``epochs`` epochs; with early stopping,
+        ``patience`` epochs without a validation loss ``tol`` (a fraction) lower stop it
+        (``patience`` None: no early stopping, every epoch runs)."""
 
-    def update(self, history: History, patience_left: int | None) -> None:
-        """Show the epoch just appended to ``history`` (as often as the mode allows)."""
-        if self.mode == "off":
-            return
-        now = self.clock()
-        if self.mode == "live" and now - self._last_write < LIVE_INTERVAL_S:
-            return
-        if self.mode == "log" and now - self._last_write < LOG_INTERVAL_S:
-            return
-        fields = self._epoch_fields(history, patience_left, now)
-        if self.mode == "live":
-            self._draw(self._narrowed(fields))
-        else:
-            self._write(f"{self.label}: " + " | ".join(fields) + "\n")
-        self._last_write = now
+    def on_epoch_end(self, history: History, patience_left: int | None) -> None:
+        """After each finished epoch, appended to ``history``; ``patience_left``: epochs
+        without a gain before training stops (None without early stopping)."""
 
-    def break_line(self) -> None:
-        """End the live line, so that what is printed next starts a line of its own."""
-        if self.mode == "live" and self._shown:
-            self._write("\n")
-            self._shown = 0
+    def on_diverged(self, epoch: int, train_loss: float, valid_loss: float | None) -> None:
+        """Epoch ``epoch`` ended with a non-finite loss (it is not in the history); the
+        trainer's warning, or its TrainingDivergedError, comes next."""
 
-    def close(self, history: History, stop_reason: str | None) -> None:
-        """Write the summary; ``stop_reason`` None (an error is on its way up) only ends
-        the live line."""
-        if self.mode == "off":
-            return
-        if stop_reason is None or not history:
-            self.break_line()
-            return
-        text = self._summary(history, stop_reason)
-        if self.mode == "live":
-            self._draw(text)
-            self._shown = 0
-            self._write("\n")
-        else:
-            self._write(text + "\n")
-
-    # ---------------------------------------------------------------- the texts
-
-    def _opening(self) -> str:
-        if self.patience is None:
-            return f"{self.epochs} epochs (no early stopping)"
-        return f"up to {self.epochs} epochs, stopping after {self._rule()}"
-
-    def _rule(self) -> str:
-        gain = f"a {self.tol * 100:.3g}% gain in valid_loss" if self.tol else "a lower valid_loss"
-        return f"{self.patience} epochs without {gain}"
-
-    def _epoch_fields(self, history: History, patience_left: int | None, now: float) -> list[str]:
-        row = history[-1]
-        epoch = row["epoch"]
-        fields = [f"epoch {epoch}" if self.patience is not None else f"epoch {epoch}/{self.epochs}"]
-        fields.append(f"train_loss {row['train_loss']:.4g}")
-        if row["valid_loss"] is not None:
-            fields.append(f"valid_loss {row['valid_loss']:.4g}")
-        fields.append(f"best {history.best_epoch}")
-        if patience_left is not None:
-            fields.append(f"patience {patience_left}/{self.patience} left")
-        per_epoch = (now - self.started) / len(history)
-        fields.append(f"{per_epoch:.3g} s/epoch")
-        if self.patience is None and epoch < self.epochs:
-            fields.append(f"ETA {_duration(per_epoch * (self.epochs - epoch))}")
-        return fields
-
-    def _narrowed(self, fields: list[str]) -> str:
-        """The epoch line, short enough for the terminal (a line that wraps cannot be
-        redrawn in place): the ETA, the speed, then the training loss go first."""
-        width = self._width() - 1
-        dropped = ["ETA ", " s/epoch"]
-        if any(field.startswith("valid_loss ") for field in fields):
-            dropped.append("train_loss ")
-        for unwanted in ("", *dropped):
-            fields = [field for field in fields if not unwanted or unwanted not in field]
-            text = f"{self.label}: " + " | ".join(fields)
-            if len(text) <= width:
-                return text
-        return text[: max(width - 3, 0)] + "..."
-
-    def _summary(self, history: History, stop_reason: str) -> str:
-        ran = len(history)
-        what = {
-            "completed": f"ran all {ran} epochs",
-            "early stopping": f"stopped early after {ran} epochs ({self._rule()})",
-            "diverged": f"stopped after {ran} epochs: epoch {ran + 1} diverged",
-            "interrupted": f"interrupted after {ran} epochs",
-        }.get(stop_reason, f"{stop_reason} after {ran} epochs")
-        best = history.best_epoch
-        kept = next((row for row in history if row["epoch"] == best), history[-1])
-        losses = f"train_loss {kept['train_loss']:.4g}"
-        if kept["valid_loss"] is not None:
-            losses += f", valid_loss {kept['valid_loss']:.4g}"
-        elapsed = self.clock() - self.started
-        return (
-            f"{self.label}: {what} | kept epoch {kept['epoch']}: {losses} | "
-            f"{_duration(elapsed)}, {elapsed / ran:.3g} s/epoch"
-        )
-
-    # ---------------------------------------------------------------- the writing
-
-    def _draw(self, text: str) -> None:
-        """Replace the live line with ``text``."""
-        self._write("\r" + text + " " * max(self._shown - len(text), 0))
-        self._shown = len(text)
-
-    def _width(self) -> int:
-        if self.stream is not None:
-            try:
-                return os.get_terminal_size(self.stream.fileno()).columns
-            except (AttributeError, OSError, ValueError):  # no descriptor, or no terminal's
-                pass
-        return shutil.get_terminal_size().columns
-
-    def _write(self, text: str) -> None:
-        assert self.stream is not None
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):  # a closed pipe or file: go quiet, keep training
-            self.mode = "off"
+    def on_train_end(self, history: History, stop_reason: str | None) -> None:
+        """After the last epoch: ``stop_reason`` is "completed", "early stopping",
+        "diverged" or "interrupted" (Ctrl-C), or None when an error is on its way up."""
 
 
 class Trainer:
@@ -392,9 +223,8 @@ class Trainer:
     ----------
     network : nn.Module
         Maps (batch, window) inputs to (batch, horizon) outputs.
-    epochs, batch_size, lr, weight_decay, gradient_clip, patience, tol, verbose
-        As documented on :class:`gruforecast.GRUForecaster`; :class:`Progress` says what
-        each ``verbose`` level writes to stderr.
+    epochs, batch_size, lr, weight_decay, gradient_clip, patience, tol
+        As documented on :class:`gruforecast.GRUForecaster`.
     generator : torch.Generator
         The CPU generator that shuffles minibatches (seeded for repeatable runs).
     autocast_dtype : torch.dtype or None
@@ -411,6 +241,9 @@ class Trainer:
         DistributedDataParallel, and every loss the loop decides on is all-reduced, so
         every rank stops at the same epoch with the same weights (see
         ``gruforecast._ddp``). None: this process alone.
+    listeners : sequence of Listener, optional
+        Told of the fit as it goes (:class:`Listener`'s hooks, called in the order
+        given); kept in ``self.listeners``.
 
     The inputs and targets :meth:`fit` takes are tensors of windows, or
     :class:`WindowTable` s indexed like them.
@@ -426,16 +259,15 @@ class Trainer:
         weight_decay: float,
         gradient_clip: float | None,
         patience: int | None,
-        verbose: int,
         tol: float = 0.0,
         generator: torch.Generator,
         autocast_dtype: torch.dtype | None = None,
         evaluation_batch_size: int = EVALUATION_BATCH_SIZE,
         rows_per_epoch: int | None = None,
         group: Group | None = None,
-        label: str = "fit",
+        listeners: Sequence[Listener] = (),
     ) -> None:
-        self.label = label  # the progress display's: "fit", or "refit"
+        self.listeners: list[Listener] = list(listeners)
         self.network = network
         self.group = group
         # what training steps call: the network, or DDP around it (same parameters)
@@ -445,7 +277,6 @@ class Trainer:
         self.gradient_clip = gradient_clip
         self.patience = patience
         self.tol = tol
-        self.verbose = verbose
         self.generator = generator
         self.autocast_dtype = autocast_dtype
         self.evaluation_batch_size = evaluation_batch_size
@@ -513,14 +344,10 @@ class Trainer:
         reference = math.inf  # the loss an epoch must beat by tol to reset the count
         self.stop_reason = "completed"
         early_stopping = has_validation and self.patience is not None
-        progress = Progress(
-            self.verbose,
-            sys.stderr,  # looked up now: where stderr points at fit time
-            epochs=self.epochs,
-            patience=self.patience if early_stopping else None,
-            tol=self.tol,
-            label=self.label,
-        )
+        for listener in self.listeners:
+            listener.on_train_begin(
+                self.epochs, self.patience if early_stopping else None, self.tol
+            )
         try:
             for epoch in range(1, self.epochs + 1):
                 started = time.perf_counter()
@@ -533,7 +360,8 @@ class Trainer:
                 if self.group is not None:
                     diverged = self.group.agree(diverged)
                 if diverged:
-                    progress.break_line()  # the warning or error starts on a line of its own
+                    for listener in self.listeners:  # before the warning or error
+                        listener.on_diverged(epoch, train_loss, valid_loss)
                     self._diverged(epoch, train_loss, valid_loss)
                     break
                 improved = monitored < self._best_loss
@@ -562,7 +390,8 @@ class Trainer:
                     if has_validation and self.patience is not None  # early stopping
                     else None
                 )
-                progress.update(self.history, patience_left)
+                for listener in self.listeners:
+                    listener.on_epoch_end(self.history, patience_left)
                 stop = patience_left is not None and patience_left <= 0
                 if self.group is not None:  # every rank stops with the others
                     stop = self.group.agree(stop)
@@ -570,12 +399,16 @@ class Trainer:
                     self.stop_reason = "early stopping"
                     break
         except KeyboardInterrupt:
-            progress.close(self.history, "interrupted")
+            self._tell_end("interrupted")
             raise
         except BaseException:
-            progress.close(self.history, None)  # the error says what happened
+            self._tell_end(None)  # the error says what happened
             raise
-        progress.close(self.history, self.stop_reason)
+        self._tell_end(self.stop_reason)
+
+    def _tell_end(self, stop_reason: str | None) -> None:
+        for listener in self.listeners:
+            listener.on_train_end(self.history, stop_reason)
 
     def run_single_epoch(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         """One pass over shuffled minibatches; returns the mean training loss."""

@@ -230,7 +230,7 @@ def test_a_closed_pipe_ends_quietly(csv_file, tmp_path, capsys):
 
 
 def test_european_csv_day_first_dates_and_mixed_offsets_are_read_as_meant(tmp_path):
-    from gruforecast.cli import UsageError, read_series
+    from gruforecast._tables import UsageError, read_series
 
     semicolons = tmp_path / "semi.csv"
     semicolons.write_text("date;value\n2020-01-01;1000,0\n2020-02-01;1010,5\n2020-03-01;1020,0\n")

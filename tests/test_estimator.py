@@ -279,7 +279,7 @@ def test_best_weights_are_restored(sine):
 
     trainer = Trainer(
         GRUNet(8, 1), epochs=15, batch_size=64, lr=0.05, weight_decay=0.0,
-        gradient_clip=1.0, patience=3, verbose=0, generator=torch.Generator().manual_seed(0),
+        gradient_clip=1.0, patience=3, generator=torch.Generator().manual_seed(0),
     )
     history = trainer.fit(inputs[:800], targets[:800], inputs[800:], targets[800:])
     best = min(row["valid_loss"] for row in history)
@@ -303,7 +303,7 @@ def test_tol_ends_training_on_small_gains_but_keeps_the_best_weights(tol, epochs
     inputs, targets = torch.zeros(8, 5), torch.zeros(8, 1)
     trainer = Scripted(
         GRUNet(4, 1), epochs=12, batch_size=4, lr=0.01, weight_decay=0.0, gradient_clip=None,
-        patience=3, verbose=0, generator=torch.Generator().manual_seed(0), tol=tol,
+        patience=3, generator=torch.Generator().manual_seed(0), tol=tol,
     )
     history = trainer.fit(inputs, targets, inputs, targets)
     assert len(history) == epochs_run and history.best_epoch == best
@@ -320,7 +320,7 @@ def test_mixed_precision_steps_keep_float32_weights_and_learn(sine):
     network = GRUNet(8, 1)
     trainer = Trainer(
         network, epochs=5, batch_size=64, lr=0.02, weight_decay=0.0, gradient_clip=1.0,
-        patience=None, verbose=0, generator=torch.Generator().manual_seed(0),
+        patience=None, generator=torch.Generator().manual_seed(0),
         autocast_dtype=torch.bfloat16,
     )
     before = trainer.evaluate(inputs, targets)

@@ -219,7 +219,7 @@ def test_validation_losses_run_through_nn_gru(monkeypatch):
     network = GRUNet(hidden_size=16, num_layers=2, horizon=3, gru_backend="fused").eval()
     windows, targets = torch.randn(50, 20), torch.randn(50, 3)
     trainer = Trainer(network, epochs=1, batch_size=16, lr=1e-3, weight_decay=0.0,
-                      gradient_clip=None, patience=None, verbose=0,
+                      gradient_clip=None, patience=None,
                       generator=torch.Generator(), evaluation_batch_size=32)
     loss = trainer.evaluate(windows, targets)
     with torch.no_grad():

@@ -2,6 +2,8 @@
 
 0: nothing. 1 on a terminal: one live line, never measured against ``epochs`` when early
 stopping decides the length. 1 in a file or pipe: a few plain lines. 2: a line per epoch.
+The display is a listener of the Trainer (gruforecast._progress.Progress); the hooks a
+Trainer calls, and when, are tested at the end.
 """
 
 import io
@@ -16,8 +18,9 @@ from torch import nn
 
 from conftest import FAST
 from gruforecast import GRUForecaster
-from gruforecast import training
-from gruforecast.training import Trainer
+from gruforecast import _progress, training
+from gruforecast._progress import Progress
+from gruforecast.training import History, Listener, Trainer, TrainingDivergedError
 
 
 class Terminal(io.StringIO):
@@ -41,16 +44,18 @@ def stderr_of(monkeypatch, stream_class):
     return stream
 
 
-def train(verbose, *, epochs, patience, tol=0.0, validation=True):
-    """A linear model on 64 rows: 100 epochs take milliseconds."""
+def train(verbose, *, epochs, patience, tol=0.0, validation=True, listeners=None):
+    """A linear model on 64 rows: 100 epochs take milliseconds. Shown by a Progress
+    listener, or by ``listeners``."""
     torch.manual_seed(0)
     inputs = torch.randn(80, 4)
     targets = inputs.sum(1, keepdim=True)
     cut = 64 if validation else 80
     trainer = Trainer(
         nn.Linear(4, 1), epochs=epochs, batch_size=16, lr=1e-2, weight_decay=0.0,
-        gradient_clip=None, patience=patience, tol=tol, verbose=verbose,
+        gradient_clip=None, patience=patience, tol=tol,
         generator=torch.Generator().manual_seed(0),
+        listeners=[Progress(verbose)] if listeners is None else listeners,
     )
     trainer.fit(inputs[:cut], targets[:cut], inputs[cut:], targets[cut:])
     return trainer
@@ -108,13 +113,14 @@ def test_a_log_with_early_stopping_says_why_it_stopped_and_what_it_kept(monkeypa
 def test_a_long_fit_in_a_log_gets_a_line_every_interval_not_every_epoch():
     now = itertools.count(0.0, 1.0)  # each epoch takes one second
     log = LogFile()
-    progress = training.Progress(1, log, epochs=500, patience=40, tol=0.05, clock=lambda: next(now))
-    history = training.History()
+    progress = Progress(1, log, clock=lambda: next(now))
+    progress.on_train_begin(500, 40, 0.05)
+    history = History()
     for epoch in range(1, 201):
         history.append({"epoch": epoch, "train_loss": 0.5, "valid_loss": 0.25,
                         "seconds": 1.0, "best": epoch == 1})
-        progress.update(history, 40 - (epoch - 1) % 41)
-    progress.close(history, "early stopping")
+        progress.on_epoch_end(history, 40 - (epoch - 1) % 41)
+    progress.on_train_end(history, "early stopping")
     lines = log.getvalue().splitlines()
     assert "\r" not in log.getvalue()
     assert lines[0] == "fit: up to 500 epochs, stopping after 40 epochs without a 5% gain in valid_loss"
@@ -140,7 +146,7 @@ def frames(text):
 
 
 def test_a_terminal_with_early_stopping_shows_best_and_patience_not_a_total(monkeypatch):
-    monkeypatch.setattr(training, "LIVE_INTERVAL_S", 0.0, raising=False)  # draw every epoch
+    monkeypatch.setattr(_progress, "LIVE_INTERVAL_S", 0.0)  # draw every epoch
     terminal = stderr_of(monkeypatch, Terminal)
     script_validation(monkeypatch, THIRTY_GOOD)
     trainer = train(1, epochs=100, patience=10)
@@ -162,7 +168,7 @@ def test_a_terminal_with_early_stopping_shows_best_and_patience_not_a_total(monk
 
 
 def test_a_terminal_without_early_stopping_counts_to_epochs_with_an_eta(monkeypatch):
-    monkeypatch.setattr(training, "LIVE_INTERVAL_S", 0.0, raising=False)
+    monkeypatch.setattr(_progress, "LIVE_INTERVAL_S", 0.0)
     terminal = stderr_of(monkeypatch, Terminal)
     train(1, epochs=20, patience=None)  # runs all 20: a total and an ETA are honest
     shown = frames(terminal.getvalue())
@@ -172,7 +178,7 @@ def test_a_terminal_without_early_stopping_counts_to_epochs_with_an_eta(monkeypa
 
 
 def test_a_narrow_terminal_keeps_the_live_line_on_one_row_and_the_patience_on_it(monkeypatch):
-    monkeypatch.setattr(training, "LIVE_INTERVAL_S", 0.0, raising=False)
+    monkeypatch.setattr(_progress, "LIVE_INTERVAL_S", 0.0)
     monkeypatch.setenv("COLUMNS", "72")
     terminal = stderr_of(monkeypatch, Terminal)
     script_validation(monkeypatch, THIRTY_GOOD)
@@ -183,7 +189,7 @@ def test_a_narrow_terminal_keeps_the_live_line_on_one_row_and_the_patience_on_it
 
 
 def test_a_terminal_line_ends_before_a_divergence_warning_and_the_summary_says_so(monkeypatch):
-    monkeypatch.setattr(training, "LIVE_INTERVAL_S", 0.0, raising=False)
+    monkeypatch.setattr(_progress, "LIVE_INTERVAL_S", 0.0)
     terminal = stderr_of(monkeypatch, Terminal)
     script_validation(monkeypatch, [0.5, 0.4, 0.3, 0.2, float("nan")])
     written_before_warning = []
@@ -198,7 +204,7 @@ def test_a_terminal_line_ends_before_a_divergence_warning_and_the_summary_says_s
 
 
 def test_an_interrupt_ends_the_line_and_says_so(monkeypatch):
-    monkeypatch.setattr(training, "LIVE_INTERVAL_S", 0.0, raising=False)
+    monkeypatch.setattr(_progress, "LIVE_INTERVAL_S", 0.0)
     terminal = stderr_of(monkeypatch, Terminal)
     script_validation(monkeypatch, [0.5, 0.4, 0.3, KeyboardInterrupt()])
     with pytest.warns(RuntimeWarning, match="interrupted by the user after 3 complete"):
@@ -257,3 +263,100 @@ def test_the_estimator_in_a_log(monkeypatch, sine):
     refit = forecaster.refit_epochs_
     assert lines[2] == f"refit: {refit} epochs (no early stopping)"
     assert lines[3].startswith(f"refit: ran all {refit} epochs | kept epoch {refit}: train_loss ")
+
+
+# ------------------------------------------------------------------- the listener hooks
+
+
+class Recorder(Listener):
+    """Every hook call, in order (the base class's hooks do nothing)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, epochs, patience, tol):
+        self.calls.append(("begin", epochs, patience, tol))
+
+    def on_epoch_end(self, history, patience_left):
+        self.calls.append(("epoch", history[-1]["epoch"], patience_left))
+
+    def on_diverged(self, epoch, train_loss, valid_loss):
+        self.calls.append(("diverged", epoch, valid_loss))
+
+    def on_train_end(self, history, stop_reason):
+        self.calls.append(("end", len(history), stop_reason))
+
+
+def test_a_trainer_tells_its_listeners_each_epoch_a_divergence_and_the_end(monkeypatch):
+    script_validation(monkeypatch, [0.5, 0.4, 0.6, float("nan")])
+    recorder = Recorder()
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 4"):
+        trainer = train(0, epochs=100, patience=10, tol=0.05, listeners=[recorder])
+    assert trainer.stop_reason == "diverged"
+    assert recorder.calls[0] == ("begin", 100, 10, 0.05)
+    assert recorder.calls[1:4] == [("epoch", 1, 10), ("epoch", 2, 10), ("epoch", 3, 9)]
+    assert recorder.calls[4][:2] == ("diverged", 4) and np.isnan(recorder.calls[4][2])
+    assert recorder.calls[5:] == [("end", 3, "diverged")]
+
+
+def test_listeners_hear_of_no_early_stopping_and_of_an_error_on_its_way_up(monkeypatch):
+    recorder = Recorder()
+    train(0, epochs=3, patience=10, validation=False, listeners=[recorder])
+    assert recorder.calls == [("begin", 3, None, 0.0), ("epoch", 1, None), ("epoch", 2, None),
+                              ("epoch", 3, None), ("end", 3, "completed")]
+
+    recorder = Recorder()
+    script_validation(monkeypatch, [0.5, RuntimeError("disk gone")])
+    with pytest.raises(RuntimeError, match="disk gone"):
+        train(0, epochs=100, patience=10, listeners=[recorder])
+    assert recorder.calls[-1] == ("end", 1, None)
+
+    recorder = Recorder()
+    script_validation(monkeypatch, [float("nan")])
+    with pytest.raises(TrainingDivergedError):  # nothing to keep: an error, not a warning
+        train(0, epochs=100, patience=10, listeners=[recorder])
+    assert [call[0] for call in recorder.calls] == ["begin", "diverged", "end"]
+    assert recorder.calls[-1] == ("end", 0, None)
+
+
+def test_a_listener_needs_only_the_hooks_it_uses(monkeypatch):
+    class Epochs(Listener):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, history, patience_left):
+            self.seen.append(history[-1]["epoch"])
+
+    listener = Epochs()
+    train(0, epochs=4, patience=None, listeners=[listener])
+    assert listener.seen == [1, 2, 3, 4]
+
+
+def test_the_display_is_one_listener_among_others_and_the_trainer_has_none_by_default(monkeypatch):
+    log = stderr_of(monkeypatch, LogFile)
+    recorder = Recorder()
+    trainer = Trainer(
+        nn.Linear(4, 1), epochs=2, batch_size=16, lr=1e-2, weight_decay=0.0, gradient_clip=None,
+        patience=None, generator=torch.Generator().manual_seed(0),
+        listeners=[Progress(2, label="refit"), recorder],
+    )
+    trainer.fit(torch.randn(32, 4), torch.randn(32, 1), torch.zeros(0, 4), torch.zeros(0, 1))
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "refit: 2 epochs (no early stopping)" and len(lines) == 4
+    assert recorder.calls[-1] == ("end", 2, "completed")
+
+    quiet = Trainer(
+        nn.Linear(4, 1), epochs=2, batch_size=16, lr=1e-2, weight_decay=0.0, gradient_clip=None,
+        patience=None, generator=torch.Generator(),
+    )
+    assert quiet.listeners == []  # the trainer writes nothing of its own
+
+
+def test_one_progress_watches_fit_after_fit_on_the_stderr_of_each(monkeypatch):
+    progress = Progress(1)
+    first = stderr_of(monkeypatch, LogFile)
+    train(0, epochs=2, patience=None, listeners=[progress])
+    second = stderr_of(monkeypatch, LogFile)
+    train(0, epochs=3, patience=None, listeners=[progress])
+    assert first.getvalue().startswith("fit: 2 epochs") and "ran all 2 epochs" in first.getvalue()
+    assert second.getvalue().startswith("fit: 3 epochs") and "ran all 3 epochs" in second.getvalue()
