@@ -16,7 +16,8 @@ from .scaling import SeriesScaler
 from .windowing import make_windows
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._state import History, Limits
+    from ._history import History
+    from ._limits import Limits
     from .estimator import GRUForecaster
     from .evaluation import BacktestResult, backtest, temporal_train_test_split
     from .export import ExportParityError, export_onnx, export_triton
@@ -49,8 +50,8 @@ __all__ = [
 _LAZY = {
     "GRUForecaster": ".estimator",
     "GRUNet": ".network",
-    "History": "._state",
-    "Limits": "._state",
+    "History": "._history",
+    "Limits": "._limits",
     "TrainingDivergedError": ".training",
     "export_onnx": ".export",
     "export_triton": ".export",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ._state import Limits
+from ._limits import Limits
 
 __all__ = ["WRITTEN_OPERATORS", "OnnxContents", "read_onnx"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._state import History
+    from ._history import History
 
 __all__ = ["LIVE_INTERVAL_S", "LOG_INTERVAL_S", "Progress"]
 

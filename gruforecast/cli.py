@@ -9,13 +9,14 @@ Runtime only: torch is not imported.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ._params import PARAMETERS, Integer, Real
 from ._tables import (
@@ -27,6 +28,10 @@ from ._tables import (
     write_table,
 )
 from ._version import __version__
+from .intervals import errors, highest_level, level_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._state import FittedState
 
 __all__ = ["main"]
 
@@ -159,12 +164,10 @@ def load_model(path: str, timeout: float | None = None, trusted: bool = False) -
 
 def model_info(path: str) -> dict[str, Any]:
     """What ``gruforecast info`` shows, read from the file's metadata (no torch)."""
-    from ._state import describe
-
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
     if _is_onnx(path):
-        from ._state import Limits
+        from ._limits import Limits
         from .runtime import read_model
 
         # read, never run: any graph may be described
@@ -191,6 +194,52 @@ def model_info(path: str) -> dict[str, Any]:
         **describe(state),
         "random_state": params.get("random_state"),
     }
+
+
+def describe(state: FittedState) -> dict[str, Any]:
+    """What ``gruforecast info`` shows of a fitted state."""
+    shape = state.shape
+    return {
+        "window": state.window,
+        "horizon": state.horizon,
+        "scaler": state.scaler.to_dict(),
+        "normalize": shape.normalize,
+        "season": shape.season,
+        "network": (
+            f"GRU {shape.num_layers} layer(s) x {shape.hidden_size} hidden"
+            if shape.num_layers
+            else None
+        ),
+        "gru_backend": state.gru_backend,
+        "series_name": state.series_name,
+        "frequency": state.frequency,
+        "training_span": state.training_span,
+        "epochs_trained": len(state.history),
+        "stop_reason": state.stop_reason,
+        "refit_epochs": state.refit_epochs,
+        "validation_scores": state.validation_scores,
+        "intervals": _intervals_summary(state),
+        "choices": dataclasses.asdict(state.chosen),
+    }
+
+
+def _intervals_summary(state: FittedState) -> str | None:
+    """Which interval levels the calibration errors honour over the horizon (``n``
+    errors honour up to ``n / (n + 1)``; later steps may have fewer)."""
+    if state.calibration is None:
+        return None
+    counts = state.calibration.errors_per_step(state.horizon)
+
+    def up_to(n: int) -> str:
+        return f"{level_label(highest_level(n))}%" if n else "none"
+
+    first, last = int(counts[0]), int(counts[-1])
+    if first == last:
+        return f"levels up to {up_to(first)} ({errors(first)} per step)"
+    return (
+        f"levels up to {up_to(first)} at step 1 and {up_to(last)} at step {state.horizon} "
+        f"({errors(first)} at step 1, {last} at step {state.horizon})"
+    )
 
 
 def _history_of(model: Any) -> Any:

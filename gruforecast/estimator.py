@@ -23,20 +23,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _ddp, _state, fused, metrics
+from ._attributes import absent_if_none, fitted_attribute
 from ._forecasting import check_finite, forecast_history
+from ._limits import Limits
 from ._panel import Panel, last_windows, read_one_or_many
 from ._params import check_params
 from ._plan import Plan, plan_fit
 from ._policy import REFIT_LENGTH, Choices, choose
 from ._progress import Progress
-from ._state import (
-    FittedState,
-    Limits,
-    NetworkShape,
-    PanelState,
-    absent_if_none,
-    fitted_attribute,
-)
+from ._state import FittedState, NetworkShape, PanelState
 from ._time_index import TimeIndex, tz_key
 from ._validation import SeriesInput, as_targets, as_windows
 from .network import GRUNet
@@ -481,7 +476,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     stop_reason_ = fitted_attribute(lambda state: state.stop_reason)
     gru_backend_ = fitted_attribute(lambda state: state.gru_backend)
     refit_epochs_ = fitted_attribute(lambda state: state.refit_epochs)
-    # what each "auto" parameter resolved to for the data (gruforecast._state.Choices)
+    # what each "auto" parameter resolved to for the data (gruforecast._policy.Choices)
     choices_ = fitted_attribute(lambda state: state.chosen)
     hidden_size_ = fitted_attribute(lambda state: state.chosen.hidden_size)
     target_transform_ = fitted_attribute(lambda state: state.chosen.target_transform)

@@ -9,7 +9,7 @@ run code (a pickle or joblib file can: load those only from sources you trust).
 
 Layout of the metadata (all strings, as safetensors requires):
 
-- ``format``: ``"gruforecast"``; ``format_version``: :data:`gruforecast._state.FORMAT_VERSION`
+- ``format``: ``"gruforecast"``; ``format_version``: :data:`gruforecast._limits.FORMAT_VERSION`
   (a newer one is refused with a clear error; format 1 files still load);
   ``gruforecast_version``: the version that wrote it.
 - ``config``: JSON with ``params`` (``get_params()``) and ``state``, the fitted state's
@@ -35,8 +35,10 @@ from typing import Any
 import numpy as np
 
 from . import _state
+from ._checks import check_weights
 from ._io import atomic_path
-from ._state import DEFAULT_LIMITS, FittedState, Limits, check_format_version
+from ._limits import DEFAULT_LIMITS, FORMAT_VERSION, JsonAllowance, Limits, check_format_version
+from ._state import FittedState
 from ._time_index import check_round_trip
 from ._version import __version__
 
@@ -61,7 +63,7 @@ def save(path: str | os.PathLike, state: FittedState, params: Mapping[str, Any])
     config, tensors = _state.to_file_header(state, params)
     metadata = {
         "format": FORMAT,
-        "format_version": str(_state.FORMAT_VERSION),
+        "format_version": str(FORMAT_VERSION),
         "gruforecast_version": __version__,
         "config": config,
     }
@@ -86,7 +88,7 @@ def _parse_header(data: bytes, where: str, file_size: int, limits: Limits) -> di
             f"{limits.metadata_bytes} bytes (its first 8 bytes announce a {size}-byte "
             f"header, the file has {file_size} bytes)"
         )
-    allowance = _state.JsonAllowance(file_size)
+    allowance = JsonAllowance(file_size)
     try:
         header = allowance.parse(data[8 : 8 + size], where, "header")
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -167,7 +169,7 @@ def load(
     state, params, weights = _state.from_file_header(
         metadata["config"], tensors, version, where, limits
     )
-    _state.check_weights(state, weights, where)
+    check_weights(state, weights, where)
     return state, params, weights
 
 

@@ -40,9 +40,11 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
     RuntimeException,
 )
 
+from ._attributes import fitted_attribute
 from ._forecasting import check_finite, forecast_history
+from ._limits import Limits
 from ._onnx_file import read_onnx
-from ._state import FittedState, Limits, fitted_attribute, from_onnx_metadata
+from ._state import FittedState, from_onnx_metadata
 from ._validation import as_windows, check_int, check_real
 from .scaling import check_in_domain
 

@@ -27,11 +27,10 @@ import torch
 from torch import nn
 
 from ._ddp import Group
-from ._state import History
+from ._history import History
 from .network import GRUNet
 
 __all__ = [
-    "History",
     "Listener",
     "Trainer",
     "TrainingDivergedError",

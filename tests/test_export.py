@@ -376,7 +376,7 @@ def _configurations():
 
 def test_the_allowed_operators_are_exactly_those_export_writes(tmp_path):
     from gruforecast._onnx_file import WRITTEN_OPERATORS, read_onnx
-    from gruforecast._state import Limits
+    from gruforecast._limits import Limits
 
     written = {}
     paths = [EXPORTED_MODEL]

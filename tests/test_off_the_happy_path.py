@@ -145,7 +145,7 @@ def test_a_48_value_monthly_series_gives_up_calibration_and_forecasts(horizon, g
         r"or fit with calibration_fraction > 0 on a longer series",
     ):
         forecaster.forecast(18, interval=0.9)
-    from gruforecast._state import describe
+    from gruforecast.cli import describe
 
     summary = describe(forecaster.state_)
     assert summary["window"] == 72 and summary["intervals"] is None
@@ -218,7 +218,7 @@ def test_a_short_series_gets_its_forecast_with_the_levels_it_can_honour(short_qu
 
 
 def test_info_says_which_levels_a_model_honours(short_quarterly, monthly):
-    from gruforecast._state import describe
+    from gruforecast.cli import describe
 
     forecaster, onnx_path = short_quarterly
     assert describe(forecaster.state_)["intervals"] == "levels up to 75% (3 calibration errors per step)"

@@ -78,7 +78,7 @@ def test_no_private_name_crosses_modules_and_examples_use_public_ones():
 
 def test_limits_are_public():
     from gruforecast import Limits
-    from gruforecast._state import Limits as defined
+    from gruforecast._limits import Limits as defined
 
     assert Limits is defined and Limits().window == 100_000
 

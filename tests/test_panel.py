@@ -271,7 +271,7 @@ def test_backtest_of_many_series_scores_each_series_and_cutoff(panel_frame, refi
 
 
 def test_a_model_of_more_series_than_the_limits_is_refused(fitted, tmp_path):
-    from gruforecast._state import Limits
+    from gruforecast._limits import Limits
 
     forecaster, onnx_path = fitted
     path = forecaster.save(tmp_path / "m.gruf")
@@ -355,7 +355,7 @@ def test_scored_calibrations_keep_a_bounded_random_share_of_origins(panel_frame,
     ],
 )
 def test_a_file_with_bad_calibration_errors_is_refused(fitted, tmp_path, change, message):
-    from gruforecast import _state
+    from gruforecast import _checks, _state
 
     forecaster, _ = fitted
     document, arrays = _state.encode(forecaster.state_)
@@ -363,10 +363,10 @@ def test_a_file_with_bad_calibration_errors_is_refused(fitted, tmp_path, change,
     untouched = {name: array.copy() for name, array in arrays.items()}
     change(arrays["calibration.scores"])
     with pytest.raises(ValueError, match=message):
-        _state.check_state(_state.decode(document, arrays, "m.gruf"), "m.gruf")
+        _checks.check_state(_state.decode(document, arrays, "m.gruf"), "m.gruf")
     document["calibration"]["floor"] = -1.0
     with pytest.raises(ValueError, match="calibration.floor"):
-        _state.check_state(_state.decode(document, untouched, "m.gruf"), "m.gruf")
+        _checks.check_state(_state.decode(document, untouched, "m.gruf"), "m.gruf")
 
 
 def test_a_log_model_refuses_a_context_it_cannot_read_naming_the_series(fitted, panel_frame):

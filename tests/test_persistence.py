@@ -13,7 +13,7 @@ import pytest
 
 from conftest import FAST
 from gruforecast import GRUForecaster
-from gruforecast._state import FORMAT_VERSION
+from gruforecast._limits import FORMAT_VERSION
 from gruforecast.persistence import read_metadata
 
 SETTINGS = {**FAST, "horizon": 3, "num_layers": 2, "calibration_fraction": 0.2}

@@ -13,7 +13,9 @@ import pytest
 
 from conftest import FAST
 from gruforecast import GRUForecaster, _state
-from gruforecast._state import FORMAT_VERSION, FittedState, History, NetworkShape
+from gruforecast._history import History
+from gruforecast._limits import FORMAT_VERSION
+from gruforecast._state import FittedState, NetworkShape
 from gruforecast._time_index import TimeIndex
 from gruforecast.intervals import Calibration
 from gruforecast.scaling import SeriesScaler
@@ -180,7 +182,7 @@ def test_a_deseasonalizing_shape_that_contradicts_itself_is_refused(shape, error
 
 def test_what_the_fit_chose_is_recorded_shown_and_kept(monthly, tmp_path):
     from gruforecast import OnnxForecaster
-    from gruforecast._state import Choices
+    from gruforecast._policy import Choices
     from gruforecast.cli import model_info
 
     one = GRUForecaster(**{**FAST, "hidden_size": "auto", "batch_size": "auto"}).fit(monthly)
@@ -216,7 +218,7 @@ def test_what_the_fit_chose_is_recorded_shown_and_kept(monthly, tmp_path):
     ({"surprise": 1}, "choices is .*expected the fields"),
 ])
 def test_crafted_choices_are_refused(choices, message):
-    from gruforecast._state import Choices
+    from gruforecast._policy import Choices
 
     state = _state_by_hand(choices=Choices(6, 8, None, False, False, 40, 32, None))
     document, arrays = _state.encode(state)

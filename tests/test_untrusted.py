@@ -25,7 +25,7 @@ from conftest import FAST
 from gruforecast import ExportParityError, GRUForecaster, OnnxForecaster
 from gruforecast import fused
 from gruforecast import _state
-from gruforecast._state import Limits
+from gruforecast._limits import Limits
 from gruforecast.cli import main, model_info
 
 
