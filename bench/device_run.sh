@@ -16,7 +16,7 @@ python3 -m pip install -q --no-deps --no-build-isolation -e . >"$OUT/install.log
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, o.get_available_providers(), 'torch', torch.__version__, torch.cuda.is_available(), 'nccl', torch.cuda.nccl.version())"
 echo "== fused CPU kernel (built once here, before tests and benchmarks need it)"
-timeout 150 python3 -c "from gruforecast import fused; print('fused kernel built:', fused.kernel() is not None)" 2>&1 | tail -3
+timeout 150 python3 -c "from gruforecast import _fused; print('fused kernel built:', _fused.kernel() is not None)" 2>&1 | tail -3
 echo "== GPU tests and DDP tests"
 timeout 200 python3 -m pytest -q -p no:cacheprovider -rfs -n 8 -m gpu tests 2>&1 | tee "$OUT/gpu_tests.log" | tail -12
 timeout 120 python3 -m pytest -q -p no:cacheprovider -rs -n 4 tests/test_ddp.py 2>&1 | tee "$OUT/ddp_tests.log" | tail -8

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from gruforecast import fused
+from gruforecast import _fused
 
 SIZES = [(16, 24), (32, 50), (256, 50)]
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--calls", type=int, default=30)
     arguments = parser.parse_args()
-    if fused.kernel() is None:
+    if _fused.kernel() is None:
         raise SystemExit("the fused kernel could not be built here (see the warning)")
     torch.manual_seed(0)
     gru = torch.nn.GRU(1, 64, 2, batch_first=True)
@@ -49,7 +49,7 @@ def main() -> None:
         torch.set_num_threads(threads)
         for batch, steps in SIZES:
             reference = median_ms(lambda x: gru(x)[0][:, -1], batch, steps, arguments.calls)
-            mine = median_ms(lambda x: fused.gru(gru, x, last_only=True), batch, steps,
+            mine = median_ms(lambda x: _fused.gru(gru, x, last_only=True), batch, steps,
                              arguments.calls)
             print(f"| {threads} | {batch} x {steps} | {reference:.1f} | {mine:.1f} "
                   f"| {reference / mine:.2f}x |", flush=True)

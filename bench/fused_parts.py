@@ -12,9 +12,9 @@ values: 2521 training windows, batch 157, 316 validation windows) and AirPasseng
 same initial weights):
 
     a  as is: the kernel, its workspace, validation through the kernel (evaluation())
-    b  without the workspace: ``fused.workspace`` patched to a null context (Trainer.fit
+    b  without the workspace: ``_fused.workspace`` patched to a null context (Trainer.fit
        looks the name up in the module at each fit, so the patch takes effect)
-    c  without the evaluation thread-local: ``fused.evaluation`` patched to a null
+    c  without the evaluation thread-local: ``_fused.evaluation`` patched to a null
        context, so validation passes (eval mode, no autograd) run through nn.GRU
     d  nn.GRU only: GRUFORECAST_FUSED_GRU=0 (the reference)
     e  torch.compile(network) on the nn.GRU path (GRUFORECAST_FUSED_GRU=0), training and
@@ -73,11 +73,11 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from gruforecast import GRUForecaster, fused
+from gruforecast import GRUForecaster, _fused
 from gruforecast.datasets import load_air_passengers, load_sunspots
-from gruforecast.network import GRUNet
-from gruforecast.training import Trainer, evaluation_batch_size
-from gruforecast.windowing import n_windows
+from gruforecast._network import GRUNet
+from gruforecast._training import Trainer, evaluation_batch_size
+from gruforecast._windowing import n_windows
 
 SERIES = {"sunspots": load_sunspots, "air_passengers": load_air_passengers}
 # rounds per series unless --rounds says otherwise: an AirPassengers epoch costs a tenth
@@ -106,22 +106,22 @@ def patched(owner, name: str, value):
 
 @contextlib.contextmanager
 def setting(value: str):
-    previous = os.environ.get(fused.ENVIRONMENT_VARIABLE)
-    os.environ[fused.ENVIRONMENT_VARIABLE] = value
+    previous = os.environ.get(_fused.ENVIRONMENT_VARIABLE)
+    os.environ[_fused.ENVIRONMENT_VARIABLE] = value
     try:
         yield
     finally:
         if previous is None:
-            del os.environ[fused.ENVIRONMENT_VARIABLE]
+            del os.environ[_fused.ENVIRONMENT_VARIABLE]
         else:
-            os.environ[fused.ENVIRONMENT_VARIABLE] = previous
+            os.environ[_fused.ENVIRONMENT_VARIABLE] = previous
 
 
 def context(variant: str):
     if variant == "b":
-        return patched(fused, "workspace", contextlib.nullcontext)
+        return patched(_fused, "workspace", contextlib.nullcontext)
     if variant == "c":
-        return patched(fused, "evaluation", contextlib.nullcontext)
+        return patched(_fused, "evaluation", contextlib.nullcontext)
     if variant in REFERENCES:
         return setting("0")
     return contextlib.nullcontext()
@@ -233,7 +233,7 @@ def check_path(setup: Setup, variant: str) -> str:
         nonlocal steps
         steps += 1
         loss = train_step(*args)
-        held.append(fused.kernel().workspace_bytes() if fused.kernel() else 0)
+        held.append(_fused.kernel().workspace_bytes() if _fused.kernel() else 0)
         return loss
 
     trainer.train_step = counted
@@ -380,7 +380,7 @@ def child(variant: str, name: str, threads: int, epochs: int) -> None:
     """One real ``GRUForecaster(random_state=0).fit(series)`` of ``1 + epochs`` epochs
     (no early stopping) in this fresh process, as variant a or b; prints the counted
     epochs' (wall s, CPU s, page faults) as JSON."""
-    from gruforecast.training import Trainer
+    from gruforecast._training import Trainer
 
     torch.set_num_threads(threads)
     counted = instrument(Trainer)
@@ -426,7 +426,7 @@ def fresh_processes(name: str, threads: int, arguments) -> list[str]:
 
 
 def main() -> None:
-    if not hasattr(fused, "workspace") or not hasattr(GRUForecaster, "_prepare_series"):
+    if not hasattr(_fused, "workspace") or not hasattr(GRUForecaster, "_prepare_series"):
         raise SystemExit(
             "this gruforecast no longer has the parts this script measures; run it on "
             "commit 32f7d36 as its docstring says"
@@ -456,7 +456,7 @@ def main() -> None:
         variant, name, threads, epochs = arguments.child
         child(variant, name, int(threads), int(epochs))
         return
-    if fused.kernel() is None:
+    if _fused.kernel() is None:
         raise SystemExit("the fused kernel could not be built here (see the warning)")
     import gruforecast
 

@@ -10,20 +10,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import metrics
+from ._intervals import IntervalWarning
+from ._scaling import SeriesScaler
 from ._version import __version__
-from .intervals import IntervalWarning
-from .scaling import SeriesScaler
-from .windowing import make_windows
+from ._windowing import make_windows
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._history import History
     from ._limits import Limits
+    from ._network import GRUNet
+    from ._training import TrainingDivergedError
     from .estimator import GRUForecaster
     from .evaluation import BacktestResult, backtest, temporal_train_test_split
     from .export import ExportParityError, export_onnx, export_triton
-    from .network import GRUNet
     from .runtime import OnnxForecaster, ProviderUnavailableError
-    from .training import TrainingDivergedError
 
 __all__ = [
     "BacktestResult",
@@ -49,10 +49,10 @@ __all__ = [
 # public name -> module that defines it; imported on first access
 _LAZY = {
     "GRUForecaster": ".estimator",
-    "GRUNet": ".network",
+    "GRUNet": "._network",
     "History": "._history",
     "Limits": "._limits",
-    "TrainingDivergedError": ".training",
+    "TrainingDivergedError": "._training",
     "export_onnx": ".export",
     "export_triton": ".export",
     "ExportParityError": ".export",

@@ -13,7 +13,7 @@ import numpy as np
 from ._limits import DEFAULT_LIMITS, Limits
 from ._params import check_choice
 from ._time_index import TimeIndex, frequency_problem, tz_problem
-from .windowing import can_deseasonalize
+from ._windowing import can_deseasonalize
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._state import FittedState, PanelState

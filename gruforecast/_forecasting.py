@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._intervals import check_levels, level_label
 from ._panel import DEFAULT_NAMES, Panel, last_windows, read_one_or_many
+from ._scaling import check_in_domain
 from ._state import FittedState
 from ._time_index import future_labels, step_seconds, tz_key
 from ._validation import check_int
-from .intervals import check_levels, level_label
-from .scaling import check_in_domain
-from .windowing import PredictWindows, recursive_forecast
+from ._windowing import PredictWindows, recursive_forecast
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

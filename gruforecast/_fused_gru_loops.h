@@ -5,7 +5,7 @@
 // cost 1.4 and 4.9 ns a value here, plus a call each per step). Both go through e^a for
 // a <= 0, within about 2 ulp (Cephes' expf: e^a = 2^n e^r, |r| <= ln2 / 2, a degree-6
 // polynomial for e^r); absolute errors below 1e-7. Vectorising needs -fno-trapping-math
-// (fused.py passes it) for the selects, and the clamp below done on the bits: as a float
+// (_fused.py passes it) for the selects, and the clamp below done on the bits: as a float
 // compare, GCC turns it into branches.
 static INLINE float exp_nonpositive(float a) {
   int32_t bits;  // below -87, e^a leaves float's normal range: clamp a there

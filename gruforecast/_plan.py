@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._intervals import Calibration
 from ._panel import Panel, last_windows, one_series, seasonal_period_of, series_of
 from ._policy import (
     FEWEST_ADAPTED_WINDOWS,
@@ -37,11 +38,10 @@ from ._policy import (
     warn_adapted,
     warn_if_blind,
 )
+from ._scaling import SeriesScaler, uses_log
 from ._time_index import TimeIndex, seasonal_period
 from ._validation import SeriesInput, as_series
-from .intervals import Calibration
-from .scaling import SeriesScaler, uses_log
-from .windowing import n_windows
+from ._windowing import n_windows
 
 __all__ = ["Plan", "plan_fit", "series_span"]
 

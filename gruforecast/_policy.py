@@ -26,7 +26,7 @@ import numpy as np
 
 from ._panel import Panel, seasonal_period_of
 from ._time_index import seasonal_period
-from .windowing import SEASONS_TO_ESTIMATE, can_deseasonalize, n_windows
+from ._windowing import SEASONS_TO_ESTIMATE, can_deseasonalize, n_windows
 
 __all__ = [
     "Adapted",

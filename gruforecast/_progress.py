@@ -1,7 +1,7 @@
 """The progress display: what ``fit`` writes to stderr while it trains.
 
-:class:`Progress` is a listener of :class:`gruforecast.training.Trainer` (it has the
-hooks of :class:`gruforecast.training.Listener`): the trainer tells it when training
+:class:`Progress` is a listener of :class:`gruforecast._training.Trainer` (it has the
+hooks of :class:`gruforecast._training.Listener`): the trainer tells it when training
 begins, each epoch's end, a divergence and the end, and it alone decides what a
 terminal, a log file or a pipe is shown. Nothing here imports torch.
 """
@@ -63,7 +63,7 @@ class Progress:
 
     ``stream`` None writes to ``sys.stderr`` as it is when training begins; ``label``
     starts each line (``"fit"``, or ``"refit"``); ``clock`` times the epochs. The
-    trainer calls the hooks below (:class:`gruforecast.training.Listener`'s); one
+    trainer calls the hooks below (:class:`gruforecast._training.Listener`'s); one
     ``Progress`` may watch one fit after another.
     """
 

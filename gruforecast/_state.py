@@ -34,13 +34,13 @@ import numpy as np
 from . import _format1
 from ._checks import check_state
 from ._history import History
+from ._intervals import Calibration
 from ._limits import DEFAULT_LIMITS, FORMAT_VERSION, JsonAllowance, Limits, check_format_version
 from ._params import check_choice
 from ._policy import Choices
+from ._scaling import SeriesScaler
 from ._time_index import TimeIndex, json_name
 from ._version import __version__
-from .intervals import Calibration
-from .scaling import SeriesScaler
 
 __all__ = [
     "FittedState",

@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from ._intervals import errors, highest_level, level_label
 from ._params import PARAMETERS, Integer, Real
 from ._tables import (
     DATA_SUFFIXES,
@@ -28,7 +29,6 @@ from ._tables import (
     write_table,
 )
 from ._version import __version__
-from .intervals import errors, highest_level, level_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._state import FittedState
@@ -278,7 +278,7 @@ def _as_frame(forecast: Any, steps: int, levels: list[float] | None) -> Any:
     import numpy as np
     import pandas as pd
 
-    from .intervals import level_label
+    from ._intervals import level_label
 
     if isinstance(forecast, pd.DataFrame):
         return forecast

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._intervals import check_levels, level_label
 from ._validation import check_int
-from .intervals import check_levels, level_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

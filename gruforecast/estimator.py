@@ -22,21 +22,20 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _ddp, _state, fused, metrics
+from . import _ddp, _fused, _state, metrics
 from ._attributes import absent_if_none, fitted_attribute
 from ._forecasting import check_finite, forecast_history
 from ._limits import Limits
+from ._network import GRUNet
 from ._panel import Panel, last_windows, read_one_or_many
 from ._params import check_params
 from ._plan import Plan, plan_fit
 from ._policy import REFIT_LENGTH, Choices, choose
 from ._progress import Progress
+from ._scaling import SeriesScaler, check_in_domain
 from ._state import FittedState, NetworkShape, PanelState
 from ._time_index import TimeIndex, tz_key
-from ._validation import SeriesInput, as_targets, as_windows
-from .network import GRUNet
-from .scaling import SeriesScaler, check_in_domain
-from .training import (
+from ._training import (
     Trainer,
     WindowTable,
     evaluation_batch_size,
@@ -44,7 +43,8 @@ from .training import (
     resolve_device,
     usable_device,
 )
-from .windowing import make_windows
+from ._validation import SeriesInput, as_targets, as_windows
+from ._windowing import make_windows
 
 __all__ = ["GRUForecaster"]
 
@@ -286,7 +286,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         use, about a minute, cached in PyTorch's extension directory); an error if it
         cannot be built, or if training is not on the CPU in float32. ``"torch"``:
         PyTorch's ``nn.GRU``. ``"auto"``: the kernel when training on the CPU in
-        float32 with at most ``gruforecast.fused.MAX_BATCH`` windows a batch and the
+        float32 with at most ``gruforecast._fused.MAX_BATCH`` windows a batch and the
         kernel builds (else one warning, then ``nn.GRU``); ``nn.GRU`` otherwise. The
         environment variable ``GRUFORECAST_FUSED_GRU`` overrides ``"auto"`` only:
         ``0`` means ``"torch"``, ``1`` means ``"fused"``. ``predict`` and the exported
@@ -525,7 +525,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             global_rules=plan.global_rules,
             n_train=plan.n_train,
         )
-        backend = fused.resolve_backend(
+        backend = _fused.resolve_backend(
             self.gru_backend, device, self.precision, cast(int, choices.batch_size)
         )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ._intervals import check_levels, level_label
 from ._panel import Panel, read_one_or_many, seasonal_period_of
 from ._time_index import decode_labels
 from ._validation import SeriesInput, as_series, check_int
-from .intervals import check_levels, level_label
 from .metrics import mae, mape, mase, rmse, smape
 
 __all__ = ["BacktestResult", "backtest", "temporal_train_test_split"]

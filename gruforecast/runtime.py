@@ -44,9 +44,9 @@ from ._attributes import fitted_attribute
 from ._forecasting import check_finite, forecast_history
 from ._limits import Limits
 from ._onnx_file import read_onnx
+from ._scaling import check_in_domain
 from ._state import FittedState, from_onnx_metadata
 from ._validation import as_windows, check_int, check_real
-from .scaling import check_in_domain
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

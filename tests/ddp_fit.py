@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_ddp import FIT, STALL, panel, series
 
 from gruforecast import GRUForecaster
-from gruforecast.training import Trainer
+from gruforecast._training import Trainer
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gruforecast import GRUForecaster, fused
+from gruforecast import GRUForecaster, _fused
 from gruforecast._ddp import Group, Launch, digest, launch, writes
 
 HERE = Path(__file__).parent
@@ -93,7 +93,7 @@ def weights_of(model: GRUForecaster) -> dict[str, np.ndarray]:
 
 
 def backends() -> list[str]:
-    return ["torch", "fused"] if fused.kernel() is not None else ["torch"]
+    return ["torch", "fused"] if _fused.kernel() is not None else ["torch"]
 
 
 @pytest.mark.slow
@@ -169,7 +169,7 @@ def test_ranks_that_read_other_data_are_stopped_with_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(fused.kernel() is None, reason="needs the fused CPU kernel built here")
+@pytest.mark.skipif(_fused.kernel() is None, reason="needs the fused CPU kernel built here")
 def test_ranks_that_would_train_with_other_gru_implementations_are_told_why(tmp_path):
     result = torchrun(str(HERE / "ddp_fit.py"), "backend", str(tmp_path), "auto")
     assert result.returncode != 0

@@ -1,4 +1,4 @@
-"""The fused CPU GRU kernel (gruforecast.fused): nn.GRU's function and gradients,
+"""The fused CPU GRU kernel (gruforecast._fused): nn.GRU's function and gradients,
 used in CPU training only, and a clean fallback where it cannot be built."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 import torch
 from torch import nn
 
-from gruforecast import GRUForecaster, fused
-from gruforecast.network import GRUNet
-from gruforecast.training import Trainer
+from gruforecast import GRUForecaster, _fused
+from gruforecast._network import GRUNet
+from gruforecast._training import Trainer
 
 from conftest import FAST
 
@@ -31,9 +31,9 @@ needs_kernel = pytest.mark.skipif(
 @pytest.fixture
 def kernel_state(monkeypatch):
     """Forget the loaded kernel for one test (it is loaded again from the cache after)."""
-    monkeypatch.setattr(fused, "_kernel", None)
-    monkeypatch.setattr(fused, "_failure", None)
-    monkeypatch.delenv(fused.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setattr(_fused, "_kernel", None)
+    monkeypatch.setattr(_fused, "_failure", None)
+    monkeypatch.delenv(_fused.ENVIRONMENT_VARIABLE, raising=False)
 
 
 def kernel_and_nn_gru(gru, x, threads=None, last_only=False):
@@ -48,7 +48,7 @@ def kernel_and_nn_gru(gru, x, threads=None, last_only=False):
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or previous)
     try:
-        outputs = fused.gru(gru, x, last_only=last_only)
+        outputs = _fused.gru(gru, x, last_only=last_only)
         grads = torch.autograd.grad((outputs * weights).sum(), [x, *gru.parameters()])
     finally:
         torch.set_num_threads(previous)
@@ -85,7 +85,7 @@ def test_without_autograd_the_outputs_are_the_same_and_no_gates_are_kept(monkeyp
     x = torch.randn(40, 25, 2, dtype=torch.float64)
     expected, _ = gru(x)
     kept = []  # the steps of r and z that each layer's forward returns
-    real = fused.kernel()
+    real = _fused.kernel()
 
     class Recording:
         @staticmethod
@@ -94,9 +94,9 @@ def test_without_autograd_the_outputs_are_the_same_and_no_gates_are_kept(monkeyp
             kept.append(result[1].shape[0])
             return result
 
-    monkeypatch.setattr(fused, "kernel", lambda: Recording)
+    monkeypatch.setattr(_fused, "kernel", lambda: Recording)
     with torch.no_grad():
-        outputs = fused.gru(gru, x)
+        outputs = _fused.gru(gru, x)
     torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
     assert kept == [1, 1]  # rz of one step per layer, not 25
 
@@ -139,7 +139,7 @@ def test_float32_outputs_match_nn_gru_at_any_magnitude(scale):
     gru = nn.GRU(3, 13, 2, batch_first=True)
     x = torch.randn(7, 11, 3) * scale
     expected, _ = gru(x)
-    outputs = fused.gru(gru, x)
+    outputs = _fused.gru(gru, x)
     assert torch.isfinite(outputs).all()
     torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-5)
 
@@ -151,7 +151,7 @@ def test_a_nan_input_gives_nan_outputs_as_nn_gru_does():
     x = torch.randn(4, 9, 1)
     x[1, 5, 0] = float("nan")
     expected, _ = gru(x)
-    outputs = fused.gru(gru, x)
+    outputs = _fused.gru(gru, x)
     assert torch.equal(outputs.isnan(), expected.isnan())
     assert outputs[1, 5:].isnan().all() and not outputs[[0, 2, 3]].isnan().any()
 
@@ -167,7 +167,7 @@ def test_two_graphs_alive_at_once_keep_their_own_buffers():
     parameters = list(gru.parameters())
     expected = [torch.autograd.grad((gru(x)[0][:, -1] * w).sum(), [x, *parameters])
                 for x, w in zip(xs, weights)]
-    losses = [(fused.gru(gru, x, last_only=True) * w).sum() for x, w in zip(xs, weights)]
+    losses = [(_fused.gru(gru, x, last_only=True) * w).sum() for x, w in zip(xs, weights)]
     first = torch.autograd.grad(losses[0], [xs[0], *parameters], retain_graph=True)
     again = torch.autograd.grad(losses[0], [xs[0], *parameters])
     second = torch.autograd.grad(losses[1], [xs[1], *parameters])
@@ -197,8 +197,8 @@ def test_float32_gradients_of_the_training_loss_match_nn_gru():
 @needs_kernel
 def test_used_for_cpu_training_only(monkeypatch):
     calls = []
-    original = fused.gru
-    monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = _fused.gru
+    monkeypatch.setattr(_fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
     GRUNet(hidden_size=8, num_layers=2).train()(torch.randn(4, 10)).sum().backward()
     assert calls == []  # the network's default: nn.GRU
     network = GRUNet(hidden_size=8, num_layers=2, gru_backend="fused")
@@ -214,8 +214,8 @@ def test_used_for_cpu_training_only(monkeypatch):
 @needs_kernel
 def test_validation_losses_run_through_nn_gru(monkeypatch):
     calls = []
-    original = fused.gru
-    monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = _fused.gru
+    monkeypatch.setattr(_fused, "gru", lambda *a, **k: calls.append(1) or original(*a, **k))
     network = GRUNet(hidden_size=16, num_layers=2, horizon=3, gru_backend="fused").eval()
     windows, targets = torch.randn(50, 20), torch.randn(50, 3)
     trainer = Trainer(network, epochs=1, batch_size=16, lr=1e-3, weight_decay=0.0,
@@ -233,9 +233,9 @@ def test_dropout_between_layers_is_applied_in_training():
     gru = nn.GRU(1, 16, 2, batch_first=True, dropout=0.5).train()
     x = torch.randn(4, 6, 1)
     with torch.no_grad():
-        first, second = fused.gru(gru, x), fused.gru(gru, x)
+        first, second = _fused.gru(gru, x), _fused.gru(gru, x)
         expected, _ = gru.eval()(x)
-        without = fused.gru(gru, x)  # eval mode: no dropout, nn.GRU's numbers
+        without = _fused.gru(gru, x)  # eval mode: no dropout, nn.GRU's numbers
     assert not torch.allclose(first, second)
     torch.testing.assert_close(without, expected, rtol=1e-5, atol=1e-6)
 
@@ -250,8 +250,8 @@ def test_dropout_masks_come_from_the_generator_given():
         generator = torch.Generator().manual_seed(7)
         torch.manual_seed(1)  # the global generator is not what decides
         if layered:
-            return fused.layered_gru(gru, x, generator)
-        return fused.gru(gru, x, generator=generator)
+            return _fused.layered_gru(gru, x, generator)
+        return _fused.gru(gru, x, generator=generator)
 
     with torch.no_grad():
         kernel, layered = run(False), run(True)
@@ -277,35 +277,35 @@ CPU = torch.device("cpu")
 
 
 def test_environment_variable_overrides_auto_only(kernel_state, monkeypatch):
-    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "0")
-    monkeypatch.setattr(fused, "_build", lambda: pytest.fail("built although not asked for"))
-    assert fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
-    assert fused.resolve_backend("torch", CPU, "float32", 64) == "torch"
-    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "1")
-    assert fused.resolve_backend("torch", CPU, "float32", 64) == "torch"  # explicit wins
+    monkeypatch.setenv(_fused.ENVIRONMENT_VARIABLE, "0")
+    monkeypatch.setattr(_fused, "_build", lambda: pytest.fail("built although not asked for"))
+    assert _fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
+    assert _fused.resolve_backend("torch", CPU, "float32", 64) == "torch"
+    monkeypatch.setenv(_fused.ENVIRONMENT_VARIABLE, "1")
+    assert _fused.resolve_backend("torch", CPU, "float32", 64) == "torch"  # explicit wins
 
 
 def test_auto_chooses_the_kernel_only_where_it_is_meant_to_run(monkeypatch):
-    monkeypatch.delenv(fused.ENVIRONMENT_VARIABLE, raising=False)
-    monkeypatch.setattr(fused, "kernel", lambda: object())  # as if built
-    assert fused.resolve_backend("auto", CPU, "float32", 256) == "fused"
-    assert fused.resolve_backend("auto", CPU, "float32", fused.MAX_BATCH + 1) == "torch"
-    assert fused.resolve_backend("auto", torch.device("cuda"), "float32", 64) == "torch"
-    assert fused.resolve_backend("auto", torch.device("cuda"), "bfloat16", 64) == "torch"
+    monkeypatch.delenv(_fused.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setattr(_fused, "kernel", lambda: object())  # as if built
+    assert _fused.resolve_backend("auto", CPU, "float32", 256) == "fused"
+    assert _fused.resolve_backend("auto", CPU, "float32", _fused.MAX_BATCH + 1) == "torch"
+    assert _fused.resolve_backend("auto", torch.device("cuda"), "float32", 64) == "torch"
+    assert _fused.resolve_backend("auto", torch.device("cuda"), "bfloat16", 64) == "torch"
     # asked for by name, the kernel runs at any batch size, and nowhere but the CPU
-    assert fused.resolve_backend("fused", CPU, "float32", fused.MAX_BATCH + 1) == "fused"
+    assert _fused.resolve_backend("fused", CPU, "float32", _fused.MAX_BATCH + 1) == "fused"
     with pytest.raises(ValueError, match="gru_backend='fused' is a CPU kernel in float32.*cuda"):
-        fused.resolve_backend("fused", torch.device("cuda"), "float32", 64)
+        _fused.resolve_backend("fused", torch.device("cuda"), "float32", 64)
 
 
 def test_a_failed_build_falls_back_to_nn_gru_with_one_warning(kernel_state, monkeypatch, monthly):
     def no_compiler():
         raise RuntimeError("Error building extension: c++ not found")
 
-    monkeypatch.setattr(fused, "_build", no_compiler)
-    monkeypatch.setattr(fused, "_warned", False)
+    monkeypatch.setattr(_fused, "_build", no_compiler)
+    monkeypatch.setattr(_fused, "_warned", False)
     with pytest.warns(RuntimeWarning, match="uses nn.GRU.*c\\+\\+ not found"):
-        assert fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
+        assert _fused.resolve_backend("auto", CPU, "float32", 64) == "torch"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no second attempt, no second warning
         # trains all the same, on the CPU (where the kernel would have run) on any machine
@@ -317,20 +317,20 @@ def test_fused_asked_for_by_name_makes_a_failed_build_an_error(kernel_state, mon
     def no_compiler():
         raise RuntimeError("c++ not found")
 
-    monkeypatch.setattr(fused, "_build", no_compiler)
+    monkeypatch.setattr(_fused, "_build", no_compiler)
     with pytest.raises(RuntimeError, match="gru_backend='fused' needs.*c\\+\\+ not found"):
         # on the CPU: on CUDA "fused" is refused (ValueError) before any build
         GRUForecaster(**FAST, gru_backend="fused", device="cpu").fit(monthly)
-    monkeypatch.setenv(fused.ENVIRONMENT_VARIABLE, "1")
+    monkeypatch.setenv(_fused.ENVIRONMENT_VARIABLE, "1")
     with pytest.raises(RuntimeError, match="gru_backend='fused' needs"):
-        fused.resolve_backend("auto", CPU, "float32", 64)
+        _fused.resolve_backend("auto", CPU, "float32", 64)
 
 
 def test_the_build_runs_in_a_child_and_leaves_path_and_stderr_alone(
     kernel_state, monkeypatch, caplog, capfd, tmp_path
 ):
     ninja = pytest.importorskip("ninja")
-    monkeypatch.setattr(fused, "_library_name", lambda: "gruforecast_test_never_built")
+    monkeypatch.setattr(_fused, "_library_name", lambda: "gruforecast_test_never_built")
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
     seen = {}
 
@@ -341,12 +341,12 @@ def test_the_build_runs_in_a_child_and_leaves_path_and_stderr_alone(
     monkeypatch.setattr(subprocess, "run", child)
     path = os.environ.get("PATH")
     with caplog.at_level(logging.WARNING, logger="gruforecast"):
-        assert fused.kernel() is None
+        assert _fused.kernel() is None
     assert os.environ.get("PATH") == path  # this process's PATH is untouched
     assert seen["path"].split(os.pathsep)[0] == ninja.BIN_DIR  # the child's finds ninja
     assert "compiling the fused CPU GRU kernel" in caplog.text
     assert capfd.readouterr().err == ""  # logged, not printed
-    assert "c++: not found" in fused._failure
+    assert "c++: not found" in _fused._failure
 
 
 def test_the_estimator_parameter_is_visible_to_scikit_learn():
@@ -361,9 +361,9 @@ def test_the_estimator_parameter_is_visible_to_scikit_learn():
 
 def test_refuses_what_it_does_not_compute():
     with pytest.raises(ValueError, match="batch_first"):
-        fused.gru(nn.GRU(1, 4, batch_first=False), torch.randn(2, 3, 1))
+        _fused.gru(nn.GRU(1, 4, batch_first=False), torch.randn(2, 3, 1))
     with pytest.raises(ValueError, match="one-directional"):
-        fused.gru(nn.GRU(1, 4, batch_first=True, bidirectional=True), torch.randn(2, 3, 1))
+        _fused.gru(nn.GRU(1, 4, batch_first=True, bidirectional=True), torch.randn(2, 3, 1))
 
 
 def test_a_damaged_cached_library_is_rebuilt_not_imported(monkeypatch, tmp_path):
@@ -375,25 +375,25 @@ def test_a_damaged_cached_library_is_rebuilt_not_imported(monkeypatch, tmp_path)
         builds.append(name)
         (tmp_path / f"{name}.so").write_bytes(b"a built library " * 1000)
 
-    monkeypatch.setattr(fused, "_compile", build)
-    library = fused._ensure_built("kernel", tmp_path)
-    assert builds == ["kernel"] and fused._intact(library)
-    assert fused._ensure_built("kernel", tmp_path) == library and len(builds) == 1
+    monkeypatch.setattr(_fused, "_compile", build)
+    library = _fused._ensure_built("kernel", tmp_path)
+    assert builds == ["kernel"] and _fused._intact(library)
+    assert _fused._ensure_built("kernel", tmp_path) == library and len(builds) == 1
     library.write_bytes(library.read_bytes()[:100])  # truncated, as by a killed copy
-    assert not fused._intact(library)
-    fused._ensure_built("kernel", tmp_path)
-    assert len(builds) == 2 and fused._intact(library)
-    fused._checksum_file(library).unlink()  # a library no finished build vouches for
-    fused._ensure_built("kernel", tmp_path)
+    assert not _fused._intact(library)
+    _fused._ensure_built("kernel", tmp_path)
+    assert len(builds) == 2 and _fused._intact(library)
+    _fused._checksum_file(library).unlink()  # a library no finished build vouches for
+    _fused._ensure_built("kernel", tmp_path)
     assert len(builds) == 3
 
     def failed(name):
         raise RuntimeError("c++ killed")
 
     library.write_bytes(b"random bytes")
-    monkeypatch.setattr(fused, "_compile", failed)
+    monkeypatch.setattr(_fused, "_compile", failed)
     with pytest.raises(RuntimeError, match="c\\+\\+ killed"):
-        fused._ensure_built("kernel", tmp_path)
+        _fused._ensure_built("kernel", tmp_path)
     assert not library.exists()  # never imported, and gone for the next attempt
 
 
@@ -406,6 +406,6 @@ def test_a_build_lock_left_by_a_killed_build_does_not_hang_the_next(monkeypatch,
         assert not (tmp_path / "lock").exists()  # torch's build would wait on it
         (tmp_path / f"{name}.so").write_bytes(b"built")
 
-    monkeypatch.setattr(fused, "_compile", build)
-    fused._ensure_built("kernel", tmp_path)
-    assert fused._intact(tmp_path / "kernel.so")
+    monkeypatch.setattr(_fused, "_compile", build)
+    _fused._ensure_built("kernel", tmp_path)
+    assert _fused._intact(tmp_path / "kernel.so")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gruforecast.intervals import (
+from gruforecast._intervals import (
     Calibration,
     IntervalWarning,
     check_levels,

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gruforecast import GRUNet
-from gruforecast.network import SeasonalAdjustment
+from gruforecast._network import SeasonalAdjustment
 from reference_gru import grunet_forward, seasonal_effects
 
 

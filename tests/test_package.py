@@ -176,3 +176,57 @@ def test_docs_layout_names_every_module_and_no_other():
     named = set(re.findall(r"^  (\w+\.py)\b", tree, re.MULTILINE))
     modules = {path.name for path in (ROOT / "gruforecast").glob("*.py")}
     assert named == modules, f"missing: {sorted(modules - named)}; no such module: {sorted(named - modules)}"
+
+
+def _stages() -> dict[str, int]:
+    """Each module (or subpackage) of gruforecast and its stage, as docs/layout.md's tree
+    groups them under ``# N. name`` lines."""
+    tree = (ROOT / "docs" / "layout.md").read_text().split("```text", 1)[1].split("```", 1)[0]
+    stages, stage = {}, None
+    for line in tree.splitlines():
+        if header := re.match(r"^  # (\d+)\. ", line):
+            stage = int(header.group(1))
+        elif entry := re.match(r"^  (\w+)(\.py\b|/)", line):
+            assert stage is not None, f"{entry.group(1)} is listed before any stage"
+            stages[entry.group(1)] = stage
+    return stages
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The gruforecast modules (first level: ``_plan``, ``datasets``) that ``path``
+    imports anywhere: at the top, inside functions, under TYPE_CHECKING."""
+    import ast
+    from importlib.util import resolve_name
+
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            module = resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module or ""
+            if module == "gruforecast":  # from . import _state, _fused
+                found |= {f"gruforecast.{alias.name}" for alias in node.names}
+            elif module.startswith("gruforecast."):
+                found.add(module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("gruforecast.")}
+    return {name.split(".")[1] for name in found}
+
+
+def test_no_module_imports_from_a_later_stage():
+    """The layer rule of docs/layout.md: input -> plan -> network -> train -> fitted state
+    and files -> serve -> the user's surface; a module imports from its own stage or an
+    earlier one only."""
+    stages = _stages()
+    later = []
+    for path in sorted((ROOT / "gruforecast").rglob("*.py")):
+        owner = path.relative_to(ROOT / "gruforecast").parts[0].removesuffix(".py")
+        for imported in _imported_modules(path) - {owner}:
+            assert imported in stages, f"{path.name} imports {imported}, which docs/layout.md does not place"
+            if stages[imported] > stages[owner]:
+                later.append(f"{owner} (stage {stages[owner]}) imports {imported} (stage {stages[imported]})")
+    assert not later, later
+    # the rule is not vacuous: the stages are those of the data's way
+    assert stages["_panel"] < stages["_plan"] < stages["_network"] < stages["_training"]
+    assert stages["_training"] < stages["_state"] < stages["runtime"] < stages["estimator"]

@@ -339,9 +339,9 @@ def test_one_series_is_refitted_as_many_are(monthly):
 
 
 def test_scored_calibrations_keep_a_bounded_random_share_of_origins(panel_frame, monkeypatch):
-    from gruforecast import intervals
+    from gruforecast import _intervals
 
-    monkeypatch.setattr(intervals, "MAX_SCORED_ORIGINS", 10)
+    monkeypatch.setattr(_intervals, "MAX_SCORED_ORIGINS", 10)
     forecaster = GRUForecaster(**PANEL_FAST, window=12).fit(panel_frame)
     assert forecaster.calibration_.scores.shape[0] == 10
     assert np.isfinite(forecaster.forecast(3, interval=0.5).upper_50).all()

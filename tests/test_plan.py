@@ -17,7 +17,7 @@ from gruforecast._policy import (
     split,
 )
 from gruforecast._validation import as_series
-from gruforecast.windowing import n_windows
+from gruforecast._windowing import n_windows
 
 PARAMS = GRUForecaster().get_params()
 

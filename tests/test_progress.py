@@ -18,9 +18,10 @@ from torch import nn
 
 from conftest import FAST
 from gruforecast import GRUForecaster
-from gruforecast import _progress, training
+from gruforecast import _progress, _training
 from gruforecast._progress import Progress
-from gruforecast.training import History, Listener, Trainer, TrainingDivergedError
+from gruforecast._history import History
+from gruforecast._training import Listener, Trainer, TrainingDivergedError
 
 
 class Terminal(io.StringIO):
@@ -193,7 +194,7 @@ def test_a_terminal_line_ends_before_a_divergence_warning_and_the_summary_says_s
     terminal = stderr_of(monkeypatch, Terminal)
     script_validation(monkeypatch, [0.5, 0.4, 0.3, 0.2, float("nan")])
     written_before_warning = []
-    monkeypatch.setattr(training.warnings, "warn",
+    monkeypatch.setattr(_training.warnings, "warn",
                         lambda *a, **k: written_before_warning.append(terminal.getvalue()))
     trainer = train(1, epochs=100, patience=10)
     assert trainer.stop_reason == "diverged" and written_before_warning

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gruforecast.scaling import SeriesScaler
+from gruforecast._scaling import SeriesScaler
 
 
 @pytest.mark.parametrize("kind", ["standard", "minmax", None])

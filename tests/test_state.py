@@ -17,8 +17,8 @@ from gruforecast._history import History
 from gruforecast._limits import FORMAT_VERSION
 from gruforecast._state import FittedState, NetworkShape
 from gruforecast._time_index import TimeIndex
-from gruforecast.intervals import Calibration
-from gruforecast.scaling import SeriesScaler
+from gruforecast._intervals import Calibration
+from gruforecast._scaling import SeriesScaler
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from conftest import FAST
 from gruforecast import ExportParityError, GRUForecaster, OnnxForecaster
-from gruforecast import fused
+from gruforecast import _fused
 from gruforecast import _state
 from gruforecast._limits import Limits
 from gruforecast.cli import main, model_info
@@ -359,7 +359,7 @@ def test_parallel_fits_with_the_same_random_state_give_the_same_model(backend, d
     one step; shuffling and dropout masks come from the fit's own generators. On the CPU
     on any machine: the fused kernel runs nowhere else, and only the CPU's fits repeat
     bitwise (on CUDA, kernels and the process-wide TF32 switch of predict may differ)."""
-    if backend == "fused" and fused.kernel() is None:
+    if backend == "fused" and _fused.kernel() is None:
         pytest.skip("the fused kernel does not build here")
     series = np.sin(np.arange(200) / 5.0)
     results = [None] * 4

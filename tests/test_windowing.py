@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from gruforecast import make_windows
-from gruforecast.windowing import last_window, n_windows
+from gruforecast._windowing import last_window, n_windows
 
 
 def test_first_and_last_windows_and_targets_are_exact():

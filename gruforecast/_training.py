@@ -28,7 +28,7 @@ from torch import nn
 
 from ._ddp import Group
 from ._history import History
-from .network import GRUNet
+from ._network import GRUNet
 
 __all__ = [
     "Listener",

@@ -24,9 +24,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import fused
+from . import _fused
 from ._params import check_choice
-from .windowing import can_deseasonalize
+from ._windowing import can_deseasonalize
 
 __all__ = ["GRUNet", "SeasonalAdjustment", "check_normalize", "seasonal_naive_weights"]
 
@@ -166,10 +166,10 @@ class GRUNet(nn.Module):
         GRU nothing. None: the whole window.
     gru_backend : {"torch", "fused"}, default="torch"
         What computes the GRU in training: ``nn.GRU``, or the fused CPU kernel
-        (:mod:`gruforecast.fused`) on CPU inputs in training mode with autograd. Both
+        (:mod:`gruforecast._fused`) on CPU inputs in training mode with autograd. Both
         use ``self.gru``'s parameters, so
         ``predict`` (evaluation mode) and the ONNX export run ``nn.GRU`` either way.
-        Choosing is the estimator's job (``fused.resolve_backend``); the network only
+        Choosing is the estimator's job (``_fused.resolve_backend``); the network only
         does as it is told.
     """
 
@@ -282,9 +282,9 @@ class GRUNet(nn.Module):
         ):
             # training steps on the CPU: the same function, with a compiled time loop and
             # a hand-written backward; nn.GRU everywhere else
-            last = fused.gru(self.gru, read, last_only=True, generator=self.generator)
+            last = _fused.gru(self.gru, read, last_only=True, generator=self.generator)
         elif self.training and self.gru.dropout and self.generator is not None:
-            last = fused.layered_gru(self.gru, read, self.generator)[:, -1, :]
+            last = _fused.layered_gru(self.gru, read, self.generator)[:, -1, :]
         else:
             last = self.gru(read)[0][:, -1, :]
         outputs = self.head(last)
