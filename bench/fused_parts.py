@@ -76,7 +76,8 @@ from sklearn.utils import check_random_state
 from gruforecast import GRUForecaster, _fused
 from gruforecast.datasets import load_air_passengers, load_sunspots
 from gruforecast._network import GRUNet
-from gruforecast._training import Trainer, evaluation_batch_size
+from gruforecast._device import evaluation_batch_size
+from gruforecast._training import Trainer
 from gruforecast._windowing import n_windows
 
 SERIES = {"sunspots": load_sunspots, "air_passengers": load_air_passengers}

@@ -59,6 +59,7 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
             f"{where!r}: scaler has offset {scaler.offset} and scale {scaler.scale}; expected "
             "finite numbers and a positive scale"
         )
+    _check_choices(state, where)
     if isinstance(state.series_name, bool) or not isinstance(
         state.series_name, str | int | float | None
     ):
@@ -134,6 +135,28 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
 
 _SCALAR = (str, int, float, bool, type(None))
 _RECORD_KEYS = 16
+
+
+def _check_choices(state: FittedState, where: str) -> None:
+    """What the fit decided (``choices``) is what the rest of the state says: the window,
+    the network's size and seasonal adjustment, the scaler's log1p."""
+    choices = state.choices
+    if choices is None:  # a file written before they were recorded
+        return
+    shape = state.shape
+    said = {
+        "window": state.window,
+        "deseasonalize": shape.deseasonalize,
+        "target_transform": "log" if state.scaler.log else None,
+    }
+    if shape.num_layers:  # format 1 ONNX metadata does not record the network
+        said["hidden_size"] = shape.hidden_size
+    for name, value in said.items():
+        if getattr(choices, name) != value:
+            raise ValueError(
+                f"{where!r}: choices.{name} is {getattr(choices, name)!r:.40}, but the "
+                f"model it describes has {value!r:.40}"
+            )
 
 
 def _check_record(value: Any, field: str, where: str, optional: bool = False) -> None:

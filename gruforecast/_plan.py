@@ -59,11 +59,15 @@ def plan_fit(
     """The plan of a fit on ``panel``'s series (``source``, ``time_index``: one series
     given as one, as ``read_one_or_many`` returns it).
 
-    Whether the data is one series or many decides nothing here: the global rules apply
-    wherever the network normalises each window (``_policy.normalizes``), and a series
-    it cannot is planned on its own terms, whatever held it."""
-    if panel.n_series > 1 or normalizes(panel, params):
-        return Plan.under_global_rules(panel, params, seed, source=source, time_index=time_index)
+    The global rules apply wherever the network normalises each window
+    (``_policy.normalizes``, with the window ``_policy.global_windows`` chooses): one
+    series that it cannot is planned on its own terms, whatever held it, and many series
+    are refused (one model of many needs window normalisation)."""
+    widths = global_windows(panel, params, seasonal_period_of(panel))
+    if panel.n_series > 1 or normalizes(params, widths[0]):
+        return Plan.under_global_rules(
+            panel, params, widths, seed, source=source, time_index=time_index
+        )
     if source is None:  # one series as a long frame, a dict or a list gave it
         series = as_series(
             one_series(panel), what="X (the series)", missing=params["missing"], regular=True
@@ -144,12 +148,15 @@ class Plan:
         cls,
         panel: Panel,
         params: Mapping[str, Any],
+        widths: tuple[int, int | None, bool],
         seed: int = 0,
         *,
         source: SeriesInput | None = None,
         time_index: TimeIndex | None = None,
     ) -> Plan:
-        """Plan a fit under the global rules (see the class's notes).
+        """Plan a fit under the global rules (see the class's notes), with ``widths``:
+        the window, the part of it the GRU reads and ``deseasonalize``, as
+        ``_policy.global_windows`` chose them for ``panel``.
 
         Raises
         ------
@@ -160,10 +167,10 @@ class Plan:
         horizon = params["horizon"]
         lengths = panel.lengths
         period = seasonal_period_of(panel)
-        window, gru_window, deseasonalize = global_windows(panel, params, period)
+        window, gru_window, deseasonalize = widths
         if deseasonalize:
             check_deseasonalize(window, period)
-        if params["normalize"] != "window" or window < MIN_NORMALIZED_WINDOW:
+        if not normalizes(params, window):
             raise ValueError(
                 f"one model of many series needs normalize='window' and a window of at "
                 f"least {MIN_NORMALIZED_WINDOW} (got normalize={params['normalize']!r}, "

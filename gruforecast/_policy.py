@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ._panel import Panel, seasonal_period_of
+from ._panel import Panel
 from ._time_index import seasonal_period
 from ._windowing import SEASONS_TO_ESTIMATE, can_deseasonalize, n_windows
 
@@ -342,13 +342,11 @@ def global_windows(
     return int(window), gru_window, bool(deseasonalize)  # np.True_ too
 
 
-def normalizes(panel: Panel, params: Mapping[str, Any]) -> bool:
-    """Whether the network can normalise each window of ``panel``'s series (what lets
-    one model serve series of any scale, and the many-series plan's premise):
+def normalizes(params: Mapping[str, Any], window: int) -> bool:
+    """Whether the network can normalise each window of ``window`` values (what lets one
+    model serve series of any scale, and the global rules' premise):
     ``normalize="window"`` and a window of 3 values or more."""
-    if params["normalize"] != "window":
-        return False
-    return global_windows(panel, params, seasonal_period_of(panel))[0] >= MIN_NORMALIZED_WINDOW
+    return params["normalize"] == "window" and window >= MIN_NORMALIZED_WINDOW
 
 
 # window="auto" with deseasonalize: the window from which the season is estimated

@@ -301,14 +301,14 @@ class TimeIndex:
                     start=self.last + offset, periods=steps, freq=offset, name=self.name
                 )
             except (OverflowError, pd.errors.OutOfBoundsDatetime):
-                raise _beyond_labels(steps, self.last) from None
+                raise _beyond_labels(self.kind, steps, self.last) from None
         if self.kind == "period":
             try:
                 return pd.period_range(
                     start=self.last + 1, periods=steps, freq=self.freq, name=self.name
                 )
             except (OverflowError, pd.errors.OutOfBoundsDatetime):
-                raise _beyond_labels(steps, self.last) from None
+                raise _beyond_labels(self.kind, steps, self.last) from None
         if self.kind == "integer":
             if self.freq is None:
                 raise ValueError(
@@ -324,13 +324,6 @@ class TimeIndex:
             "index, so the index of the forecast is unknown; convert it (for example "
             "series.index = pd.to_datetime(series.index)) or pass a NumPy array"
         )
-
-
-def _beyond_labels(steps: int, last: Any) -> ValueError:
-    return ValueError(
-        f"steps={steps}: the labels of that many steps after {last} run past the dates "
-        "pandas can represent; ask for fewer steps"
-    )
 
 
 def check_round_trip(time_index: TimeIndex | None, described: dict[str, Any] | None) -> None:
@@ -409,7 +402,7 @@ def future_labels(kind: str, freq: str | None, tz: Any, last: np.ndarray, steps:
         if len(last) and (
             int(last.max()) + step * steps >= 2**63 or int(last.min()) + step < -(2**63)
         ):
-            raise _labels_overflow(kind, steps)
+            raise _beyond_labels(kind, steps)
         labels = (last[:, None] + step * np.arange(1, steps + 1)).ravel()
         return labels if kind == "integer" else decode_labels(kind, freq, tz, labels)
     if freq is None:
@@ -433,13 +426,15 @@ def future_labels(kind: str, freq: str | None, tz: Any, last: np.ndarray, steps:
                     ]
                 )
         except (OverflowError, pd.errors.OutOfBoundsDatetime):
-            raise _labels_overflow(kind, steps) from None
+            raise _beyond_labels(kind, steps) from None
     return decode_labels(kind, freq, tz, labels)
 
 
-def _labels_overflow(kind: str, steps: int) -> ValueError:
+def _beyond_labels(kind: str, steps: int, after: Any = "the series' last ones") -> ValueError:
+    """The error of a forecast whose labels would run past what 64-bit labels (pandas'
+    nanosecond timestamps: up to 2262-04-11) can hold."""
     what = "timestamps (up to 2262-04-11)" if kind == "datetime" else f"{kind} labels"
     return ValueError(
-        f"steps={steps}: the labels of that many steps after the series' last ones run past "
-        f"what 64-bit {what} can hold; ask for fewer steps"
+        f"steps={steps}: the labels of that many steps after {after} run past what 64-bit "
+        f"{what} can hold; ask for fewer steps"
     )

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _ddp, _fused, _state, metrics
 from ._attributes import absent_if_none, fitted_attribute
+from ._device import evaluation_batch_size, predict_in_chunks, resolve_device, usable_device
 from ._forecasting import check_finite, forecast_history
 from ._limits import Limits
 from ._network import GRUNet
@@ -35,14 +36,7 @@ from ._progress import Progress
 from ._scaling import SeriesScaler, check_in_domain
 from ._state import FittedState, NetworkShape, PanelState
 from ._time_index import TimeIndex, tz_key
-from ._training import (
-    Trainer,
-    WindowTable,
-    evaluation_batch_size,
-    predict_in_chunks,
-    resolve_device,
-    usable_device,
-)
+from ._training import Trainer, WindowTable
 from ._validation import SeriesInput, as_targets, as_windows
 from ._windowing import make_windows
 

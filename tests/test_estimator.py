@@ -331,7 +331,7 @@ def test_mixed_precision_steps_keep_float32_weights_and_learn(sine):
 
 
 def test_full_float32_switches_cudnn_rnns_off_tf32_for_cuda_only_and_restores():
-    from gruforecast._training import full_float32
+    from gruforecast._device import full_float32
 
     rnn = torch.backends.cudnn.rnn  # settable without a GPU
     before = rnn.fp32_precision
@@ -352,7 +352,7 @@ def test_full_float32_switches_cudnn_rnns_off_tf32_for_cuda_only_and_restores():
 
 
 def test_evaluation_chunks_are_larger_on_cuda_within_a_memory_bound():
-    from gruforecast._training import EVALUATION_BATCH_SIZE, evaluation_batch_size
+    from gruforecast._device import EVALUATION_BATCH_SIZE, evaluation_batch_size
 
     assert evaluation_batch_size(torch.device("cpu"), 50, 64) == EVALUATION_BATCH_SIZE
     assert evaluation_batch_size(torch.device("cuda"), 50, 64) == 512 * 2**20 // (4 * 50 * 64)

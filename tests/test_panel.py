@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import FAST
+
 from gruforecast import GRUForecaster, OnnxForecaster
 from gruforecast._panel import as_panel, is_panel
-from gruforecast._plan import Plan
+from gruforecast._plan import plan_fit
 from gruforecast._policy import SEASONS_TO_DESEASONALIZE, auto_panel_window
 
 PANEL_FAST = {**FAST, "horizon": 3}
@@ -60,7 +60,7 @@ def test_a_long_frame_is_many_series_and_a_frame_without_the_id_is_one(panel_fra
 def test_windows_are_positions_in_one_array_not_copies(panel_frame):
     panel = as_panel(panel_frame)
     params = {**GRUForecaster(**PANEL_FAST, window=12).get_params()}
-    plan = Plan.under_global_rules(panel, params)
+    plan = plan_fit(panel, params)
     assert plan.scaled.shape == panel.values.shape  # one value array, whatever the window
     assert plan.train_starts.dtype == np.int64 and plan.train_starts.ndim == 1
     # each series split like one series: its training windows, then validation, each
@@ -302,7 +302,7 @@ def test_log1p_is_the_default_for_non_negative_series_only(fitted, panel_frame):
 
 
 def test_refit_trains_on_every_window_and_intervals_keep_the_first_networks_errors(panel_frame):
-    plan = Plan.under_global_rules(as_panel(panel_frame), GRUForecaster(window=12, horizon=3).get_params())
+    plan = plan_fit(as_panel(panel_frame), GRUForecaster(window=12, horizon=3).get_params())
     lengths = as_panel(panel_frame).lengths
     assert len(plan.refit_starts) == int((lengths - 12 - 3 + 1).sum())  # every window
     assert len(plan.refit_starts) > len(plan.train_starts) + len(plan.valid_starts)
@@ -421,7 +421,7 @@ def test_many_monthly_series_deseasonalize_from_a_longer_window_than_the_gru_rea
     network = forecaster.network_
     assert network.deseasonalize and network.season == 12
     params = forecaster.get_params()
-    plan = Plan.under_global_rules(as_panel(panel_frame), params)
+    plan = plan_fit(as_panel(panel_frame), params)
     lengths = plan.recorded.lengths
     gru = auto_panel_window(int(np.median(lengths)), 3, 12)  # what the GRU would read alone
     width = SEASONS_TO_DESEASONALIZE * 12

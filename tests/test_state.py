@@ -216,6 +216,11 @@ def test_what_the_fit_chose_is_recorded_shown_and_kept(monthly, tmp_path):
     ({"target_transform": "sqrt"}, "choices.target_transform is 'sqrt'"),
     ({"refit": "yes"}, "choices.refit must be true or false"),
     ({"surprise": 1}, "choices is .*expected the fields"),
+    # what the fit decided must be what the model is
+    ({"window": 7}, "choices.window is 7, but the model it describes has 6"),
+    ({"hidden_size": 16}, "choices.hidden_size is 16, but the model it describes has 8"),
+    ({"target_transform": "log"}, "choices.target_transform is 'log', but the model it describes has None"),
+    ({"deseasonalize": True}, "choices.deseasonalize is True, but the model it describes has False"),
 ])
 def test_crafted_choices_are_refused(choices, message):
     from gruforecast._policy import Choices
