@@ -84,7 +84,8 @@ def state_change(**fields):
         ({"window": 10**9}, r"window is 1000000000"),
         ({"window": 0}, r"window is 0"),
         ({"window": -1}, r"window is -1"),
-        ({"window": 3}, r"last_window has shape \(12,\); expected \(3,\)"),
+        ({"window": 3}, r"choices.window is 12, but the model it describes has 3"),
+        ({"window": 3, "choices__window": 3}, r"last_window has shape \(12,\); expected \(3,\)"),
         ({"scaler__offset": float("nan")}, r"scaler has offset nan"),
         ({"scaler__scale": 0.0}, r"scale 0.0; expected finite numbers and a positive scale"),
         ({"network__input_size": 2}, r"network.input_size is 2"),
@@ -201,6 +202,7 @@ def test_onnx_metadata_must_agree_with_the_graph(model_file, tmp_path, key, chan
             if key == "window":
                 state["arrays"].pop("last_window")
                 state["calibration"] = None
+                state["choices"]["window"] = state[key]  # past that check, to the graph's
             prop.value = json.dumps(state)
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(proto.SerializeToString())
