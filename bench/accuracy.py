@@ -134,7 +134,7 @@ def load(name: str) -> pd.Series:
 
 def window_for(train: pd.Series, horizon: int) -> int:
     """gruforecast's window="auto" for this training part, for every neural model."""
-    from gruforecast._plan import auto_window
+    from gruforecast._policy import auto_window
 
     freq = getattr(train.index, "freqstr", None)
     return auto_window(len(train), horizon, freq)
