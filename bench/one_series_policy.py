@@ -14,6 +14,9 @@ and a policy by the geometric mean of its ratios, lower is better; AutoETS
 ``--containers``: how the series is handed to gruforecast, each a policy before the
 container rule (a ``pd.Series``: the one-series policy; a one-id long frame: the
 many-series policy); after it, both get the same model, and one name is enough.
+``--prior``: the shipped pretrained prior of the series' season too, zero-shot (no
+training: ``GRUForecaster.from_pretrained(season).forecast(h, context=history)``), on the
+series whose season has a prior; the summary then has a row per season as well.
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ def gruforecast(history: pd.Series, horizon: int, container: str, seed: int) -> 
     return np.asarray(table["forecast"] if isinstance(table, pd.DataFrame) else table, float)
 
 
+def prior(history: pd.Series, horizon: int, season: int) -> np.ndarray:
+    from gruforecast import GRUForecaster
+
+    return GRUForecaster.from_pretrained(season).forecast(horizon, context=history).to_numpy()
+
+
 def auto_ets(history: pd.Series, horizon: int, season: int) -> np.ndarray:
     from statsforecast.models import AutoETS
 
@@ -84,11 +93,15 @@ def auto_ets(history: pd.Series, horizon: int, season: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--containers", nargs="+", default=["series"], choices=["series", "long"])
+    parser.add_argument("--prior", action="store_true", help="the pretrained prior, zero-shot")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json")
     arguments = parser.parse_args()
     warnings.simplefilter("ignore")
+    from gruforecast import priors
+
     ratios: dict[str, dict[str, list[float]]] = {}
+    by_season: dict[tuple[str, int], list[float]] = {}
     seconds: dict[str, float] = {}
     for name, season in SERIES.items():
         series = load(name, season)
@@ -96,6 +109,8 @@ def main() -> None:
             naive = np.mean(np.abs(truth - seasonal_naive(history.to_numpy(), horizon, season)))
             methods = {f"gruforecast ({c})": (lambda c=c: gruforecast(history, horizon, c, arguments.seed))
                        for c in arguments.containers}
+            if arguments.prior and season in priors.shipped():
+                methods["prior (zero-shot)"] = lambda: prior(history, horizon, season)
             methods["AutoETS"] = lambda: auto_ets(history, horizon, season)
             for method, run in methods.items():
                 started = time.perf_counter()
@@ -103,6 +118,7 @@ def main() -> None:
                 seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - started
                 error = np.mean(np.abs(truth - forecast))
                 ratios.setdefault(method, {}).setdefault(length, []).append(error / naive)
+                by_season.setdefault((method, season), []).append(error / naive)
             print(name, length, len(history), {m: round(r[length][-1], 3) for m, r in ratios.items()}, flush=True)
     summary = {
         method: {
@@ -114,6 +130,9 @@ def main() -> None:
     }
     for method, row in summary.items():
         print(f"{method:28s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
+    if arguments.prior:  # the prior's seasons only: every method on the same folds
+        for (method, season), values in sorted(by_season.items(), key=lambda item: item[0][1]):
+            print(f"season {season:2d} {method:28s} {math.exp(np.mean(np.log(values))):.3f} ({len(values)} folds)")
     if arguments.json:
         with open(arguments.json, "w") as file:
             json.dump({"summary": summary, "ratios": ratios, "seed": arguments.seed}, file, indent=1)

@@ -74,6 +74,7 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
         _check_record(row, f"history[{k}]", where)
     _check_record(state.training_span, "training_span", where, optional=True)
     _check_record(state.validation_scores, "validation_scores", where, optional=True)
+    _check_record(state.prior, "prior", where, optional=True)
     if state.last_window is not None:
         finite(state.last_window, "last_window", where, (window,))
     if not isinstance(state.time_index, TimeIndex | None):  # as read from a file

@@ -17,7 +17,7 @@ from ._intervals import check_levels, level_label
 from ._panel import DEFAULT_NAMES, Panel, last_windows, read_one_or_many
 from ._scaling import check_in_domain
 from ._state import FittedState
-from ._time_index import future_labels, step_seconds, tz_key
+from ._time_index import future_labels, seasonal_period, step_seconds, tz_key
 from ._validation import check_int
 from ._windowing import PredictWindows, recursive_forecast
 
@@ -37,15 +37,26 @@ def _with_bounds(
     return np.column_stack(columns), names
 
 
-def _check_same_step(
-    fitted_kind: str | None, fitted_freq: str | None, kind: str | None, freq: str | None
-) -> None:
+def _check_same_step(state: FittedState, kind: str | None, freq: str | None) -> None:
     """Refuse a context whose time step is not the fitted series' (hourly history into
     a daily model): the network learned one step, and the forecast's timestamps would
-    follow the other."""
-    fitted = step_seconds(fitted_kind, fitted_freq)
-    given = step_seconds(kind, freq)
-    if fitted is None or given is None or abs(given - fitted) <= 0.05 * fitted:
+    follow the other. A pretrained prior has no fitted series: a context of another
+    season than the prior's is refused instead (quarterly data into the monthly prior)."""
+    if state.prior is not None:
+        season = state.prior.get("season")
+        given = seasonal_period(freq) if kind in ("datetime", "period") else None
+        if given is not None and season is not None and given != season:
+            raise ValueError(
+                f"context has a frequency of {freq!r}, a season of {given}, but the "
+                f"pretrained prior {state.prior.get('name')!r} was trained on series of "
+                f"season {season}: use the prior of season {given} "
+                f"(from_pretrained({given}); gruforecast.priors.shipped() lists them)"
+            )
+        return
+    fitted_freq = state.frequency
+    fitted = step_seconds(state.index_kind, fitted_freq)
+    given_step = step_seconds(kind, freq)
+    if fitted is None or given_step is None or abs(given_step - fitted) <= 0.05 * fitted:
         return
     raise ValueError(
         f"context has a time step of {freq!r}, but this model was fitted on a "
@@ -160,7 +171,7 @@ def _forecast_table(
     else:
         kind, freq, last = panel.kind, panel.freq, panel.last
         tz = tz_key(panel.tz)
-        _check_same_step(state.index_kind, state.frequency, kind, freq)
+        _check_same_step(state, kind, freq)
         ids, histories = panel.ids, last_windows(panel, state.window)
     labels = future_labels(kind, freq, tz, last, steps)  # fail before any work
     forecast, half_widths = _forecast_histories(
@@ -232,6 +243,11 @@ def forecast_history(
             state, predict_windows, steps, levels, None, names=names, model=model
         )
     if history is None:
+        if state.prior is not None:
+            raise ValueError(
+                f"the pretrained prior {state.prior.get('name')!r} holds no series of its "
+                "own: pass the series to forecast, forecast(steps, context=series)"
+            )
         if state.last_window is None:
             raise ValueError(
                 "this forecaster was fitted on windows (fit(X, y)), so it has no "
@@ -255,7 +271,7 @@ def forecast_history(
             )
         values, name = last_windows(panel, window)[0], history.name
         if index is not None:
-            _check_same_step(state.index_kind, state.frequency, index.kind, index.freq)
+            _check_same_step(state, index.kind, index.freq)
     future_index = index.future(steps) if index is not None else None  # fail before work
     forecasts, half_widths = _forecast_histories(
         state,

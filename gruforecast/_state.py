@@ -144,6 +144,9 @@ class FittedState:
     # which process writes its files (rank 0) in the run that fitted it
     ranks: int = 1
     choices: Choices | None = None  # None: a file written before they were recorded
+    # a pretrained prior's card (gruforecast.priors): what it was trained on, its season,
+    # horizon and window; None for a model fitted on the user's data
+    prior: dict[str, Any] | None = None
 
     @property
     def chosen(self) -> Choices:
@@ -241,6 +244,8 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "refit_epochs": state.refit_epochs,
         "choices": None if state.choices is None else dataclasses.asdict(state.choices),
     }
+    if state.prior is not None:
+        document["prior"] = state.prior
     if state.panel is not None:
         document["panel"] = state.panel.to_document()
         arrays["panel.lengths"] = np.asarray(state.panel.lengths, np.float64)
@@ -344,6 +349,7 @@ def _decode(
             panel=_decode_series_record(document.get("panel"), arrays, where),
             refit_epochs=_refit_epochs(document.get("refit_epochs"), where),
             choices=_choices(document.get("choices"), where),
+            prior=document.get("prior"),
         )
     except KeyError as error:
         raise ValueError(f"{where!r}: the state has no {error.args[0]!r}") from None

@@ -162,6 +162,34 @@ def load_model(path: str, timeout: float | None = None, trusted: bool = False) -
     return GRUForecaster.load(path)
 
 
+def _prior_for(name: str, context: Any, where: str, timeout: float | None) -> Any:
+    """The shipped prior ``name`` (a name or a season), or with ``"auto"`` the one of
+    the season the series of ``context`` (read from ``where``) have, as an
+    OnnxForecaster (no torch)."""
+    from . import priors
+    from .runtime import OnnxForecaster
+
+    season: int | str = name
+    if name == "auto":
+        from ._panel import DEFAULT_NAMES, read_one_or_many, seasonal_period_of
+
+        panel, _, _ = read_one_or_many(context, DEFAULT_NAMES, missing="raise")
+        period = seasonal_period_of(panel)
+        if period is None:
+            listed = ", ".join(priors.shipped().values()) or "none"
+            raise UsageError(
+                f"{where}: its time labels give no frequency, so no prior can be chosen "
+                f"by season: name one, --pretrained NAME (shipped: {listed})"
+            )
+        season = period
+    elif name.isdigit():
+        season = int(name)
+    try:
+        return OnnxForecaster.from_pretrained(season, timeout=timeout)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+
+
 def model_info(path: str) -> dict[str, Any]:
     """What ``gruforecast info`` shows, read from the file's metadata (no torch)."""
     if not Path(path).is_file():
@@ -220,7 +248,7 @@ def describe(state: FittedState) -> dict[str, Any]:
         "validation_scores": state.validation_scores,
         "intervals": _intervals_summary(state),
         "choices": dataclasses.asdict(state.chosen),
-    }
+    } | ({"prior": state.prior} if state.prior is not None else {})
 
 
 def _intervals_summary(state: FittedState) -> str | None:
@@ -401,7 +429,14 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
 
 def _cmd_forecast(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
-    reads = [arguments.model] + ([arguments.input] if arguments.input else [])
+    pretrained = arguments.pretrained is not None
+    if pretrained and arguments.model is not None:
+        raise UsageError("give a MODEL or --pretrained, not both")
+    if pretrained and arguments.input is None:
+        raise UsageError("--pretrained forecasts the series of --input: give --input")
+    if not pretrained and arguments.model is None:
+        raise UsageError("give a MODEL (saved by 'fit', or an .onnx file) or --pretrained")
+    reads = [path for path in (arguments.model, arguments.input) if path]
     for path, flag in ((arguments.output, "--output"), (arguments.plot, "--plot")):
         if path:
             _check_output(path, flag, reads)
@@ -409,8 +444,12 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         table_format(arguments.output)
     if arguments.plot:
         _check_image_format(arguments.plot)
-    model = load_model(arguments.model, arguments.timeout, arguments.trusted)
-    panel = (model.state_ if hasattr(model, "state_") else model.state).panel
+    model = (
+        None if pretrained else load_model(arguments.model, arguments.timeout, arguments.trusted)
+    )
+    panel = (
+        None if model is None else (model.state_ if hasattr(model, "state_") else model.state).panel
+    )
     if panel is not None and arguments.plot:
         raise UsageError("--plot draws one series; this model is of many series")
     context = None
@@ -422,7 +461,11 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
             arguments.id_column,
         )
         # columns not named on the command line: the fit's names where the file has them
-        fitted = model.series_name_ if isinstance(model.series_name_, str) else None
+        fitted = (
+            model.series_name_
+            if model is not None and isinstance(model.series_name_, str)
+            else None
+        )
         defaults = panel.names if panel is not None else (None, None, fitted)
         context = read_series(arguments.input, column, time_column, id_column, defaults)
         if context.ndim == 2:  # many series: in the model's column names, and back after
@@ -432,11 +475,13 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
             given = [str(name) for name in context.columns]
             context = context.set_axis(list(names), axis=1)
             renamed = {names[0]: given[0], names[1]: given[1]}
-        if context.ndim == 1 and model.missing == "raise":
+        if context.ndim == 1 and (model is None or model.missing == "raise"):
             refuse_gaps(
                 context,
                 arguments.input,
-                f"{arguments.model} was fitted without --missing interpolate, so it fills "
+                "a pretrained prior fills none: fill them in the file"
+                if model is None
+                else f"{arguments.model} was fitted without --missing interpolate, so it fills "
                 "none: fill them in the file, or fit the model again with --missing "
                 "interpolate",
             )
@@ -444,13 +489,15 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
         raise UsageError(
             "--column, --time-column and --id-column describe --input; give --input too"
         )
+    if model is None:
+        model = _prior_for(arguments.pretrained, context, arguments.input, arguments.timeout)
     from ._forecasting import NonFiniteForecastError
 
     interval = arguments.interval or None
     try:
         forecast = model.forecast(arguments.steps, context=context, interval=interval)
     except NonFiniteForecastError as error:
-        if _is_onnx(arguments.model):
+        if pretrained or _is_onnx(arguments.model):
             raise  # it names the file already
         raise UsageError(f"{arguments.model}: {error}") from None
     table = _as_frame(forecast, arguments.steps, interval).rename(columns=renamed)
@@ -626,8 +673,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.set_defaults(run=_cmd_fit)
 
-    forecast = command("forecast", "Forecast with a saved model (native or .onnx).")
-    forecast.add_argument("model", metavar="MODEL", help="a model saved by 'fit', or an .onnx file")
+    forecast = command(
+        "forecast", "Forecast with a saved model (native or .onnx), or a pretrained prior."
+    )
+    forecast.add_argument(
+        "model", metavar="MODEL", nargs="?", help="a model saved by 'fit', or an .onnx file"
+    )
+    forecast.add_argument(
+        "--pretrained",
+        nargs="?",
+        const="auto",
+        metavar="NAME",
+        help="forecast --input with a prior shipped with gruforecast instead of a MODEL: "
+        "its name (season-12) or season (12); without NAME, the one of --input's season",
+    )
     forecast.add_argument(
         "--steps", type=_positive_int, required=True, help="number of future values"
     )

@@ -479,6 +479,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     patience_ = fitted_attribute(lambda state: state.chosen.patience)
     batch_size_ = fitted_attribute(lambda state: state.chosen.batch_size)
     windows_per_epoch_ = fitted_attribute(lambda state: state.chosen.windows_per_epoch)
+    # a pretrained prior's card (from_pretrained); absent for a model fitted here
+    prior_ = fitted_attribute(lambda state: absent_if_none(state.prior))
 
     # ------------------------------------------------------------------ fit
 
@@ -955,6 +957,36 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             raise ValueError(f"{where!r} has inconsistent gruforecast content: {error}") from None
         forecaster.state_ = state.replace(network=network, device=str(chosen))
         return forecaster
+
+    @classmethod
+    def from_pretrained(
+        cls, season: int | str, device: str | torch.device | None = None
+    ) -> GRUForecaster:
+        """A fitted forecaster from a pretrained prior shipped with gruforecast, with no
+        training: it forecasts any series given as ``forecast(steps, context=...)``
+        (one series or many, as a fitted model of many series does), with intervals.
+
+        Parameters
+        ----------
+        season : int or str
+            The data's seasonal period (12 for monthly data, 4 quarterly, 1 yearly or
+            none; ``gruforecast.priors.shipped()`` lists the priors) or a prior's name
+            (``"season-12"``).
+        device : str or torch.device, optional
+            Where to put the network; default the CPU.
+
+        What the prior was trained on, its horizon and its window are in ``prior_``
+        (its card; ``docs/priors.md`` tells more). A context on another seasonal
+        period than the prior's is refused.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a season or name of no shipped prior (the message lists them).
+        """
+        from . import priors
+
+        return cls.load(priors.path_of(season, ".gruf"), device)
 
     # ------------------------------------------------------------------ pickling
 

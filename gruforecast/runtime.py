@@ -40,7 +40,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
     RuntimeException,
 )
 
-from ._attributes import fitted_attribute
+from ._attributes import absent_if_none, fitted_attribute
 from ._forecasting import check_finite, forecast_history
 from ._limits import Limits
 from ._onnx_file import read_onnx
@@ -275,6 +275,28 @@ class OnnxForecaster:
         self._output_name = self.metadata["output_name"]
         self._check_graph()
 
+    @classmethod
+    def from_pretrained(
+        cls, season: int | str, providers: Any = "auto", **options: Any
+    ) -> OnnxForecaster:
+        """A pretrained prior shipped with gruforecast, served by ONNX Runtime without
+        torch: it forecasts any series given as ``forecast(steps, context=...)``, with
+        intervals, as ``GRUForecaster.from_pretrained(season)`` does (the same network).
+
+        ``season``: the data's seasonal period (12 monthly, 4 quarterly, 1 yearly or
+        none) or a prior's name (``"season-12"``); ``gruforecast.priors.shipped()`` lists
+        them. ``providers`` and ``options`` (``threads``, ``timeout``, ...) as for
+        :class:`OnnxForecaster`.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a season or name of no shipped prior (the message lists them).
+        """
+        from . import priors
+
+        return cls(priors.path_of(season, ".onnx"), providers, **options)
+
     def _check_graph(self) -> None:
         """Refuse a graph whose input or output is not what the metadata describes:
         one float64 input (batch, window) and an output (batch, horizon) by those names."""
@@ -369,6 +391,8 @@ class OnnxForecaster:
     series_name_ = fitted_attribute(lambda state: state.series_name)
     missing = fitted_attribute(lambda state: state.missing)
     choices_ = fitted_attribute(lambda state: state.chosen)
+    # a pretrained prior's card (from_pretrained); absent for a model fitted by a user
+    prior_ = fitted_attribute(lambda state: absent_if_none(state.prior))
     time_index_ = fitted_attribute(
         lambda state: state.index, "How the exported series' index continues (loads pandas)."
     )
