@@ -14,7 +14,9 @@ and a policy by the geometric mean of its ratios, lower is better; AutoETS
 ``--containers``: how the series is handed to gruforecast, each a policy before the
 container rule (a ``pd.Series``: the one-series policy; a one-id long frame: the
 many-series policy); after it, both get the same model, and one name is enough.
-``--prior``: the shipped pretrained prior of the series' season too, zero-shot (no
+``--inits``: the ``init`` values to fit with (``auto``: fine-tuned from the prior of the
+series' season where one is shipped; ``random``: as before priors). ``--prior``: the
+shipped pretrained prior of the series' season too, zero-shot (no
 training: ``GRUForecaster.from_pretrained(season).forecast(h, context=history)``), on the
 series whose season has a prior; the summary then has a row per season as well.
 """
@@ -66,13 +68,13 @@ def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray
     return np.array([last[h % season] for h in range(horizon)])
 
 
-def gruforecast(history: pd.Series, horizon: int, container: str, seed: int) -> np.ndarray:
+def gruforecast(history: pd.Series, horizon: int, container: str, seed: int, init: str = "auto") -> np.ndarray:
     from gruforecast import GRUForecaster
 
     data = history
     if container == "long":
         data = pd.DataFrame({"unique_id": history.name, "ds": history.index, "y": history.to_numpy()})
-    forecaster = GRUForecaster(horizon=horizon, random_state=seed, device="cpu").fit(data)
+    forecaster = GRUForecaster(horizon=horizon, random_state=seed, device="cpu", init=init).fit(data)
     table = forecaster.forecast(horizon)
     return np.asarray(table["forecast"] if isinstance(table, pd.DataFrame) else table, float)
 
@@ -94,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--containers", nargs="+", default=["series"], choices=["series", "long"])
     parser.add_argument("--prior", action="store_true", help="the pretrained prior, zero-shot")
+    parser.add_argument("--inits", nargs="+", default=["auto"], choices=["auto", "random", "pretrained"],
+                        help="GRUForecaster(init=...) values, each a method")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json")
     arguments = parser.parse_args()
@@ -107,8 +111,8 @@ def main() -> None:
         series = load(name, season)
         for length, history, truth, horizon in folds(series, season):
             naive = np.mean(np.abs(truth - seasonal_naive(history.to_numpy(), horizon, season)))
-            methods = {f"gruforecast ({c})": (lambda c=c: gruforecast(history, horizon, c, arguments.seed))
-                       for c in arguments.containers}
+            methods = {f"gruforecast ({c}, init={i})": (lambda c=c, i=i: gruforecast(history, horizon, c, arguments.seed, i))
+                       for c in arguments.containers for i in arguments.inits}
             if arguments.prior and season in priors.shipped():
                 methods["prior (zero-shot)"] = lambda: prior(history, horizon, season)
             methods["AutoETS"] = lambda: auto_ets(history, horizon, season)

@@ -155,6 +155,12 @@ PARAMETERS: Mapping[str, Parameter] = {
     "id_col": Parameter("unique_id", "the series-id column of a long frame", number=Text()),
     "time_col": Parameter("ds", "the time column of a long frame", number=Text()),
     "target_col": Parameter("y", "the value column of a long frame", number=Text()),
+    "init": Parameter(
+        "auto",
+        "start from the pretrained prior of the data's season ('pretrained'), from random "
+        "weights ('random'), or 'auto': the prior where one fits the data and the parameters",
+        Options(("auto", "pretrained", "random")),
+    ),
     "epochs": Parameter(500, "most passes over the data", number=Integer()),
     "batch_size": Parameter(
         "auto", "windows per minibatch, or 'auto'", Options(("auto",)), Integer()
@@ -165,7 +171,12 @@ PARAMETERS: Mapping[str, Parameter] = {
         Options(("auto",)),
         Integer(),
     ),
-    "lr": Parameter(1e-3, "Adam's learning rate", number=Real(0.0, low_inclusive=False)),
+    "lr": Parameter(
+        "auto",
+        "Adam's learning rate; 'auto': 1e-3, or 1e-4 fine-tuning a pretrained prior",
+        Options(("auto",)),
+        Real(0.0, low_inclusive=False),
+    ),
     "weight_decay": Parameter(0.0, "Adam's L2 penalty", number=Real(0.0)),
     "gradient_clip": Parameter(
         1.0, "largest gradient norm, or None", Options((None,)), Real(0.0, low_inclusive=False)

@@ -55,18 +55,29 @@ def plan_fit(
     source: SeriesInput | None = None,
     time_index: TimeIndex | None = None,
     seed: int = 0,
+    widths: tuple[int, int | None, bool] | None = None,
 ) -> Plan:
     """The plan of a fit on ``panel``'s series (``source``, ``time_index``: one series
-    given as one, as ``read_one_or_many`` returns it).
+    given as one, as ``read_one_or_many`` returns it; ``widths``: the window, the part
+    the GRU reads and ``deseasonalize`` of a pretrained prior the fit starts from, in
+    place of those ``_policy.global_windows`` would choose).
 
     The global rules apply wherever the network normalises each window
     (``_policy.normalizes``, with the window ``_policy.global_windows`` chooses): one
     series that it cannot is planned on its own terms, whatever held it, and many series
     are refused (one model of many needs window normalisation)."""
-    widths = global_windows(panel, params, seasonal_period_of(panel))
+    pretrained = widths is not None
+    if widths is None:
+        widths = global_windows(panel, params, seasonal_period_of(panel))
     if panel.n_series > 1 or normalizes(params, widths[0]):
         return Plan.under_global_rules(
-            panel, params, widths, seed, source=source, time_index=time_index
+            panel,
+            params,
+            widths,
+            seed,
+            source=source,
+            time_index=time_index,
+            pretrained=pretrained,
         )
     if source is None:  # one series as a long frame, a dict or a list gave it
         series = as_series(
@@ -153,10 +164,13 @@ class Plan:
         *,
         source: SeriesInput | None = None,
         time_index: TimeIndex | None = None,
+        pretrained: bool = False,
     ) -> Plan:
         """Plan a fit under the global rules (see the class's notes), with ``widths``:
         the window, the part of it the GRU reads and ``deseasonalize``, as
-        ``_policy.global_windows`` chose them for ``panel``.
+        ``_policy.global_windows`` chose them for ``panel``. ``pretrained``: the fit
+        starts from a pretrained prior, so data with fewer than two windows to train
+        on is planned with none (the prior is kept as it is) instead of refused.
 
         Raises
         ------
@@ -189,7 +203,13 @@ class Plan:
         pad = window - gru_window if gru_window is not None else 0
         windows = np.array([n_windows(int(n) + pad, window, horizon) for n in lengths], np.int64)
         usable = windows >= 1
-        if not usable.any():
+        # a fit from a pretrained prior whose data is too short to train on keeps the
+        # prior as it is (zero-shot): no window is needed then
+        too_few = int(np.maximum(windows, 0).sum()) < FEWEST_ADAPTED_WINDOWS
+        if pretrained and too_few:
+            usable = np.zeros_like(usable)
+            windows = np.zeros_like(windows)
+        elif not usable.any():
             if panel.n_series == 1:
                 raise ValueError(
                     f"X (the series) has {lengths[0]} values, but window={window} and "
@@ -201,7 +221,7 @@ class Plan:
                 f"window={window} and horizon={horizon}: the longest has {lengths.max()} "
                 f"values, at least {window + horizon - pad} are needed"
             )
-        if not usable.all():
+        if not usable.all() and not (pretrained and too_few):
             short = [panel.ids[k] for k in np.flatnonzero(~usable)]
             shown = ", ".join(repr(i) for i in short[:10]) + (", ..." if len(short) > 10 else "")
             warnings.warn(
@@ -221,7 +241,11 @@ class Plan:
             usable_fractions = next(f for f in fallbacks if int(n) >= min_samples(horizon, *f))
             table[windows == n] = split(int(n), horizon, *usable_fractions)
         n_train, n_valid, n_calibration, gap = table.T
-        _check_held_out(panel, window, horizon, fractions, windows, n_train, n_valid, n_calibration)
+        # (from a prior with nothing to validate on, the fit's own warning says it all)
+        if not (pretrained and not n_valid.any()):
+            _check_held_out(
+                panel, window, horizon, fractions, windows, n_train, n_valid, n_calibration
+            )
         starts = _padded(panel.offsets, pad)[:-1]  # where each series' windows start
         train_starts = _ranges(starts, n_train)
         valid_starts = _ranges(starts + n_train + gap, n_valid)

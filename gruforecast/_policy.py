@@ -31,16 +31,19 @@ from ._windowing import SEASONS_TO_ESTIMATE, can_deseasonalize, n_windows
 __all__ = [
     "Adapted",
     "Choices",
+    "PriorShape",
     "adapt",
     "auto_batch_size",
     "auto_panel_window",
     "auto_window",
     "check_deseasonalize",
     "choose",
+    "choose_init",
     "describe_fractions",
     "global_windows",
     "min_samples",
     "normalizes",
+    "prior_conflicts",
     "split",
 ]
 
@@ -55,6 +58,11 @@ SERIES_HIDDEN_SIZE = 64
 PANEL_HIDDEN_SIZE = 48
 # windows drawn per epoch under the global rules (windows_per_epoch="auto")
 AUTO_PANEL_WINDOWS_PER_EPOCH = 32_768
+# lr="auto": Adam's learning rate from random weights, and fine-tuning a prior (on the
+# fpp2 development folds of bench/one_series_policy.py, 1e-3 / 3e-4 / 1e-4 / 3e-5 gave
+# 0.774 / 0.756 / 0.737 / 0.743: a prior is a start worth staying near)
+RANDOM_LR = 1e-3
+FINE_TUNE_LR = 1e-4
 # a refit runs this many times the epochs of the first fit's best one (it has more
 # windows to learn from): on the validation parts of M3 monthly, 1.5 gave a sMAPE
 # 0.1 to 0.25 lower than 1 (two seeds) and 2 gave no more
@@ -403,6 +411,92 @@ class Choices:
     patience: int | None = None
     batch_size: int | None = None
     windows_per_epoch: int | None = None
+    # where the weights started: "random", "fine-tuned" (from the prior named ``prior``)
+    # or "zero-shot" (the prior kept as it was: fine-tuning did not validate better, or
+    # there was nothing to validate on); None: a file written before this was recorded
+    init: str | None = None
+    prior: str | None = None
+    init_reason: str | None = None  # why "auto" chose random weights, where it did
+    lr: float | None = None  # Adam's learning rate (None: a file written before)
+
+
+INITS = ("random", "fine-tuned", "zero-shot")
+
+
+@dataclass(frozen=True)
+class PriorShape:
+    """What a pretrained prior fixes of a fit that starts from it (its network's shape,
+    its window, its horizon and whether it works on log1p)."""
+
+    name: str
+    season: int
+    window: int
+    gru_window: int | None
+    deseasonalize: bool
+    hidden_size: int
+    num_layers: int
+    horizon: int
+    log: bool
+
+
+def prior_conflicts(params: Mapping[str, Any], prior: PriorShape, minimum: float) -> list[str]:
+    """The parameters (and data: ``minimum`` is its smallest value) that a fit starting
+    from ``prior`` cannot honour; empty where it can."""
+    found = []
+    given = {"window": prior.window, "hidden_size": prior.hidden_size}
+    for name, value in given.items():
+        if params[name] != "auto" and params[name] != value:
+            found.append(f"{name}={params[name]} (the prior's is {value})")
+    if params["num_layers"] != prior.num_layers:
+        found.append(f"num_layers={params['num_layers']} (the prior's is {prior.num_layers})")
+    if params["horizon"] > prior.horizon:
+        found.append(
+            f"horizon={params['horizon']} (the prior predicts {prior.horizon} values a call)"
+        )
+    if params["normalize"] != "window" or params["skip"] != "seasonal":
+        found.append("normalize and skip other than 'window' and 'seasonal'")
+    if params["deseasonalize"] != "auto" and bool(params["deseasonalize"]) != prior.deseasonalize:
+        found.append(
+            f"deseasonalize={params['deseasonalize']} (the prior's is {prior.deseasonalize})"
+        )
+    if prior.log and (params["target_transform"] is None or minimum < 0):
+        found.append(
+            "target_transform=None"
+            if params["target_transform"] is None
+            else f"values below 0 (down to {minimum:.4g}; the prior works on log1p)"
+        )
+    if not prior.log and params["target_transform"] == "log":
+        found.append("target_transform='log' (the prior works on the values themselves)")
+    return found
+
+
+def choose_init(
+    params: Mapping[str, Any],
+    season: int,
+    prior: PriorShape | None,
+    conflicts: list[str],
+    shipped: str,
+) -> str | None:
+    """Whether a fit starts from ``prior`` (the shipped prior of the data's ``season``,
+    None where there is none): None where it does, else why not (``"random"``: asked).
+
+    Raises
+    ------
+    ValueError
+        With ``init="pretrained"`` where no prior fits, naming what contradicts it.
+    """
+    init = params["init"]
+    if init == "random":
+        return "init='random'"
+    if prior is None:
+        reason = f"no pretrained prior has season {season} (shipped: {shipped})"
+    elif conflicts:
+        reason = f"{', '.join(conflicts)} contradict the prior {prior.name!r}"
+    else:
+        return None
+    if init == "pretrained":
+        raise ValueError(f"init='pretrained', but {reason}: use init='auto' or 'random'")
+    return reason
 
 
 def choose(
@@ -414,6 +508,8 @@ def choose(
     normalizes: bool,
     global_rules: bool,
     n_train: int,
+    prior: PriorShape | None = None,
+    init_reason: str | None = None,
 ) -> Choices:
     """Every ``"auto"`` of ``params`` resolved for a plan's data (the plan has taken the
     window, log1p and ``deseasonalize`` from :func:`global_windows` or :func:`adapt`:
@@ -434,7 +530,11 @@ def choose(
 
     return Choices(
         window=window,
-        hidden_size=auto("hidden_size", SERIES_HIDDEN_SIZE, PANEL_HIDDEN_SIZE),
+        hidden_size=(
+            prior.hidden_size
+            if prior is not None
+            else auto("hidden_size", SERIES_HIDDEN_SIZE, PANEL_HIDDEN_SIZE)
+        ),
         target_transform="log" if log else None,
         deseasonalize=deseasonalize,
         refit=global_rules if params["refit"] == "auto" else bool(params["refit"]),
@@ -444,4 +544,14 @@ def choose(
         else int(params["batch_size"]),
         # an epoch draws every training window where there are no more than that
         windows_per_epoch=per_epoch if per_epoch is not None and per_epoch < n_train else None,
+        lr=(
+            float(params["lr"])
+            if params["lr"] != "auto"
+            else FINE_TUNE_LR
+            if prior is not None
+            else RANDOM_LR
+        ),
+        init="random" if prior is None else "fine-tuned",  # "zero-shot" once training says
+        prior=None if prior is None else prior.name,
+        init_reason=init_reason if prior is None and params["init"] == "auto" else None,
     )

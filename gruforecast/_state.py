@@ -37,7 +37,7 @@ from ._history import History
 from ._intervals import Calibration
 from ._limits import DEFAULT_LIMITS, FORMAT_VERSION, JsonAllowance, Limits, check_format_version
 from ._params import check_choice
-from ._policy import Choices
+from ._policy import INITS, Choices
 from ._scaling import SeriesScaler
 from ._time_index import TimeIndex, json_name
 from ._version import __version__
@@ -526,15 +526,14 @@ def _array_from_document(value: Any, name: str, version: int) -> np.ndarray:
 
 
 def _choices(value: Any, where: str) -> Choices | None:
-    """A file's ``choices`` (absent before they were recorded), checked field by field."""
+    """A file's ``choices`` (absent before they were recorded), checked field by field;
+    the fields recorded since (``init``, ``prior``, ``init_reason``, ``lr``) may be absent."""
     if value is None:
         return None
-    if not isinstance(value, Mapping) or set(value) != {
-        f.name for f in dataclasses.fields(Choices)
-    }:
+    names = {f.name for f in dataclasses.fields(Choices)}
+    if not isinstance(value, Mapping) or not (names - set(_LATER_CHOICES)) <= set(value) <= names:
         raise ValueError(
-            f"{where!r}: choices is {value!r:.80}; expected the fields of "
-            f"{[f.name for f in dataclasses.fields(Choices)]}"
+            f"{where!r}: choices is {value!r:.80}; expected the fields of {sorted(names)}"
         )
 
     def count(name: str, optional: bool) -> None:
@@ -555,7 +554,21 @@ def _choices(value: Any, where: str) -> Choices | None:
     for name in ("deseasonalize", "refit"):
         if not isinstance(value[name], bool):
             raise ValueError(f"{where!r}: choices.{name} must be true or false")
+    if value.get("init") not in (None, *INITS):
+        raise ValueError(f"{where!r}: choices.init is {value['init']!r:.40}; expected {INITS}")
+    for name in ("prior", "init_reason"):
+        if not isinstance(value.get(name), str | None):
+            raise ValueError(f"{where!r}: choices.{name} is {value[name]!r:.40}; expected text")
+    lr = value.get("lr")
+    if lr is not None and not (
+        isinstance(lr, int | float) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0
+    ):
+        raise ValueError(f"{where!r}: choices.lr is {lr!r:.40}; expected a positive number")
     return Choices(**value)
+
+
+# fields of Choices that files written before them lack
+_LATER_CHOICES = ("init", "prior", "init_reason", "lr")
 
 
 def _refit_epochs(value: Any, where: str) -> int | None:

@@ -121,6 +121,11 @@ class Trainer:
     listeners : sequence of Listener, optional
         Told of the fit as it goes (:class:`Listener`'s hooks, called in the order
         given); kept in ``self.listeners``.
+    baseline : bool, default=False
+        Measure the starting weights on the validation part before the first epoch
+        (``baseline_loss``): an epoch is kept only where it beats them, and where none
+        does the network ends with the weights it started with (fine-tuning a
+        pretrained prior keeps the prior unless training validates better).
 
     The inputs and targets :meth:`fit` takes are tensors of windows, or
     :class:`WindowTable` s indexed like them.
@@ -143,8 +148,11 @@ class Trainer:
         rows_per_epoch: int | None = None,
         group: Group | None = None,
         listeners: Sequence[Listener] = (),
+        baseline: bool = False,
     ) -> None:
         self.listeners: list[Listener] = list(listeners)
+        self.baseline = baseline
+        self.baseline_loss: float | None = None
         self.network = network
         self.group = group
         # what training steps call: the network, or DDP around it (same parameters)
@@ -221,6 +229,14 @@ class Trainer:
         reference = math.inf  # the loss an epoch must beat by tol to reset the count
         self.stop_reason = "completed"
         early_stopping = has_validation and self.patience is not None
+        if self.baseline and has_validation:  # the start is the best until beaten
+            self.baseline_loss = self.evaluate(valid_inputs, valid_targets)
+            if math.isfinite(self.baseline_loss):
+                self._best_loss = reference = self.baseline_loss
+                self._best_state = {
+                    name: tensor.detach().clone()
+                    for name, tensor in self.network.state_dict().items()
+                }
         for listener in self.listeners:
             listener.on_train_begin(
                 self.epochs, self.patience if early_stopping else None, self.tol

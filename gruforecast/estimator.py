@@ -9,8 +9,10 @@ series and calls ``fit(X_train)`` and ``score(X_test)``, while ``cross_val_score
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -28,10 +30,17 @@ from ._device import evaluation_batch_size, predict_in_chunks, resolve_device, u
 from ._forecasting import check_finite, forecast_history
 from ._limits import Limits
 from ._network import GRUNet
-from ._panel import Panel, last_windows, read_one_or_many
-from ._params import check_params
+from ._panel import Panel, last_windows, read_one_or_many, seasonal_period_of
+from ._params import PARAMETERS, check_params
 from ._plan import Plan, plan_fit
-from ._policy import REFIT_LENGTH, Choices, choose
+from ._policy import (
+    REFIT_LENGTH,
+    Choices,
+    PriorShape,
+    choose,
+    choose_init,
+    prior_conflicts,
+)
 from ._progress import Progress
 from ._scaling import SeriesScaler, check_in_domain
 from ._state import FittedState, NetworkShape, PanelState
@@ -85,6 +94,85 @@ def _network_shape(network: GRUNet) -> NetworkShape:
         deseasonalize=network.deseasonalize,
         gru_window=network.gru_window,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Start:
+    """Where a fit's weights start: the shipped prior of the data's season (what it fixes
+    of the network, its file's state and weights), or random weights and why."""
+
+    prior: PriorShape | None = None
+    state: FittedState | None = None
+    weights: dict[str, Any] | None = None
+    reason: str | None = None  # why random weights, where "auto" chose them
+
+    @classmethod
+    def of(cls, panel: Panel, params: dict[str, Any]) -> _Start:
+        """The start ``params["init"]`` asks for, for ``panel``'s series.
+
+        Raises
+        ------
+        ValueError
+            With ``init="pretrained"`` where no shipped prior fits the data and the
+            parameters (naming what contradicts it).
+        """
+        from . import priors
+        from .persistence import load
+
+        if params["init"] == "random":
+            return cls(reason="init='random'")
+        period = seasonal_period_of(panel)
+        if period is None and params["init"] == "auto":
+            return cls(reason="the data has no frequency to choose a prior's season by")
+        season = period or 1  # init='pretrained' on data without a frequency: no season
+        shipped = priors.shipped()
+        prior = state = weights = None
+        if season in shipped:
+            state, _, weights = load(priors.path_of(season, ".gruf"), Limits())
+            shape = state.shape
+            prior = PriorShape(
+                name=str(cast(dict, state.prior)["name"]),
+                season=season,
+                window=state.window,
+                gru_window=shape.gru_window,
+                deseasonalize=shape.deseasonalize,
+                hidden_size=shape.hidden_size,
+                num_layers=shape.num_layers,
+                horizon=state.horizon,
+                log=state.scaler.log,
+            )
+        minimum = float(np.nanmin(panel.values)) if len(panel.values) else 0.0
+        conflicts = [] if prior is None else prior_conflicts(params, prior, minimum)
+        listed = ", ".join(shipped.values()) or "none"
+        reason = choose_init(params, season, prior, conflicts, listed)
+        if reason is not None:
+            return cls(reason=reason)
+        return cls(prior=prior, state=state, weights=weights)
+
+    def weights_for(self, horizon: int) -> dict[str, torch.Tensor]:
+        """The prior's weights for a network of ``horizon`` steps: its direct head and
+        skip map predict the first ``horizon`` of the prior's steps."""
+        cut = {}
+        for name, value in cast(dict, self.weights).items():
+            tensor = torch.as_tensor(np.array(value))
+            cut[name] = tensor[:horizon] if name.startswith(("head.", "skip.")) else tensor
+        return cut
+
+    def calibration(self) -> Any:
+        """The prior's own calibration errors (scores of windows normalised by their
+        spread: they serve any series)."""
+        return cast(FittedState, self.state).calibration
+
+    def warn_zero_shot(self) -> None:
+        name = cast(PriorShape, self.prior).name
+        warnings.warn(
+            "the series are too short to hold out a validation part, so nothing could "
+            f"tell whether training improves on the pretrained prior {name!r}: the model "
+            "is the prior itself, zero-shot, with the prior's intervals (init='random' "
+            "trains on the series instead)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class _GlobalGenerator:
@@ -215,6 +303,21 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         convention of neuralforecast and statsforecast): a frame given to ``fit`` with
         the ``id_col`` column is many series, fitted as one model (see the user guide's
         "Many series"); without it, it is one series as always.
+    init : {"auto", "pretrained", "random"}, default="auto"
+        Where the weights start. ``"pretrained"``: from the pretrained prior shipped
+        for the data's season (``gruforecast.priors``; data without a frequency takes
+        the season-1 prior), whose window, hidden size and seasonal adjustment the fit
+        takes; training is kept only where an epoch validates better than the prior
+        did, so the model is the fine-tuned or the zero-shot one, whichever validates
+        better (``init_``), and a series too short to hold out a validation part gets
+        the prior as it is, with its intervals, and a warning. An error where no prior
+        has the data's season, or where parameters contradict the prior (a window,
+        hidden size, number of layers or seasonal adjustment other than its, a horizon
+        beyond its 6 to 48 values, ``normalize``/``skip`` off, values below 0 for its
+        log1p). ``"random"``: random weights, as before priors existed. ``"auto"``:
+        the prior where one fits the data (a frequency of a shipped season) and the
+        parameters, else random weights, saying why in ``choices_.init_reason``.
+        ``fit(X, y)`` on windows always starts from random weights.
     epochs : int, default=500
         Maximum number of passes over the training windows (early stopping usually
         ends training well before).
@@ -226,8 +329,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Training windows an epoch draws (anew each epoch). ``"auto"``: at most 32,768,
         so that an epoch over a large panel stays short and early stopping checks
         often.
-    lr : float, default=1e-3
-        Adam's learning rate.
+    lr : float or "auto", default="auto"
+        Adam's learning rate. ``"auto"``: 1e-3 from random weights, 1e-4 fine-tuning a
+        pretrained prior (see ``init``; the lower rate kept the fits nearer the prior and
+        more accurate on the development series of bench/README.md).
     weight_decay : float, default=0.0
         Adam's L2 penalty.
     gradient_clip : float or None, default=1.0
@@ -359,6 +464,16 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         None: every training window, each epoch. Of a model file written before these
         were recorded, ``patience_``, ``batch_size_`` and ``windows_per_epoch_`` are
         None (the others are read from its network, scaler and refit).
+    lr_ : float or None
+        Adam's learning rate (see ``lr``; None for a model file written before it was
+        recorded).
+    init_ : str or None
+        Where the weights started (see ``init``): "random", "fine-tuned" (from the
+        prior ``choices_.prior``) or "zero-shot" (the prior kept as it was); None for a
+        model file written before it was recorded.
+    prior_ : dict
+        Of a pretrained prior (``from_pretrained``) only: its card (what it was trained
+        on, its season, horizon and window).
     state_ : FittedState
         Everything above in one object, replaced as a whole by each ``fit``: a thread
         that forecasts meanwhile uses the old model or the new one, never a mix.
@@ -389,10 +504,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        init: str = "auto",
         epochs: int = 500,
         batch_size: int | str = "auto",
         windows_per_epoch: int | str = "auto",
-        lr: float = 1e-3,
+        lr: float | str = "auto",
         weight_decay: float = 0.0,
         gradient_clip: float | None = 1.0,
         validation_fraction: float = 0.1,
@@ -421,6 +537,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
+        self.init = init
         self.epochs = epochs
         self.batch_size = batch_size
         self.windows_per_epoch = windows_per_epoch
@@ -479,6 +596,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     patience_ = fitted_attribute(lambda state: state.chosen.patience)
     batch_size_ = fitted_attribute(lambda state: state.chosen.batch_size)
     windows_per_epoch_ = fitted_attribute(lambda state: state.chosen.windows_per_epoch)
+    # "random", "fine-tuned" or "zero-shot" (None: a file written before it was recorded)
+    init_ = fitted_attribute(lambda state: state.chosen.init)
+    lr_ = fitted_attribute(lambda state: state.chosen.lr)
     # a pretrained prior's card (from_pretrained); absent for a model fitted here
     prior_ = fitted_attribute(lambda state: absent_if_none(state.prior))
 
@@ -511,7 +631,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         where = _ddp.launch(self.distributed)  # None: this process trains alone
         device = self._training_device(where)
         group = None if where is None else _ddp.Group(where, device)
-        plan = self._plan(X, y, params)
+        plan, start = self._plan(X, y, params)
         choices = choose(
             params,
             window=plan.window,
@@ -520,6 +640,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             normalizes=plan.normalizes,
             global_rules=plan.global_rules,
             n_train=plan.n_train,
+            prior=start.prior,
+            init_reason=start.reason,
         )
         backend = _fused.resolve_backend(
             self.gru_backend, device, self.precision, cast(int, choices.batch_size)
@@ -542,11 +664,28 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             )
             seed = group.broadcast_int(seed)
         generator = _GlobalGenerator(device)
-        build = lambda: self._build_network(plan, choices, backend).to(device)  # noqa: E731
+
+        def build() -> GRUNet:
+            network = self._build_network(plan, choices, backend)
+            if start.weights is not None:  # the prior's, its head cut to this horizon
+                network.load_state_dict(start.weights_for(plan.horizon))
+            return network.to(device)
+
         network = generator.seeded(seed, build)
         try:
-            trainer, scores = self._train(network, plan, choices, device, seed, group)
+            # a prior with nothing to validate on is kept as it is: no epoch is run
+            zero_shot = start.prior is not None and not len(plan.valid_starts)
+            trainer, scores = self._train(
+                network, plan, choices, device, seed, group, epochs=0 if zero_shot else None
+            )
+            if start.prior is not None and trainer.history.best_epoch is None:
+                # no epoch validated better than the prior, or nothing to validate on
+                choices = dataclasses.replace(choices, init="zero-shot")
+                if not len(plan.valid_starts):
+                    start.warn_zero_shot()
             calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
+            if calibration is None and choices.init == "zero-shot":
+                calibration = start.calibration()  # the prior's own errors
             if refit is not None:
                 if calibration is not None:  # the errors of the network that never saw them
                     predictor = self._raw_predictor(network, plan.scaler, device)
@@ -629,15 +768,27 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         names = (self.id_col, self.time_col, self.target_col)
         return read_one_or_many(X, names, missing=self.missing)
 
-    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> Plan:
+    def _plan(self, X: Any, y: Any, params: dict[str, Any]) -> tuple[Plan, _Start]:
         """The data of this fit and the decisions on it (NumPy/pandas only): the series
-        as :meth:`_read` reads them, or ``fit(X, y)``'s windows and targets."""
+        as :meth:`_read` reads them, or ``fit(X, y)``'s windows and targets; and the
+        pretrained prior it starts from, if any (see ``init``)."""
         if y is None:
             panel, source, time_index = self._read(X)
-            return plan_fit(panel, params, source=source, time_index=time_index)
+            start = _Start.of(panel, params)
+            prior = start.prior
+            widths = (
+                None if prior is None else (prior.window, prior.gru_window, prior.deseasonalize)
+            )
+            plan = plan_fit(panel, params, source=source, time_index=time_index, widths=widths)
+            return plan, start
+        if params["init"] == "pretrained":
+            raise ValueError(
+                "init='pretrained' starts from the prior of a series' season, and fit(X, y) "
+                "on windows has no series: use init='auto' or 'random'"
+            )
         windows = as_windows(X)
         targets = as_targets(y, n_samples=len(windows), horizon=self.horizon)
-        return Plan.from_windows(windows, targets, params)
+        return Plan.from_windows(windows, targets, params), _Start(reason="fit(X, y) on windows")
 
     def _build_network(self, plan: Plan, choices: Choices, backend: str) -> GRUNet:
         return GRUNet(
@@ -662,6 +813,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         seed: int,
         group: _ddp.Group | None,
         refit: tuple[int, int] | None = None,
+        epochs: int | None = None,
     ) -> tuple[Trainer, dict[str, float] | None]:
         """Train ``network`` on the plan's training windows, stopping on its validation
         windows; returns the trainer (history, stop reason) and the validation scores
@@ -669,7 +821,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         without a validation part). With ``refit`` (epochs, rows per epoch): train that
         long on every window, the held-out ones too, with nothing to stop on. With
         ``group``: together with the other processes of a distributed fit. Windows are
-        positions in one array of scaled values, cut when a minibatch needs them."""
+        positions in one array of scaled values, cut when a minibatch needs them.
+        ``epochs``: at most that many (0: none), in place of the parameter's. A network
+        that starts from a pretrained prior keeps its start unless an epoch validates
+        better (``Trainer``'s ``baseline``)."""
         values = torch.as_tensor(plan.scaled, device=device)
         window, horizon = plan.window, plan.horizon
 
@@ -688,7 +843,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             tables(valid_starts),
         )
         network.generator = torch.Generator(device=device).manual_seed(seed + 1)
-        trainer = self._trainer(network, plan, choices, device, seed, group, refit)
+        trainer = self._trainer(network, plan, choices, device, seed, group, refit, epochs)
         trainer.fit(train_inputs, train_targets, valid_inputs, valid_targets)  # type: ignore[arg-type]
         network.generator = None
         scores = None
@@ -714,12 +869,16 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         seed: int,
         group: _ddp.Group | None,
         refit: tuple[int, int] | None = None,
+        epochs: int | None = None,
     ) -> Trainer:
+        if epochs is None:
+            epochs = self.epochs if refit is None else refit[0]
         return Trainer(
             network,
-            epochs=self.epochs if refit is None else refit[0],
+            epochs=epochs,
+            baseline=choices.init == "fine-tuned" and refit is None,
             batch_size=cast(int, choices.batch_size),
-            lr=self.lr,
+            lr=cast(float, choices.lr),
             weight_decay=self.weight_decay,
             gradient_clip=self.gradient_clip,
             patience=choices.patience,
@@ -1002,6 +1161,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fitted = state.pop("_fitted", None)
+        # a pickle of an earlier version lacks the parameters added since: their defaults
+        state = {**{n: p.default for n, p in PARAMETERS.items() if n not in state}, **state}
         super().__setstate__(state)
         if fitted is not None:
             fitted, weights = fitted

@@ -175,3 +175,64 @@ def test_the_built_wheel_holds_every_prior(tmp_path):
     out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(sorted(SHIPPED))
+
+
+# ---------------------------------------------------------------- fine-tuning (init)
+
+FAST_TUNE = {"epochs": 3, "random_state": 0, "device": "cpu", "horizon": 12}
+
+
+def test_a_monthly_series_starts_from_the_monthly_prior_and_says_so(tmp_path):
+    series = load_air_passengers()
+    tuned = GRUForecaster(**FAST_TUNE).fit(series)  # init="auto"
+    assert tuned.init_ in ("fine-tuned", "zero-shot") and tuned.choices_.prior == "season-12"
+    prior = GRUForecaster.from_pretrained(12)
+    assert (tuned.window_, tuned.hidden_size_) == (prior.window_, prior.hidden_size_)
+    assert tuned.network_.gru_window == prior.network_.gru_window
+    random = GRUForecaster(**FAST_TUNE, init="random").fit(series)
+    assert random.init_ == "random" and random.choices_.prior is None
+    assert random.choices_.init_reason is None  # asked for, nothing to explain
+    # kept in the model file and the exported model, shown by info
+    again = GRUForecaster.load(tuned.save(tmp_path / "m.gruf"))
+    assert again.choices_ == tuned.choices_
+    assert OnnxForecaster(tuned.export_onnx(tmp_path / "m.onnx")).choices_.init == tuned.init_
+
+
+def test_epochs_that_do_not_validate_better_leave_the_prior_as_it_was():
+    series = load_air_passengers()
+    kept = GRUForecaster(**{**FAST_TUNE, "epochs": 1}, lr=1e-12, refit=False).fit(series)
+    assert kept.init_ == "zero-shot" and kept.history_.best_epoch is None
+    prior = GRUForecaster.from_pretrained(12)
+    np.testing.assert_allclose(
+        kept.forecast(12).to_numpy(), prior.forecast(12, context=series).to_numpy(), rtol=1e-5
+    )
+
+
+def test_parameters_that_contradict_the_prior_train_from_random_weights_or_refuse():
+    series = load_air_passengers()
+    auto = GRUForecaster(**FAST_TUNE, hidden_size=8).fit(series)
+    assert auto.init_ == "random"
+    assert "hidden_size=8 (the prior's is 48) contradict the prior 'season-12'" in auto.choices_.init_reason
+    with pytest.raises(ValueError, match=r"init='pretrained', but hidden_size=8 \(the prior's is 48\), "
+                                         r"horizon=24 \(the prior predicts 18 values a call\)"):
+        GRUForecaster(**{**FAST_TUNE, "horizon": 24}, hidden_size=8, init="pretrained").fit(series)
+    with pytest.raises(ValueError, match=r"values below 0 .*the prior works on log1p"):
+        GRUForecaster(**FAST_TUNE, init="pretrained").fit(series - 200)
+    with pytest.raises(ValueError, match=r"init='pretrained'.*fit\(X, y\) on windows has no series"):
+        GRUForecaster(init="pretrained").fit(np.zeros((20, 4)), np.zeros(20))
+    weekly = pd.Series(np.arange(200.0) + 5, index=pd.date_range("2000-01-02", periods=200, freq="W"))
+    with pytest.raises(ValueError, match=r"no pretrained prior has season 52 \(shipped: season-1"):
+        GRUForecaster(**FAST_TUNE, init="pretrained").fit(weekly)
+    numbers = GRUForecaster(**{**FAST_TUNE, "horizon": 3}).fit(np.sin(np.arange(120.0)) + 5)
+    assert numbers.init_ == "random" and "no frequency" in numbers.choices_.init_reason
+
+
+def test_a_series_too_short_to_validate_on_gets_the_priors_forecast_and_intervals():
+    short = load_air_passengers()[-40:]  # 40 months: windows for training, none held out
+    with pytest.warns(UserWarning, match=r"the model is the prior itself, zero-shot"):
+        model = GRUForecaster(**FAST_TUNE).fit(short)
+    assert model.init_ == "zero-shot" and len(model.history_) == 0
+    prior = GRUForecaster.from_pretrained(12)
+    ours = model.forecast(12, interval=0.9)
+    theirs = prior.forecast(12, context=short, interval=0.9)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-5)
