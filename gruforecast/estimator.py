@@ -41,6 +41,7 @@ from ._policy import (
     choose_init,
     prior_conflicts,
 )
+from ._pretrained import PriorBySeason
 from ._progress import Progress
 from ._scaling import SeriesScaler, check_in_domain
 from ._state import FittedState, NetworkShape, PanelState
@@ -1119,18 +1120,21 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
     @classmethod
     def from_pretrained(
-        cls, season: int | str, device: str | torch.device | None = None
-    ) -> GRUForecaster:
+        cls, season: int | str | None = None, device: str | torch.device | None = None
+    ) -> Any:
         """A fitted forecaster from a pretrained prior shipped with gruforecast, with no
         training: it forecasts any series given as ``forecast(steps, context=...)``
         (one series or many, as a fitted model of many series does), with intervals.
 
         Parameters
         ----------
-        season : int or str
+        season : int, str or None, default=None
             The data's seasonal period (12 for monthly data, 4 quarterly, 1 yearly or
             none; ``gruforecast.priors.shipped()`` lists the priors) or a prior's name
-            (``"season-12"``).
+            (``"season-12"``). None: each ``forecast(steps, context=...)`` uses the
+            prior of its context's season, read from the context's time labels (a
+            ``PriorBySeason``, which loads each prior on first use; a context without
+            a frequency is an error naming the shipped priors).
         device : str or torch.device, optional
             Where to put the network; default the CPU.
 
@@ -1145,6 +1149,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         from . import priors
 
+        if season is None:
+            return PriorBySeason(lambda chosen: cls.from_pretrained(chosen, device))
         return cls.load(priors.path_of(season, ".gruf"), device)
 
     # ------------------------------------------------------------------ pickling

@@ -44,6 +44,7 @@ from ._attributes import absent_if_none, fitted_attribute
 from ._forecasting import check_finite, forecast_history
 from ._limits import Limits
 from ._onnx_file import read_onnx
+from ._pretrained import PriorBySeason
 from ._scaling import check_in_domain
 from ._state import FittedState, from_onnx_metadata
 from ._validation import as_windows, check_int, check_real
@@ -277,15 +278,17 @@ class OnnxForecaster:
 
     @classmethod
     def from_pretrained(
-        cls, season: int | str, providers: Any = "auto", **options: Any
-    ) -> OnnxForecaster:
+        cls, season: int | str | None = None, providers: Any = "auto", **options: Any
+    ) -> Any:
         """A pretrained prior shipped with gruforecast, served by ONNX Runtime without
         torch: it forecasts any series given as ``forecast(steps, context=...)``, with
         intervals, as ``GRUForecaster.from_pretrained(season)`` does (the same network).
 
         ``season``: the data's seasonal period (12 monthly, 4 quarterly, 1 yearly or
         none) or a prior's name (``"season-12"``); ``gruforecast.priors.shipped()`` lists
-        them. ``providers`` and ``options`` (``threads``, ``timeout``, ...) as for
+        them. None: each ``forecast(steps, context=...)`` uses the prior of its
+        context's season (a ``PriorBySeason``; see ``GRUForecaster.from_pretrained``).
+        ``providers`` and ``options`` (``threads``, ``timeout``, ...) as for
         :class:`OnnxForecaster`.
 
         Raises
@@ -295,6 +298,8 @@ class OnnxForecaster:
         """
         from . import priors
 
+        if season is None:
+            return PriorBySeason(lambda chosen: cls.from_pretrained(chosen, providers, **options))
         return cls(priors.path_of(season, ".onnx"), providers, **options)
 
     def _check_graph(self) -> None:

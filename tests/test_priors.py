@@ -68,6 +68,21 @@ def test_zero_shot_forecasts_a_series_it_never_saw_with_intervals_and_onnx_agree
     np.testing.assert_allclose(table.forecast[3:].to_numpy(), 10 * table.forecast[:3].to_numpy(), rtol=1e-3)
 
 
+def test_without_a_season_each_context_gets_the_prior_of_its_own():
+    monthly = load_air_passengers()
+    quarterly = monthly.resample("QS").sum()
+    for make in (GRUForecaster.from_pretrained, OnnxForecaster.from_pretrained):
+        chooser = make()  # season=None
+        for series, season in ((monthly, 12), (quarterly, 4)):
+            expected = make(season).forecast(5, context=series, interval=0.8)
+            pd.testing.assert_frame_equal(chooser.forecast(5, context=series, interval=0.8), expected)
+        assert sorted(chooser.priors_) == [4, 12]  # each loaded once, on first use
+        with pytest.raises(ValueError, match=r"no frequency, so no prior can be chosen by season.*shipped: season-1"):
+            chooser.forecast(5, context=np.arange(50.0))
+        with pytest.raises(ValueError, match=r"hold no series of their own: pass"):
+            chooser.forecast(5)
+
+
 def test_the_onnx_prior_never_imports_torch():
     code = (
         "import sys\n"
