@@ -116,8 +116,10 @@ def build(season: int, out: Path, *, without: tuple[str, ...] = (), synthetic_on
     frame, counts = corpus(season, without=without, synthetic_only=synthetic_only,
                            series=series, seed=seed)
     options = {} if epochs is None else {"epochs": epochs}
+    # from random weights (init="auto" would start from the prior being rebuilt), at
+    # the rate lr="auto" gives random weights
     forecaster = GRUForecaster(horizon=spec["horizon"], random_state=seed, device="cpu",
-                               **options)
+                               init="random", **options)
     started = time.perf_counter()
     forecaster.fit(frame)
     seconds = time.perf_counter() - started
@@ -158,6 +160,8 @@ def build(season: int, out: Path, *, without: tuple[str, ...] = (), synthetic_on
         calibration=calibration,
         prior=card,
     )
+    # the parameters a user's refit of the prior gets: the defaults (init="auto", ...)
+    forecaster.set_params(init="auto", device="auto")
     out.mkdir(parents=True, exist_ok=True)
     forecaster.save(out / f"{name}.gruf")
     forecaster.export_onnx(out / f"{name}.onnx")

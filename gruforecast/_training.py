@@ -377,9 +377,11 @@ class Trainer:
                 f"training diverged in epoch {epoch} ({losses}) before any epoch ended "
                 f"with a finite loss, so there are no weights to keep; {advice}"
             )
+        best = self.history.best_epoch
+        kept = f"weights of epoch {best}" if best is not None else "starting weights"
         warnings.warn(
             f"training diverged in epoch {epoch} ({losses}); stopped and restored the "
-            f"weights of epoch {self.history.best_epoch}; {advice}",
+            f"{kept}; {advice}",
             RuntimeWarning,
             stacklevel=4,
         )

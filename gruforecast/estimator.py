@@ -124,8 +124,8 @@ class _Start:
             return cls(reason="init='random'")
         period = seasonal_period_of(panel)
         if period is None and params["init"] == "auto":
-            return cls(reason="the data has no frequency to choose a prior's season by")
-        season = period or 1  # init='pretrained' on data without a frequency: no season
+            return cls(reason="the data's time labels give no seasonal period to choose a prior by")
+        season = period or 1  # init='pretrained' without a seasonal period: season 1
         shipped = priors.shipped()
         prior = state = weights = None
         if season in shipped:
@@ -305,20 +305,23 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         the ``id_col`` column is many series, fitted as one model (see the user guide's
         "Many series"); without it, it is one series as always.
     init : {"auto", "pretrained", "random"}, default="auto"
-        Where the weights start. ``"pretrained"``: from the pretrained prior shipped
-        for the data's season (``gruforecast.priors``; data without a frequency takes
-        the season-1 prior), whose window, hidden size and seasonal adjustment the fit
-        takes; training is kept only where an epoch validates better than the prior
-        did, so the model is the fine-tuned or the zero-shot one, whichever validates
-        better (``init_``), and a series too short to hold out a validation part gets
-        the prior as it is, with its intervals, and a warning. An error where no prior
-        has the data's season, or where parameters contradict the prior (a window,
-        hidden size, number of layers or seasonal adjustment other than its, a horizon
-        beyond its 6 to 48 values, ``normalize``/``skip`` off, values below 0 for its
-        log1p). ``"random"``: random weights, as before priors existed. ``"auto"``:
-        the prior where one fits the data (a frequency of a shipped season) and the
-        parameters, else random weights, saying why in ``choices_.init_reason``.
-        ``fit(X, y)`` on windows always starts from random weights.
+        Where the weights start. ``"pretrained"``: from the pretrained prior shipped for
+        the data's season (``gruforecast.priors``; data whose time labels give no
+        seasonal period, such as a NumPy array, takes the season-1 prior), whose window,
+        hidden size and seasonal adjustment the fit takes; training is kept only where
+        an epoch validates better than the prior did, so the model is the fine-tuned or
+        the zero-shot one, whichever validates better (``init_``), and a series too
+        short to hold out a validation part gets the prior as it is, with its intervals,
+        and a warning. An error where no prior has the data's season, or where
+        parameters contradict the prior (a window, hidden size, number of layers or
+        seasonal adjustment other than its, a horizon beyond its 6 to 48 values,
+        ``normalize``/``skip`` off, values below 0 for its log1p). ``"random"``: random
+        weights, as before priors existed. ``"auto"``: the prior where one fits the data
+        (a frequency of a shipped season) and the parameters, else random weights,
+        saying why in ``choices_.init_reason``. With ``validation_fraction=0`` a fit
+        from the prior trains all ``epochs`` (nothing to compare with the prior on), and
+        with ``calibration_fraction=0`` it has no intervals, as any fit. ``fit(X, y)``
+        on windows always starts from random weights.
     epochs : int, default=500
         Maximum number of passes over the training windows (early stopping usually
         ends training well before).
@@ -674,18 +677,28 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
         network = generator.seeded(seed, build)
         try:
-            # a prior with nothing to validate on is kept as it is: no epoch is run
-            zero_shot = start.prior is not None and not len(plan.valid_starts)
+            # a prior that the data is too short to validate on is kept as it is: no
+            # epoch is run (with validation_fraction=0 asked, it trains all epochs)
+            zero_shot = (
+                start.prior is not None
+                and not len(plan.valid_starts)
+                and params["validation_fraction"] > 0
+            )
             trainer, scores = self._train(
                 network, plan, choices, device, seed, group, epochs=0 if zero_shot else None
             )
-            if start.prior is not None and trainer.history.best_epoch is None:
-                # no epoch validated better than the prior, or nothing to validate on
+            kept_prior = (
+                start.prior is not None
+                and len(plan.valid_starts) > 0
+                and trainer.history.best_epoch is None
+            )
+            if zero_shot or kept_prior:
+                # too short to validate on, or no epoch validated better than the prior
                 choices = dataclasses.replace(choices, init="zero-shot")
-                if not len(plan.valid_starts):
+                if zero_shot:
                     start.warn_zero_shot()
             calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
-            if calibration is None and choices.init == "zero-shot":
+            if calibration is None and zero_shot and params["calibration_fraction"] > 0:
                 calibration = start.calibration()  # the prior's own errors
             if refit is not None:
                 if calibration is not None:  # the errors of the network that never saw them

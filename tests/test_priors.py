@@ -239,7 +239,7 @@ def test_parameters_that_contradict_the_prior_train_from_random_weights_or_refus
     with pytest.raises(ValueError, match=r"no pretrained prior has season 52 \(shipped: season-1"):
         GRUForecaster(**FAST_TUNE, init="pretrained").fit(weekly)
     numbers = GRUForecaster(**{**FAST_TUNE, "horizon": 3}).fit(np.sin(np.arange(120.0)) + 5)
-    assert numbers.init_ == "random" and "no frequency" in numbers.choices_.init_reason
+    assert numbers.init_ == "random" and "no seasonal period" in numbers.choices_.init_reason
 
 
 def test_a_series_too_short_to_validate_on_gets_the_priors_forecast_and_intervals():
@@ -251,3 +251,16 @@ def test_a_series_too_short_to_validate_on_gets_the_priors_forecast_and_interval
     ours = model.forecast(12, interval=0.9)
     theirs = prior.forecast(12, context=short, interval=0.9)
     np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-5)
+
+
+def test_no_validation_asked_for_trains_every_epoch_from_the_prior():
+    series = load_air_passengers()
+    model = GRUForecaster(**FAST_TUNE, validation_fraction=0.0).fit(series)
+    assert model.init_ == "fine-tuned" and len(model.history_) == FAST_TUNE["epochs"]
+    assert model.lr_ == 1e-4  # lr="auto" fine-tuning
+    # too short to validate on, without calibration asked for: the prior, no intervals
+    with pytest.warns(UserWarning, match=r"the model is the prior itself"):
+        short = GRUForecaster(**FAST_TUNE, calibration_fraction=0.0).fit(series[-40:])
+    assert short.init_ == "zero-shot" and short.calibration_ is None
+    # the shipped priors' parameters are the defaults: a refit of one starts from it
+    assert GRUForecaster.from_pretrained(12).get_params()["init"] == "auto"

@@ -65,5 +65,5 @@ def path_of(season: Any, suffix: str) -> Path:
         ) from None
     if season not in priors:
         raise ValueError(f"no pretrained prior has season={season}; shipped: {listed}")
-    with resources.as_file(resources.files(__name__) / f"{priors[season]}{suffix}") as path:
-        return Path(path)
+    # the package is installed as files (wheels are, and shipped() found them there)
+    return Path(str(resources.files(__name__) / f"{priors[season]}{suffix}"))
