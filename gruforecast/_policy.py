@@ -429,7 +429,6 @@ class PriorShape:
     its window, its horizon and whether it works on log1p)."""
 
     name: str
-    season: int
     window: int
     gru_window: int | None
     deseasonalize: bool

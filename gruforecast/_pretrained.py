@@ -36,17 +36,20 @@ class PriorBySeason:
         self._lock = threading.Lock()
         self.priors_: dict[int, Any] = {}
 
-    def prior_for(self, context: Any) -> Any:
-        """The prior (loaded once) of the season of ``context``'s time labels."""
+    def prior_for(
+        self, context: Any, what: str = "context", how: str = "from_pretrained(season)"
+    ) -> Any:
+        """The prior (loaded once) of the season of ``context``'s time labels; ``what``
+        names the context and ``how`` the way to name a prior in the error."""
         from . import priors
 
-        panel, _, _ = read_one_or_many(context, DEFAULT_NAMES, missing="raise", what="context")
+        panel, _, _ = read_one_or_many(context, DEFAULT_NAMES, missing="raise", what=what)
         season = seasonal_period_of(panel)
         if season is None:
             listed = ", ".join(priors.shipped().values()) or "none"
             raise ValueError(
-                "context: its time labels give no frequency, so no prior can be chosen by "
-                f"season: name one, from_pretrained(season) (shipped: {listed})"
+                f"{what}: its time labels give no frequency, so no prior can be chosen by "
+                f"season: name one, {how} (shipped: {listed})"
             )
         with self._lock:
             if season not in self.priors_:

@@ -166,26 +166,15 @@ def _prior_for(name: str, context: Any, where: str, timeout: float | None) -> An
     """The shipped prior ``name`` (a name or a season), or with ``"auto"`` the one of
     the season the series of ``context`` (read from ``where``) have, as an
     OnnxForecaster (no torch)."""
-    from . import priors
     from .runtime import OnnxForecaster
 
-    season: int | str = name
-    if name == "auto":
-        from ._panel import DEFAULT_NAMES, read_one_or_many, seasonal_period_of
-
-        panel, _, _ = read_one_or_many(context, DEFAULT_NAMES, missing="raise")
-        period = seasonal_period_of(panel)
-        if period is None:
-            listed = ", ".join(priors.shipped().values()) or "none"
-            raise UsageError(
-                f"{where}: its time labels give no frequency, so no prior can be chosen "
-                f"by season: name one, --pretrained NAME (shipped: {listed})"
-            )
-        season = period
-    elif name.isdigit():
-        season = int(name)
     try:
-        return OnnxForecaster.from_pretrained(season, timeout=timeout)
+        if name == "auto":
+            chooser = OnnxForecaster.from_pretrained(None, timeout=timeout)
+            return chooser.prior_for(context, what=where, how="--pretrained NAME")
+        return OnnxForecaster.from_pretrained(
+            int(name) if name.isdigit() else name, timeout=timeout
+        )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
 

@@ -133,7 +133,6 @@ class _Start:
             shape = state.shape
             prior = PriorShape(
                 name=str(cast(dict, state.prior)["name"]),
-                season=season,
                 window=state.window,
                 gru_window=shape.gru_window,
                 deseasonalize=shape.deseasonalize,
