@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -169,7 +170,8 @@ class Group:
         import torch.distributed as dist
 
         op = dist.ReduceOp.MAX if maximum else dist.ReduceOp.SUM
-        dist.all_reduce(tensor, op=op)
+        with _released([tensor]):
+            dist.all_reduce(tensor, op=op)
         return tensor
 
     def broadcast_int(self, value: int) -> int:
@@ -177,7 +179,8 @@ class Group:
         import torch.distributed as dist
 
         tensor = torch.tensor([value], dtype=torch.int64, device=self.device)
-        dist.broadcast(tensor, src=0)
+        with _released([tensor]):
+            dist.broadcast(tensor, src=0)
         return int(tensor.item())
 
     def agree(self, stop: bool) -> bool:
@@ -191,7 +194,8 @@ class Group:
 
         mine = torch.tensor([value], dtype=torch.int64, device=self.device)
         gathered = [torch.zeros_like(mine) for _ in range(self.world_size)]
-        dist.all_gather(gathered, mine)
+        with _released([mine, *gathered]):
+            dist.all_gather(gathered, mine)
         values = [int(tensor.item()) for tensor in gathered]
         differ = [rank for rank, other in enumerate(values) if other != values[0]]
         if differ:
@@ -205,8 +209,9 @@ class Group:
         """Make every rank's parameters and buffers rank 0's."""
         import torch.distributed as dist
 
-        with torch.no_grad():
-            for tensor in network.state_dict().values():
+        tensors = list(network.state_dict().values())
+        with torch.no_grad(), _released(tensors):
+            for tensor in tensors:
                 dist.broadcast(tensor, src=0)
 
     # --------------------------------------------------------------- sharding
@@ -233,6 +238,44 @@ class Group:
 
         device_ids = [self.device] if self.device.type == "cuda" else None
         return DistributedDataParallel(network, device_ids=device_ids)
+
+
+class _released:
+    """Around collectives on ``tensors``: on leaving, wait (GIL released, at most
+    :data:`RELEASE_SECONDS`) until the backend's threads hold none of them any more.
+
+    gloo's worker thread drops its reference to a finished collective's tensors a moment
+    after the caller's ``wait()`` returns, and dropping a tensor that has a Python object
+    takes the GIL. When that moment falls after the interpreter began to shut down (a
+    script whose last collective is the final broadcast, then exits), the thread is
+    killed inside a C++ destructor and the process aborts with "terminate called without
+    an active exception" (4 runs in 47 of docs/fitting.md's torchrun
+    example; pytorch/pytorch#179291 describes the same race).
+    """
+
+    def __init__(self, tensors: list[torch.Tensor]) -> None:
+        self.tensors = tensors
+        self.before = [_uses(tensor) for tensor in tensors]
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        deadline = time.monotonic() + RELEASE_SECONDS
+        while any(_uses(t) > n for t, n in zip(self.tensors, self.before, strict=True)):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.0005)
+
+
+RELEASE_SECONDS = 5.0
+
+
+def _uses(tensor: torch.Tensor) -> int:
+    """How many references hold ``tensor``'s storage-owning object (0 where torch does
+    not say, which makes :class:`_released` wait for nothing)."""
+    count = getattr(tensor, "_use_count", None)
+    return int(count()) if count is not None else 0
 
 
 def _leave() -> None:
