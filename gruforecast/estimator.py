@@ -133,6 +133,7 @@ class _Start:
             shape = state.shape
             prior = PriorShape(
                 name=str(cast(dict, state.prior)["name"]),
+                values=int(cast(dict, state.prior)["values"]),
                 window=state.window,
                 gru_window=shape.gru_window,
                 deseasonalize=shape.deseasonalize,
@@ -144,7 +145,7 @@ class _Start:
         minimum = float(np.nanmin(panel.values)) if len(panel.values) else 0.0
         conflicts = [] if prior is None else prior_conflicts(params, prior, minimum)
         listed = ", ".join(shipped.values()) or "none"
-        reason = choose_init(params, season, prior, conflicts, listed)
+        reason = choose_init(params, season, prior, conflicts, listed, len(panel.values))
         if reason is not None:
             return cls(reason=reason)
         return cls(prior=prior, state=state, weights=weights)
@@ -316,8 +317,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         seasonal adjustment other than its, a horizon beyond its 6 to 48 values,
         ``normalize``/``skip`` off, values below 0 for its log1p). ``"random"``: random
         weights, as before priors existed. ``"auto"``: the prior where one fits the data
-        (a frequency of a shipped season) and the parameters, else random weights,
-        saying why in ``choices_.init_reason``. With ``validation_fraction=0`` a fit
+        (a frequency of a shipped season) and the parameters and the data has fewer
+        values than the prior was trained on (``prior_["values"]`` of
+        ``from_pretrained``; 82,191 to 969,780), else random weights, saying why in
+        ``choices_.init_reason``. With ``validation_fraction=0`` a fit
         from the prior trains all ``epochs`` (nothing to compare with the prior on), and
         with ``calibration_fraction=0`` it has no intervals, as any fit. ``fit(X, y)``
         on windows always starts from random weights.

@@ -242,6 +242,29 @@ def test_parameters_that_contradict_the_prior_train_from_random_weights_or_refus
     assert numbers.init_ == "random" and "no seasonal period" in numbers.choices_.init_reason
 
 
+def test_data_larger_than_the_priors_corpus_trains_from_random_weights(monkeypatch):
+    import gruforecast.persistence as persistence
+
+    original = persistence.load
+
+    def smaller_corpus(*args, **kwargs):  # the prior as if trained on 100 values
+        state, *rest = original(*args, **kwargs)
+        if state.prior is not None:
+            state = state.replace(prior={**state.prior, "values": 100})
+        return (state, *rest)
+
+    monkeypatch.setattr(persistence, "load", smaller_corpus)
+    series = load_air_passengers()  # 144 values
+    auto = GRUForecaster(**FAST_TUNE).fit(series)
+    assert auto.init_ == "random"
+    assert auto.choices_.init_reason == (
+        "the data's 144 values outnumber the 100 the prior 'season-12' was trained on"
+    )
+    assert GRUForecaster(**FAST_TUNE).fit(series[-100:]).init_ != "random"  # not more
+    pretrained = GRUForecaster(**FAST_TUNE, init="pretrained").fit(series)
+    assert pretrained.init_ != "random" and pretrained.choices_.prior == "season-12"
+
+
 def test_a_series_too_short_to_validate_on_gets_the_priors_forecast_and_intervals():
     short = load_air_passengers()[-40:]  # 40 months: windows for training, none held out
     with pytest.warns(UserWarning, match=r"the model is the prior itself, zero-shot"):
