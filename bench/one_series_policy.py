@@ -110,7 +110,7 @@ def gruforecast(history: pd.Series, horizon: int, container: str, seed: int, ini
     try:
         return columns(forecaster.forecast(horizon, interval=0.9))
     except ValueError:  # no calibration to give an interval with
-        return columns(pd.DataFrame({"forecast": np.asarray(forecaster.forecast(horizon)["forecast"])}))
+        return np.asarray(forecaster.forecast(horizon), float), None, None
 
 
 def prior(history: pd.Series, horizon: int, season: int):

@@ -229,8 +229,8 @@ def test_parameters_that_contradict_the_prior_train_from_random_weights_or_refus
     assert auto.init_ == "random"
     assert "hidden_size=8 (the prior's is 48) contradict the prior 'season-12'" in auto.choices_.init_reason
     with pytest.raises(ValueError, match=r"init='pretrained', but hidden_size=8 \(the prior's is 48\), "
-                                         r"horizon=24 \(the prior predicts 18 values a call\)"):
-        GRUForecaster(**{**FAST_TUNE, "horizon": 24}, hidden_size=8, init="pretrained").fit(series)
+                                         r"horizon=30 \(the prior predicts 24 values a call\)"):
+        GRUForecaster(**{**FAST_TUNE, "horizon": 30}, hidden_size=8, init="pretrained").fit(series)
     with pytest.raises(ValueError, match=r"values below 0 .*the prior works on log1p"):
         GRUForecaster(**FAST_TUNE, init="pretrained").fit(series - 200)
     with pytest.raises(ValueError, match=r"init='pretrained'.*fit\(X, y\) on windows has no series"):
