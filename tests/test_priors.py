@@ -192,6 +192,57 @@ def test_the_built_wheel_holds_every_prior(tmp_path):
     assert out.stdout.strip() == str(sorted(SHIPPED))
 
 
+def half_widths(table: pd.DataFrame) -> np.ndarray:
+    return (table["upper_90"] - table["lower_90"]).to_numpy() / 2
+
+
+@pytest.mark.parametrize("season", [1, 4, 12])
+def test_a_priors_intervals_follow_the_scale_of_the_series(season, tmp_path):
+    # its errors were normalised on a corpus of every scale: a floor in the corpus'
+    # units gave a series of values near 0.4 bounds of +-45 (monthly prior)
+    series = load_air_passengers()
+    context = series if season == 12 else series.iloc[: 16 * season].set_axis(
+        pd.date_range("1990-01-01", periods=16 * season, freq={1: "YS", 4: "QS"}[season])
+    )
+    prior = GRUForecaster.from_pretrained(season)
+    assert prior.state_.calibration.relative
+    big = prior.forecast(6, context=context, interval=0.9)
+    small = prior.forecast(6, context=context / 1000, interval=0.9)
+    np.testing.assert_allclose(half_widths(small) * 1000, half_widths(big), rtol=1e-9)
+    onnx = OnnxForecaster.from_pretrained(season).forecast(6, context=context / 1000, interval=0.9)
+    np.testing.assert_allclose(half_widths(onnx), half_widths(small), rtol=1e-5)
+
+
+def test_a_zero_shot_fit_keeps_the_priors_relative_intervals_in_its_files(tmp_path):
+    short = load_air_passengers()[-40:] / 1000
+    with pytest.warns(UserWarning, match="zero-shot"):
+        model = GRUForecaster(horizon=12, random_state=0, device="cpu").fit(short)
+    assert model.state_.calibration.relative
+    expected = model.forecast(12, interval=0.9)
+    assert half_widths(expected).max() < 0.2  # values near 0.4: not +-45
+    again = GRUForecaster.load(model.save(tmp_path / "m.gruf"))
+    pd.testing.assert_frame_equal(again.forecast(12, interval=0.9), expected)
+    served = OnnxForecaster(model.export_onnx(tmp_path / "m.onnx")).forecast(12, interval=0.9)
+    np.testing.assert_allclose(served.to_numpy(), expected.to_numpy(), rtol=1e-5)
+
+
+def test_a_calibration_that_is_relative_in_a_file_must_say_so_with_a_bool(tmp_path):
+    import struct
+
+    data = priors.path_of(12, ".gruf").read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + size])
+    config = json.loads(header["__metadata__"]["config"])
+    assert config["state"]["calibration"]["relative"] is True
+    config["state"]["calibration"]["relative"] = "yes"
+    header["__metadata__"]["config"] = json.dumps(config)
+    text = json.dumps(header).encode()
+    path = tmp_path / "edited.gruf"
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + size :])
+    with pytest.raises(ValueError, match=r"calibration.relative is 'yes'; expected true or false"):
+        GRUForecaster.load(path)
+
+
 # ---------------------------------------------------------------- fine-tuning (init)
 
 FAST_TUNE = {"epochs": 3, "random_state": 0, "device": "cpu", "horizon": 12}
@@ -211,6 +262,32 @@ def test_a_monthly_series_starts_from_the_monthly_prior_and_says_so(tmp_path):
     again = GRUForecaster.load(tuned.save(tmp_path / "m.gruf"))
     assert again.choices_ == tuned.choices_
     assert OnnxForecaster(tuned.export_onnx(tmp_path / "m.onnx")).choices_.init == tuned.init_
+
+
+def test_a_fine_tuned_series_pools_its_few_held_out_errors_with_the_priors(tmp_path):
+    # AirPassengers' own calibration part gives few errors at step 12: a 90% interval was
+    # infinite there; the prior's 500 relative errors fill in
+    import warnings
+
+    from gruforecast.intervals import IntervalWarning
+
+    series = load_air_passengers()
+    model = GRUForecaster(**FAST_TUNE).fit(series)
+    calibration = model.state_.calibration
+    prior = GRUForecaster.from_pretrained(12).state_.calibration
+    assert calibration.relative and calibration.floor == prior.floor
+    own = len(calibration.scores) - len(prior.scores)
+    assert 0 < own < 30
+    np.testing.assert_array_equal(calibration.scores[own:, : prior.scores.shape[1]], prior.scores)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IntervalWarning)
+        table = model.forecast(12, interval=0.9)
+    assert np.isfinite(table[["lower_90", "upper_90"]].to_numpy()).all()
+    served = OnnxForecaster(model.export_onnx(tmp_path / "m.onnx")).forecast(12, interval=0.9)
+    np.testing.assert_allclose(served.to_numpy(), table.to_numpy(), rtol=1e-5)
+    # from random weights, the series' own errors only, as before
+    random = GRUForecaster(**FAST_TUNE, init="random").fit(series)
+    assert not random.state_.calibration.relative
 
 
 def test_epochs_that_do_not_validate_better_leave_the_prior_as_it_was():
