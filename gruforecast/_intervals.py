@@ -255,32 +255,43 @@ class Calibration:
             return quantiles[None] * scale[:, None, None]
         return quantiles * scale
 
-    def _scores(self, predict_windows: PredictWindows, steps: int) -> tuple[np.ndarray, float]:
+    def _scores(
+        self, predict_windows: PredictWindows, steps: int, share: float | None = None
+    ) -> tuple[np.ndarray, float]:
         """The normalised errors (n_origins, steps) of ``predict_windows`` on the
-        held-out data, and the spread floor they are normalised with."""
+        held-out data, and the spread floor they are normalised with: ``share`` of each
+        window's own spread where given (``relative``; a flat window has no score)."""
         origins, truth = self._origins_and_truth(steps)
         forecasts = recursive_forecast(predict_windows, origins, self.window, steps)
         spreads = standard_deviation(origins)  # through the largest value: no overflow
-        floor = _spread_floor(spreads, origins)
-        return np.abs(truth - forecasts) / (spreads + floor)[:, None], floor
+        if share is None:
+            floor = _spread_floor(spreads, origins)
+            scale = spreads + floor
+        else:
+            floor, scale = share, spreads * (1.0 + share)
+            scale = np.where(scale > 0, scale, np.nan)
+        return np.abs(truth - forecasts) / scale[:, None], floor
 
-    def scored(self, predict_windows: PredictWindows, seed: int = 0) -> Calibration:
+    def scored(
+        self, predict_windows: PredictWindows, seed: int = 0, share: float | None = None
+    ) -> Calibration:
         """This calibration with its errors computed now by ``predict_windows``, for
         every step ahead the held-out data reach, keeping at most
-        MAX_SCORED_ORIGINS origins (drawn at random, which keeps them exchangeable)."""
+        MAX_SCORED_ORIGINS origins (drawn at random, which keeps them exchangeable);
+        normalised by ``share`` of each window's spread where given (``relative``)."""
         if self.scores is not None:
             return self
         if self.series is not None:
             steps = max(len(stretch) - self.window for stretch in self._stretches())
         else:
             steps = cast(np.ndarray, self.targets).shape[1]
-        scores, floor = self._scores(predict_windows, max(1, steps))
+        scores, floor = self._scores(predict_windows, max(1, steps), share)
         if len(scores) > MAX_SCORED_ORIGINS:
             keep = np.random.default_rng(seed).choice(
                 len(scores), MAX_SCORED_ORIGINS, replace=False
             )
             scores = scores[np.sort(keep)]
-        return Calibration(self.window, scores=scores, floor=floor)
+        return Calibration(self.window, scores=scores, floor=floor, relative=share is not None)
 
     def with_prior(
         self, prior: Calibration, predict_windows: PredictWindows, seed: int = 0
@@ -292,18 +303,7 @@ class Calibration:
         the prior's errors, of thousands of series, fill in."""
         if self.scores is not None or not prior.relative or prior.scores is None:
             raise ValueError("with_prior pools a calibration's data with a prior's errors")
-        if self.series is not None:
-            steps = max(1, max(len(stretch) - self.window for stretch in self._stretches()))
-        else:
-            steps = cast(np.ndarray, self.targets).shape[1]
-        origins, truth = self._origins_and_truth(steps)
-        forecasts = recursive_forecast(predict_windows, origins, self.window, steps)
-        scale = standard_deviation(origins) * (1.0 + cast(float, prior.floor))
-        with np.errstate(divide="ignore", invalid="ignore"):  # a flat window: no score
-            own = np.abs(truth - forecasts) / np.where(scale > 0, scale, np.nan)[:, None]
-        if len(own) > MAX_SCORED_ORIGINS:
-            keep = np.random.default_rng(seed).choice(len(own), MAX_SCORED_ORIGINS, replace=False)
-            own = own[np.sort(keep)]
+        own = cast(np.ndarray, self.scored(predict_windows, seed, prior.floor).scores)
         theirs = prior.scores
         width = max(own.shape[1], theirs.shape[1])
         pooled = np.full((len(own) + len(theirs), width), np.nan)
