@@ -484,7 +484,7 @@ def choose_init(
 
     ``"auto"`` starts from the prior only where the data (``values`` of them) is smaller
     than the corpus the prior learned from: every panel measured (181 to 1,428 series,
-    up to 167,000 values, each below its prior's corpus) and every single series fitted
+    up to 141,858 values, each below its prior's corpus) and every single series fitted
     better from the prior than from random weights; data larger than the corpus says
     more about itself than the prior does, and trains as it did before priors existed.
 
