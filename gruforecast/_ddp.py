@@ -30,7 +30,8 @@ import hashlib
 import os
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,7 +241,11 @@ class Group:
         return DistributedDataParallel(network, device_ids=device_ids)
 
 
-class _released:
+RELEASE_SECONDS = 5.0
+
+
+@contextmanager
+def _released(tensors: list[torch.Tensor]) -> Iterator[None]:
     """Around collectives on ``tensors``: on leaving, wait (GIL released, at most
     :data:`RELEASE_SECONDS`) until the backend's threads hold none of them any more.
 
@@ -252,23 +257,15 @@ class _released:
     an active exception" (4 runs in 47 of docs/fitting.md's torchrun
     example; pytorch/pytorch#179291 describes the same race).
     """
-
-    def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.tensors = tensors
-        self.before = [_uses(tensor) for tensor in tensors]
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
+    before = [_uses(tensor) for tensor in tensors]
+    try:
+        yield
+    finally:
         deadline = time.monotonic() + RELEASE_SECONDS
-        while any(_uses(t) > n for t, n in zip(self.tensors, self.before, strict=True)):
+        while any(_uses(t) > n for t, n in zip(tensors, before, strict=True)):
             if time.monotonic() > deadline:
-                return
+                break
             time.sleep(0.0005)
-
-
-RELEASE_SECONDS = 5.0
 
 
 def _uses(tensor: torch.Tensor) -> int:
