@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import generate  # noqa: E402
@@ -114,6 +115,28 @@ def corpus(season: int, *, without: tuple[str, ...] = (), synthetic_only: bool =
     return frame, counts
 
 
+def calibration_errors(first, seed: int):
+    """The prior's calibration: the errors of ``first`` (the corpus fitted without a
+    refit: the refit's first phase, bitwise) on the corpus' calibration parts, which it
+    never saw, normalised by each window's spread plus a share RELATIVE_FLOOR of it
+    (they serve series of any scale); at most CALIBRATION_ORIGINS origins (drawn at
+    random) of CALIBRATION_STEPS horizons. (The refit's own calibration is normalised
+    by a floor in the corpus' units, which means nothing for another series.)"""
+    from gruforecast._intervals import Calibration
+    from gruforecast.estimator import GRUForecaster
+
+    state = first.state_
+    if state.calibration is None:
+        raise ValueError("the corpus holds out no calibration part: no prior intervals")
+    predictor = GRUForecaster._raw_predictor(state.network, state.scaler, torch.device("cpu"))
+    scores = state.calibration.scored(predictor, seed, RELATIVE_FLOOR).scores
+    scores = scores[:, : CALIBRATION_STEPS * state.horizon]
+    if len(scores) > CALIBRATION_ORIGINS:
+        keep = np.random.default_rng(seed).choice(len(scores), CALIBRATION_ORIGINS, replace=False)
+        scores = scores[np.sort(keep)]
+    return Calibration(state.window, scores=scores, floor=RELATIVE_FLOOR, relative=True)
+
+
 def build(season: int, out: Path, *, without: tuple[str, ...] = (), synthetic_only: bool = False,
           series: int | None = None, epochs: int | None = None, seed: int = 0) -> dict:
     """Fit the prior of ``season`` and write ``out/season-<season>.gruf`` and ``.onnx``;
@@ -127,25 +150,16 @@ def build(season: int, out: Path, *, without: tuple[str, ...] = (), synthetic_on
     options = {} if epochs is None else {"epochs": epochs}
     # from random weights (init="auto" would start from the prior being rebuilt), at
     # the rate lr="auto" gives random weights
-    forecaster = GRUForecaster(horizon=spec["horizon"], random_state=seed, device="cpu",
-                               init="random", **options)
+    settings = {"horizon": spec["horizon"], "random_state": seed, "device": "cpu",
+                "init": "random", **options}
     started = time.perf_counter()
-    forecaster.fit(frame)
+    # the network before the refit (the same seed, bitwise the refit's first phase): its
+    # errors on the calibration parts it never saw are the prior's intervals
+    first = GRUForecaster(**settings, refit=False).fit(frame)
+    forecaster = GRUForecaster(**settings).fit(frame)
     seconds = time.perf_counter() - started
     state = forecaster.state_
-    calibration = state.calibration
-    if calibration is not None and calibration.scores is None:
-        raise ValueError("the prior's calibration holds series values, not only errors: "
-                         "a refit (refit='auto' under the global rules) scores it")
-    if calibration is not None:  # a sample of the errors: the files stay small
-        scores = calibration.scores[:, : CALIBRATION_STEPS * spec["horizon"]]
-        if len(scores) > CALIBRATION_ORIGINS:
-            keep = np.random.default_rng(seed).choice(len(scores), CALIBRATION_ORIGINS, replace=False)
-            scores = scores[np.sort(keep)]
-        # the errors serve series of any scale: the floor a share of each window's own
-        # spread (the corpus' was a tenth of its median spread, in no series' units)
-        calibration = type(calibration)(calibration.window, scores=scores,
-                                        floor=RELATIVE_FLOOR, relative=True)
+    calibration = calibration_errors(first, seed)
     name = f"season-{season}"
     sources = [source for source in counts if counts[source]]
     card = {
