@@ -171,12 +171,13 @@ def main() -> None:
                 started = time.perf_counter()
                 forecast, lower, upper = run()
                 seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - started
-                counts = coverage.setdefault(method, [0, 0, 0])
-                if lower is None or not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
-                    counts[2] += 1
-                else:
-                    counts[0] += int(np.sum((truth >= lower) & (truth <= upper)))
-                    counts[1] += len(truth)
+                for key in (method, (method, length)):
+                    counts = coverage.setdefault(key, [0, 0, 0])
+                    if lower is None or not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+                        counts[2] += 1
+                    else:
+                        counts[0] += int(np.sum((truth >= lower) & (truth <= upper)))
+                        counts[1] += len(truth)
                 error = np.mean(np.abs(truth - forecast))
                 ratios.setdefault(method, {}).setdefault(length, []).append(error / naive)
                 by_season.setdefault((method, season), []).append(error / naive)
@@ -187,6 +188,8 @@ def main() -> None:
             "all": math.exp(np.mean(np.log(sum(by_length.values(), [])))),
             "seconds": seconds[method],
             "coverage_90": coverage[method][0] / max(coverage[method][1], 1),
+            **{f"coverage_90 {length}": coverage[method, length][0] / max(coverage[method, length][1], 1)
+               for length in by_length},
             "folds_without_finite_interval": coverage[method][2],
         }
         for method, by_length in ratios.items()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._intervals import check_levels, level_label
+from ._intervals import Calibration, check_levels, context_calibration, level_label
 from ._panel import DEFAULT_NAMES, Panel, last_windows, read_one_or_many
 from ._scaling import check_in_domain
 from ._state import FittedState
@@ -120,14 +120,16 @@ def _forecast_histories(
     levels: tuple[float, ...] | None,
     *,
     ids: Any,
-    given: bool,
+    context: Panel | None,
     model: str,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The forecasts (n, steps) of each row of ``histories`` (n, at least window raw
     values), one network call per block of ``horizon`` steps for all rows, and with
     ``levels`` the intervals' half-widths (n, steps, len(levels)): what one series and
-    many share. ``ids`` name the rows in errors (None: one series); a history the
-    caller ``given`` is first checked to be one the model can read."""
+    many share. ``ids`` name the rows in errors (None: one series); the series of a
+    ``context`` the caller was given are first checked to be ones the model can read,
+    and a pretrained prior calibrates its intervals on them too."""
+    given = context is not None
     window = state.window
     if given and state.scaler.log:  # name a series the model cannot read
         low = (histories[:, -window:] <= -1.0).any(axis=1)
@@ -140,8 +142,28 @@ def _forecast_histories(
     if levels is None:
         return forecast, None
     assert state.calibration is not None  # checked by _request
+    calibration = state.calibration
+    if state.prior is not None and context is not None:
+        calibration = _prior_calibration(state, predict_windows, context)
     windows = histories[:, -window:]
-    return forecast, state.calibration.half_widths(predict_windows, steps, levels, windows)
+    return forecast, calibration.half_widths(predict_windows, steps, levels, windows)
+
+
+def _prior_calibration(
+    state: FittedState, predict_windows: PredictWindows, context: Panel
+) -> Calibration:
+    """A pretrained prior's calibration for ``context``: its errors on the context's own
+    last origins (it never trained on them), pooled with its corpus' errors scaled to
+    them; the corpus' errors alone where the context is too short for an origin.
+    Series the model cannot read in full (values at or below -1 under a log transform,
+    non-finite values) lend no origins."""
+    prior = state.calibration
+    assert prior is not None
+    series = [context.series(k) for k in range(context.n_series)]
+    low = -1.0 if state.scaler.log else -np.inf
+    readable = [values for values in series if np.isfinite(values).all() and (values > low).all()]
+    own = context_calibration(readable, state.window, state.horizon)
+    return prior if own is None else own.with_prior(prior, predict_windows)
 
 
 def _forecast_table(
@@ -181,7 +203,7 @@ def _forecast_table(
         steps,
         levels,
         ids=ids,
-        given=panel is not None,
+        context=panel,
         model=model,
     )
     columns: dict[str, Any] = {
@@ -280,7 +302,7 @@ def forecast_history(
         steps,
         levels,
         ids=None,
-        given=context is not None,
+        context=panel if context is not None else None,
         model=model,
     )
     forecast = forecasts[0]

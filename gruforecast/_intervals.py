@@ -49,12 +49,17 @@ from ._windowing import PredictWindows, recursive_forecast
 # a calibration computed once (Calibration.scored) keeps at most this many origins:
 # quantiles of 16,384 errors honour any level up to 99.99%, in a few MiB per model
 MAX_SCORED_ORIGINS = 16_384
+# a pretrained prior asked for intervals of a context scores itself on at most this
+# many of the context's own last origins (context_calibration): one more network call
+# of at most this many windows
+CONTEXT_ORIGINS = 512
 
 __all__ = [
     "Calibration",
     "IntervalWarning",
     "check_levels",
     "conformal_quantile",
+    "context_calibration",
     "highest_level",
     "level_label",
     "minimum_residuals",
@@ -300,11 +305,14 @@ class Calibration:
         as ``prior``'s relative errors are, pooled with them: a fit that started from a
         pretrained prior has few held-out errors of its own (a series' last windows), too
         few for a 90% interval at later steps, and its intervals were wide or infinite;
-        the prior's errors, of thousands of series, fill in."""
+        the prior's errors, of thousands of series, fill in, scaled to this data's own
+        errors (see :func:`_prior_scale`): the prior's corpus is no measure of how
+        predictable this data is (on the fpp2 development series its errors gave 90%
+        intervals that held 0.97 of the test values, on M1 quarterly 0.74)."""
         if self.scores is not None or not prior.relative or prior.scores is None:
             raise ValueError("with_prior pools a calibration's data with a prior's errors")
         own = cast(np.ndarray, self.scored(predict_windows, seed, prior.floor).scores)
-        theirs = prior.scores
+        theirs = prior.scores * _prior_scale(own, prior.scores)
         width = max(own.shape[1], theirs.shape[1])
         pooled = np.full((len(own) + len(theirs), width), np.nan)
         pooled[: len(own), : own.shape[1]] = own
@@ -382,3 +390,60 @@ class Calibration:
             windows=np.asarray(data["windows"], dtype=np.float64),
             targets=np.asarray(data["targets"], dtype=np.float64),
         )
+
+
+# how many of its own errors a calibration pooled with a prior's needs to move the
+# prior's errors halfway to its own (see _prior_scale)
+PRIOR_SCALE_ERRORS = 10
+PRIOR_SCALE_LEVEL = 0.9
+
+
+def _prior_scale(own: np.ndarray, theirs: np.ndarray) -> float:
+    """The factor that brings a prior's normalised errors ``theirs`` to the size of a
+    data set's own ``own`` (both (origins, steps), NaN where unknown): the median of
+    own / (the prior's median error at that step), over own errors, on a log scale
+    and shrunk towards 1 by the number of own errors n, by n / (n + PRIOR_SCALE_ERRORS)
+    (three errors move it a quarter of the way, a hundred nine tenths); each ratio
+    clipped to [1/16, 16] (an exact forecast has an error of 0)."""
+    steps = min(own.shape[1], theirs.shape[1])
+    with warnings.catch_warnings():  # a step the prior has no error for: NaN, skipped
+        warnings.simplefilter("ignore", RuntimeWarning)
+        typical = np.nanquantile(theirs[:, :steps], PRIOR_SCALE_LEVEL, axis=0)
+        ratios = own[:, :steps] / typical
+    ratios = ratios[np.isfinite(ratios)]
+    if not len(ratios):
+        return 1.0
+    shrink = len(ratios) / (len(ratios) + PRIOR_SCALE_ERRORS)
+    matched = np.quantile(np.clip(ratios, 1 / 16, 16), PRIOR_SCALE_LEVEL)
+    return float(np.exp(shrink * np.log(matched)))
+
+
+def context_calibration(
+    series: Sequence[np.ndarray], window: int, horizon: int, seed: int = 0
+) -> Calibration | None:
+    """Held-out origins in ``series`` (contexts a pretrained prior is asked to forecast,
+    which it never trained on): for each series, origins after a full window, the
+    latest with ``horizon`` values of truth after them first, then those with less (NaN
+    beyond the series), at most ``horizon`` a series and CONTEXT_ORIGINS in all, drawn
+    at random (``seed``) where there are more. None where no series is longer than a
+    window. (Windows padded on the left, as a short context's forecast is, err more and
+    widened the intervals of long monthly series too: M1 monthly covered 0.96.)"""
+    per_series = max(1, min(horizon, CONTEXT_ORIGINS // max(1, len(series))))
+    windows, targets = [], []
+    for values in series:
+        n = len(values)
+        full = np.arange(window, n - horizon + 1)[::-1]
+        partial = np.arange(max(window, n - horizon + 1), n)
+        for origin in np.concatenate([full, partial])[:per_series]:
+            truth = np.full(horizon, np.nan)
+            seen = values[origin : origin + horizon]
+            truth[: len(seen)] = seen
+            windows.append(values[origin - window : origin])
+            targets.append(truth)
+    if not windows:
+        return None
+    stacked, truths = np.array(windows, np.float64), np.array(targets, np.float64)
+    if len(stacked) > CONTEXT_ORIGINS:
+        keep = np.sort(np.random.default_rng(seed).choice(len(stacked), CONTEXT_ORIGINS, False))
+        stacked, truths = stacked[keep], truths[keep]
+    return Calibration(window, windows=stacked, targets=truths)

@@ -107,3 +107,36 @@ def test_windowed_calibration_stops_at_its_targets_and_round_trips():
     np.testing.assert_array_equal(again.targets, calibration.targets)
     series = Calibration.from_dict(Calibration(3, series=np.arange(9.0)).to_dict())
     assert series.window == 3 and series.n_origins == 6
+
+
+def test_a_priors_errors_are_scaled_to_the_datas_own_and_shrunk_by_their_number():
+    from gruforecast._intervals import PRIOR_SCALE_ERRORS, _prior_scale
+
+    rng = np.random.default_rng(0)
+    theirs = np.abs(rng.normal(size=(500, 4)))
+    theirs[:, 3] = np.nan  # a step the prior has no error for: not used
+    many = theirs[:, :3] * 0.5
+    factor = _prior_scale(many, theirs)  # 1,500 errors: almost all the way to a half
+    assert 0.5 < factor < 0.5 ** (1500 / (1500 + PRIOR_SCALE_ERRORS)) + 1e-9
+    few = many[:2, :1]  # 2 errors move it a sixth of the way
+    assert _prior_scale(few, theirs) > factor
+    assert _prior_scale(np.full((3, 2), np.nan), theirs) == 1.0
+    assert _prior_scale(np.zeros((100, 3)), theirs) >= 1 / 16  # exact forecasts: clipped
+
+
+def test_a_context_lends_its_last_origins_at_most_a_horizon_a_series():
+    from gruforecast._intervals import CONTEXT_ORIGINS, context_calibration
+
+    series = [np.arange(30.0), np.arange(12.0), np.arange(8.0)]  # window 8, horizon 4
+    calibration = context_calibration(series, 8, 4)
+    windows, truth = calibration.windows, calibration.targets
+    # 30 values: the last 4 origins with 4 values of truth after them
+    np.testing.assert_array_equal(windows[:4, -1], [25.0, 24.0, 23.0, 22.0])
+    np.testing.assert_array_equal(truth[0], [26.0, 27.0, 28.0, 29.0])
+    # 12 values: one full origin, then those with less truth (NaN beyond the series)
+    np.testing.assert_array_equal(windows[4:, -1], [7.0, 8.0, 9.0, 10.0])
+    np.testing.assert_array_equal(truth[-1], [11.0, np.nan, np.nan, np.nan])
+    assert len(windows) == 8  # 8 values: no value after a full window
+    assert context_calibration([np.arange(8.0)], 8, 4) is None
+    many = context_calibration([np.arange(20.0)] * 1000, 8, 4)
+    assert len(many.windows) == CONTEXT_ORIGINS

@@ -14,6 +14,7 @@ import pytest
 
 from gruforecast import GRUForecaster, OnnxForecaster, priors
 from gruforecast.cli import main
+from gruforecast._intervals import _prior_scale
 from gruforecast.datasets import load_air_passengers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +197,38 @@ def half_widths(table: pd.DataFrame) -> np.ndarray:
     return (table["upper_90"] - table["lower_90"]).to_numpy() / 2
 
 
+def test_a_priors_intervals_learn_from_the_context_it_forecasts():
+    # the corpus' errors say nothing of how predictable a context is: the prior's errors
+    # on the context's own last origins scale them (narrower for a smooth series)
+    months = pd.date_range("1990-01-01", periods=144, freq="MS")
+    t = np.arange(144)
+    smooth = pd.Series(100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12), index=months)
+    noisy = smooth + np.random.default_rng(0).normal(0, 8, 144)
+    prior = GRUForecaster.from_pretrained(12)
+    corpus_only = prior.state_.calibration.half_widths(
+        lambda windows: GRUForecaster._predict_windows(prior.state_, windows),
+        12,
+        [0.9],
+        smooth.to_numpy()[None, -prior.window_ :],
+    )[0, :, 0]
+    calm = half_widths(prior.forecast(12, context=smooth, interval=0.9))
+    wild = half_widths(prior.forecast(12, context=noisy, interval=0.9))
+    assert (calm < corpus_only).all()
+    assert calm.mean() < wild.mean() / prior_spread_ratio(smooth, noisy, prior.window_)
+    served = OnnxForecaster.from_pretrained(12).forecast(12, context=smooth, interval=0.9)
+    np.testing.assert_allclose(half_widths(served), calm, rtol=1e-4)
+    # a context too short for one origin (a window and a value) gets the corpus' errors
+    short = smooth[-prior.window_:]
+    np.testing.assert_allclose(
+        half_widths(prior.forecast(12, context=short, interval=0.9)), corpus_only, rtol=1e-9
+    )
+
+
+def prior_spread_ratio(a: pd.Series, b: pd.Series, window: int) -> float:
+    """How much wider b's last window spreads than a's (the widths scale with it)."""
+    return float(np.std(b.to_numpy()[-window:]) / np.std(a.to_numpy()[-window:]))
+
+
 @pytest.mark.parametrize("season", [1, 4, 12])
 def test_a_priors_intervals_follow_the_scale_of_the_series(season, tmp_path):
     # its errors were normalised on a corpus of every scale: a floor in the corpus'
@@ -208,7 +241,9 @@ def test_a_priors_intervals_follow_the_scale_of_the_series(season, tmp_path):
     assert prior.state_.calibration.relative
     big = prior.forecast(6, context=context, interval=0.9)
     small = prior.forecast(6, context=context / 1000, interval=0.9)
-    np.testing.assert_allclose(half_widths(small) * 1000, half_widths(big), rtol=1e-9)
+    # to 5%, not exactly: the prior's errors on the context itself (which scale its
+    # corpus' errors) pass through log1p, which is not scale-free
+    np.testing.assert_allclose(half_widths(small) * 1000, half_widths(big), rtol=5e-2)
     onnx = OnnxForecaster.from_pretrained(season).forecast(6, context=context / 1000, interval=0.9)
     np.testing.assert_allclose(half_widths(onnx), half_widths(small), rtol=1e-5)
 
@@ -278,7 +313,12 @@ def test_a_fine_tuned_series_pools_its_few_held_out_errors_with_the_priors(tmp_p
     assert calibration.relative and calibration.floor == prior.floor
     own = len(calibration.scores) - len(prior.scores)
     assert 0 < own < 30
-    np.testing.assert_array_equal(calibration.scores[own:, : prior.scores.shape[1]], prior.scores)
+    # the prior's errors, scaled to the series' own (as the prior scales them to a context)
+    factor = _prior_scale(calibration.scores[:own], prior.scores)
+    assert factor != 1.0
+    np.testing.assert_allclose(
+        calibration.scores[own:, : prior.scores.shape[1]], prior.scores * factor, rtol=1e-12
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", IntervalWarning)
         table = model.forecast(12, interval=0.9)
