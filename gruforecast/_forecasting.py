@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._intervals import Calibration, check_levels, context_calibration, level_label
+from ._intervals import (
+    CONTEXT_ORIGINS,
+    Calibration,
+    check_levels,
+    context_calibration,
+    level_label,
+)
 from ._panel import DEFAULT_NAMES, Panel, last_windows, read_one_or_many
 from ._scaling import check_in_domain
 from ._state import FittedState
@@ -159,7 +165,10 @@ def _prior_calibration(
     non-finite values) lend no origins."""
     prior = state.calibration
     assert prior is not None
-    series = [context.series(k) for k in range(context.n_series)]
+    rows = np.arange(context.n_series)
+    if len(rows) > CONTEXT_ORIGINS:  # one origin a series at most: some series only
+        rows = np.sort(np.random.default_rng(0).choice(len(rows), CONTEXT_ORIGINS, False))
+    series = [context.series(int(k)) for k in rows]
     low = -1.0 if state.scaler.log else -np.inf
     readable = [values for values in series if np.isfinite(values).all() and (values > low).all()]
     own = context_calibration(readable, state.window, state.horizon)

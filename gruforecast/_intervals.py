@@ -55,6 +55,7 @@ MAX_SCORED_ORIGINS = 16_384
 CONTEXT_ORIGINS = 512
 
 __all__ = [
+    "CONTEXT_ORIGINS",
     "Calibration",
     "IntervalWarning",
     "check_levels",

@@ -1165,7 +1165,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
         What the prior was trained on, its horizon and its window are in ``prior_``
         (its card; ``docs/priors.md`` tells more). A context on another seasonal
-        period than the prior's is refused.
+        period than the prior's is refused. Intervals pool the prior's errors on the
+        context's own last origins (it never trained on them) with its corpus'
+        errors, scaled to those: they widen for data less predictable than the corpus
+        and narrow for data more so; a context too short for one origin gets the
+        corpus' errors as they are.
 
         Raises
         ------

@@ -282,7 +282,8 @@ class OnnxForecaster:
     ) -> Any:
         """A pretrained prior shipped with gruforecast, served by ONNX Runtime without
         torch: it forecasts any series given as ``forecast(steps, context=...)``, with
-        intervals, as ``GRUForecaster.from_pretrained(season)`` does (the same network).
+        intervals, as ``GRUForecaster.from_pretrained(season)`` does (the same network,
+        the same intervals: calibrated on the context's own last origins too).
 
         ``season``: the data's seasonal period (12 monthly, 4 quarterly, 1 yearly or
         none) or a prior's name (``"season-12"``); ``gruforecast.priors.shipped()`` lists

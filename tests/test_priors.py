@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from gruforecast import GRUForecaster, OnnxForecaster, priors
-from gruforecast.cli import main
 from gruforecast._intervals import _prior_scale
+from gruforecast.cli import main
 from gruforecast.datasets import load_air_passengers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,6 +221,28 @@ def test_a_priors_intervals_learn_from_the_context_it_forecasts():
     short = smooth[-prior.window_:]
     np.testing.assert_allclose(
         half_widths(prior.forecast(12, context=short, interval=0.9)), corpus_only, rtol=1e-9
+    )
+
+
+def test_a_context_of_more_series_than_origins_calibrates_on_some_and_onnx_agrees():
+    from gruforecast._intervals import CONTEXT_ORIGINS
+
+    series = load_air_passengers()
+    n = CONTEXT_ORIGINS + 88
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n), len(series)),
+            "ds": np.tile(series.index, n),
+            "y": np.concatenate([series.to_numpy() * (1 + k / n) for k in range(n)]),
+        }
+    )
+    ours = GRUForecaster.from_pretrained(12).forecast(6, context=frame, interval=0.9)
+    theirs = OnnxForecaster.from_pretrained(12).forecast(6, context=frame, interval=0.9)
+    assert len(ours) == 6 * n and np.isfinite(ours[["lower_90", "upper_90"]].to_numpy()).all()
+    np.testing.assert_allclose(
+        theirs[["forecast", "lower_90", "upper_90"]].to_numpy(),
+        ours[["forecast", "lower_90", "upper_90"]].to_numpy(),
+        rtol=1e-4,
     )
 
 
