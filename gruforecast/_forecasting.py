@@ -30,7 +30,7 @@ from ._windowing import PredictWindows, recursive_forecast
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["NonFiniteForecastError", "check_finite", "forecast_history"]
+__all__ = ["NonFiniteForecastError", "check_finite", "forecast_history", "prior_calibration"]
 
 
 def _with_bounds(
@@ -150,12 +150,12 @@ def _forecast_histories(
     assert state.calibration is not None  # checked by _request
     calibration = state.calibration
     if state.prior is not None and context is not None:
-        calibration = _prior_calibration(state, predict_windows, context)
+        calibration = prior_calibration(state, predict_windows, context)
     windows = histories[:, -window:]
     return forecast, calibration.half_widths(predict_windows, steps, levels, windows)
 
 
-def _prior_calibration(
+def prior_calibration(
     state: FittedState, predict_windows: PredictWindows, context: Panel
 ) -> Calibration:
     """A pretrained prior's calibration for ``context``: its errors on the context's own

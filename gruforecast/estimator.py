@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _ddp, _fused, _state, metrics
 from ._attributes import absent_if_none, fitted_attribute
 from ._device import evaluation_batch_size, predict_in_chunks, resolve_device, usable_device
-from ._forecasting import check_finite, forecast_history
+from ._forecasting import check_finite, forecast_history, prior_calibration
 from ._intervals import minimum_residuals
 from ._limits import Limits
 from ._network import GRUNet
@@ -107,6 +107,7 @@ class _Start:
     state: FittedState | None = None
     weights: dict[str, Any] | None = None
     reason: str | None = None  # why random weights, where "auto" chose them
+    panel: Panel | None = None  # the data, where the prior is the start
 
     @classmethod
     def of(cls, panel: Panel, params: dict[str, Any]) -> _Start:
@@ -149,7 +150,7 @@ class _Start:
         reason = choose_init(params, season, prior, conflicts, listed, len(panel.values))
         if reason is not None:
             return cls(reason=reason)
-        return cls(prior=prior, state=state, weights=weights)
+        return cls(prior=prior, state=state, weights=weights, panel=panel)
 
     def weights_for(self, horizon: int) -> dict[str, torch.Tensor]:
         """The prior's weights for a network of ``horizon`` steps: its direct head and
@@ -164,6 +165,15 @@ class _Start:
         """The prior's own calibration errors (scores of windows normalised by their
         spread: they serve any series)."""
         return cast(FittedState, self.state).calibration
+
+    def zero_shot_calibration(self) -> Any:
+        """The intervals of the prior kept as it is, for the data it starts from: as
+        ``from_pretrained`` gives them for that data as context (its errors on the
+        data's own last origins pooled with its corpus', scaled to them)."""
+        state, cpu = cast(FittedState, self.state), torch.device("cpu")
+        network = _network_from(state, cast(dict, self.weights), cpu)  # its whole horizon
+        predict = GRUForecaster._raw_predictor(network, state.scaler, cpu)
+        return prior_calibration(state, predict, cast(Panel, self.panel))
 
     def warn_zero_shot(self) -> None:
         name = cast(PriorShape, self.prior).name
@@ -703,8 +713,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 if zero_shot:
                     start.warn_zero_shot()
             calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
-            if calibration is None and zero_shot and params["calibration_fraction"] > 0:
-                calibration = start.calibration()  # the prior's own errors
+            if (  # no calibration part (too short): the prior's intervals for the data
+                calibration is None
+                and start.prior is not None
+                and params["calibration_fraction"] > 0
+            ):
+                calibration = start.zero_shot_calibration()
             elif (  # too few errors of its own for a 99% interval: with the prior's
                 calibration is not None
                 and start.prior is not None

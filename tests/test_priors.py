@@ -415,6 +415,28 @@ def test_a_series_too_short_to_validate_on_gets_the_priors_forecast_and_interval
     np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-5)
 
 
+def test_a_short_series_gets_the_intervals_from_pretrained_gives_it_as_context():
+    # 30 quarters: no validation part, but windows before its last values that the
+    # prior scores itself on; 34: a validation part (fine-tuned), no calibration part
+    values = load_air_passengers().to_numpy()
+    quarters = pd.date_range("1990-01-01", periods=34, freq="QS")
+    short = pd.Series(values[:30], index=quarters[:30])
+    with pytest.warns(UserWarning):
+        model = GRUForecaster(**{**FAST_TUNE, "horizon": 8}).fit(short)
+    assert model.init_ == "zero-shot"
+    ours = model.forecast(8, interval=0.9)
+    theirs = GRUForecaster.from_pretrained(4).forecast(8, context=short, interval=0.9)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-5)
+    corpus = GRUForecaster.from_pretrained(4).state_.calibration
+    assert len(model.state_.calibration.scores) > len(corpus.scores)  # its own origins too
+    longer = pd.Series(values[:34], index=quarters)
+    with pytest.warns(UserWarning, match="not long enough"):
+        tuned = GRUForecaster(**{**FAST_TUNE, "horizon": 8}).fit(longer)
+    assert tuned.init_ == "fine-tuned" and tuned.state_.calibration.relative
+    table = tuned.forecast(8, interval=0.9)  # was: no calibration data for intervals
+    assert np.isfinite(table[["lower_90", "upper_90"]].to_numpy()).all()
+
+
 def test_no_validation_asked_for_trains_every_epoch_from_the_prior():
     series = load_air_passengers()
     model = GRUForecaster(**FAST_TUNE, validation_fraction=0.0).fit(series)
