@@ -223,16 +223,24 @@ def run_statsforecast(model_name, keys, trains, tests, horizon, m=12, freq="MS")
     frame = long_frame(keys, trains, freq)
     started = time.perf_counter()
     forecaster = StatsForecast(models=[model], freq=freq, n_jobs=os.cpu_count() or 1)
-    table = forecaster.forecast(df=frame, h=horizon)
+    # with a 90% interval, as gruforecast is timed
+    table = forecaster.forecast(df=frame, h=horizon, level=[90])
     elapsed = time.perf_counter() - started
     table = table.reset_index() if "unique_id" not in table.columns else table
     column = repr(model)
-    by_key = {key: rows[column].to_numpy() for key, rows in table.groupby("unique_id")}
-    forecasts = [by_key[key][:horizon] for key in keys]
+    by_key = {key: rows for key, rows in table.groupby("unique_id")}
+    forecasts = [by_key[key][column].to_numpy()[:horizon] for key in keys]
+    inside = total = 0
+    for key, truth in zip(keys, tests, strict=True):
+        lower = by_key[key][f"{column}-lo-90"].to_numpy()[:horizon]
+        upper = by_key[key][f"{column}-hi-90"].to_numpy()[:horizon]
+        inside += int(((truth >= lower) & (truth <= upper)).sum())
+        total += len(truth)
     return {
         "seconds": elapsed,
         "model": f"statsforecast.models.{type(model).__name__}(season_length={m})",
         **scores(trains, tests, forecasts, m),
+        "coverage_90": inside / total,
         "forecasts": forecasts,
     }
 
