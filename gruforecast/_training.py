@@ -93,6 +93,63 @@ class Listener(Protocol):
         "diverged" or "interrupted" (Ctrl-C), or None when an error is on its way up."""
 
 
+class _FusedAdam:
+    """Adam as ``torch.optim.Adam(fused=True)`` updates (the same kernel,
+    ``torch._fused_adam_``, on the same state: bitwise the same weights), without
+    ``torch.optim.Optimizer``, whose first use in a process imports ``torch._dynamo``:
+    0.6 to 0.9 s of a fit that then takes 0.6 s (M1 yearly's 181 series), in every
+    process that fits, the command line's included. Float32 parameters on the CPU or
+    a CUDA device; no per-parameter options, no state_dict (nothing resumes a fit)."""
+
+    def __init__(
+        self,
+        parameters: Any,
+        lr: float,
+        weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.params = list(parameters)
+        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
+        self.exp_avgs = [
+            torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params
+        ]
+        self.exp_avg_sqs = [
+            torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params
+        ]
+        # as torch's fused Adam keeps it: a float32 count on the parameter's device
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for parameter in self.params:
+            parameter.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        live = [k for k, parameter in enumerate(self.params) if parameter.grad is not None]
+        if not live:
+            return
+        steps = [self.steps[k] for k in live]
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(
+            [self.params[k] for k in live],
+            [self.params[k].grad for k in live],
+            [self.exp_avgs[k] for k in live],
+            [self.exp_avg_sqs[k] for k in live],
+            [],
+            steps,
+            amsgrad=False,
+            lr=self.lr,
+            beta1=self.betas[0],
+            beta2=self.betas[1],
+            weight_decay=self.weight_decay,
+            eps=self.eps,
+            maximize=False,
+            grad_scale=None,
+            found_inf=None,
+        )
+
+
 class Trainer:
     """Fits a network on windows that already sit on the training device.
 
@@ -169,11 +226,10 @@ class Trainer:
         # fused: one kernel for all parameters instead of a few small operations per
         # parameter tensor; the same update to float32 rounding
         device = next(network.parameters()).device.type
-        self.optimizer = torch.optim.Adam(
-            network.parameters(),
-            lr=lr,
-            weight_decay=weight_decay,
-            fused=device in ("cpu", "cuda"),
+        self.optimizer: Any = (
+            _FusedAdam(network.parameters(), lr=lr, weight_decay=weight_decay)
+            if device in ("cpu", "cuda")
+            else torch.optim.Adam(network.parameters(), lr=lr, weight_decay=weight_decay)
         )
         self.loss_function = nn.MSELoss()
         self.history = History()

@@ -168,3 +168,46 @@ def test_the_gru_reads_only_its_own_part_of_the_window():
         GRUNet(window=30, gru_window=31)
     with pytest.raises(ValueError, match="needs normalize='window'"):
         GRUNet(window=48, season=12, deseasonalize=True)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-3])
+def test_the_trainers_adam_updates_as_torchs_fused_adam_to_the_bit(weight_decay):
+    # the same kernel on the same state, without torch.optim (which imports torch._dynamo
+    # at its first use in a process: 0.6 s of every command-line fit)
+    from gruforecast._training import _FusedAdam
+
+    def trained(make):
+        torch.manual_seed(0)
+        network = GRUNet(window=12, hidden_size=8, num_layers=2, horizon=3)
+        optimizer = make(list(network.parameters()))
+        generator = torch.Generator().manual_seed(1)
+        for _ in range(50):
+            inputs = torch.randn(16, 12, generator=generator)
+            targets = torch.randn(16, 3, generator=generator)
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(network(inputs), targets).backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+        return list(network.parameters())
+
+    ours = trained(lambda ps: _FusedAdam(ps, lr=1e-3, weight_decay=weight_decay))
+    theirs = trained(
+        lambda ps: torch.optim.Adam(ps, lr=1e-3, weight_decay=weight_decay, fused=True)
+    )
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_a_fit_imports_no_torch_dynamo():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings; warnings.simplefilter('ignore')\n"
+        "from gruforecast import GRUForecaster\n"
+        "from gruforecast.datasets import load_air_passengers\n"
+        "GRUForecaster(horizon=12, epochs=2, random_state=0).fit(load_air_passengers())\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
