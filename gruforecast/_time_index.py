@@ -96,6 +96,12 @@ def dominant_step(index: pd.DatetimeIndex) -> str | None:
 
     if len(index) < 3:
         return None
+    # a series on one step throughout (the usual case) needs no vote: one inference
+    # (each of its stretches would infer that step; 25 inferences of 20 series took
+    # 0.12 s of a 0.7 s fit of M1 yearly)
+    whole = pd.DatetimeIndex(index, freq="infer").freq
+    if whole is not None:
+        return str(whole.freqstr)
     size = min(5, len(index))
     count = min(25, len(index) - size + 1)
     starts = np.unique(np.linspace(0, len(index) - size, num=count).astype(int))

@@ -586,3 +586,13 @@ def test_one_series_gives_one_model_whatever_holds_it(monthly, tmp_path):
     pd.testing.assert_frame_equal(again.forecast(4), long.forecast(4))
     served = OnnxForecaster(long.export_onnx(tmp_path / "one.onnx"))
     np.testing.assert_allclose(served.forecast(4).forecast, long.forecast(4).forecast, rtol=1e-6)
+
+
+@pytest.mark.parametrize("freq", ["D", "B", "W-SUN", "MS", "ME", "QS-OCT", "YS-JAN", "h", "15min"])
+def test_the_step_of_a_regular_series_and_of_one_with_gaps(freq):
+    from gruforecast._time_index import dominant_step
+
+    index = pd.date_range("2001-01-01", periods=60, freq=freq)
+    assert dominant_step(index) == index.freqstr  # one inference for the whole series
+    gapped = index.delete([7, 30, 31])  # no step throughout: the stretches vote
+    assert dominant_step(gapped) == index.freqstr
