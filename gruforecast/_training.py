@@ -121,6 +121,7 @@ class _FusedAdam:
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop the gradients (always set to None, as the trainer asks)."""
         for parameter in self.params:
             parameter.grad = None
 
