@@ -648,6 +648,18 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         params = self.get_params(deep=False)
         check_params(params)
         where = _ddp.launch(self.distributed)  # None: this process trains alone
+        if where is None or where.rank == 0:
+            return self._fit(X, y, params, where)
+        # every rank reads the same data with the same parameters (checked): what one
+        # would warn of, all would, and rank 0 alone says it (errors still raise)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._fit(X, y, params, where)
+
+    def _fit(
+        self, X: Any, y: Any, params: dict[str, Any], where: _ddp.Launch | None
+    ) -> GRUForecaster:
+        """:meth:`fit` in this process, of the group ``where`` says (None: alone)."""
         device = self._training_device(where)
         group = None if where is None else _ddp.Group(where, device)
         plan, start = self._plan(X, y, params)

@@ -329,3 +329,16 @@ def test_launch_reads_torchrun_environment(monkeypatch):
     monkeypatch.setenv("MASTER_PORT", "29500")
     assert launch("auto") == Launch(rank=3, world_size=4, local_rank=1, initialized=False)
     assert launch(False) is None
+
+
+@pytest.mark.slow
+def test_a_warning_of_the_fit_is_given_once_not_by_every_rank(tmp_path):
+    script = tmp_path / "short.py"
+    script.write_text(
+        "from gruforecast import GRUForecaster\n"
+        "from gruforecast.datasets import load_air_passengers\n"
+        "GRUForecaster(horizon=12, random_state=0, device='cpu').fit(load_air_passengers()[-40:])\n"
+    )
+    result = torchrun(str(script))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("the model is the prior itself, zero-shot") == 1, result.stderr
