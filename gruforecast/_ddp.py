@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Group", "Launch", "digest", "launch", "writes"]
+__all__ = ["Group", "Launch", "digest", "launch", "warnings_from_rank_0", "writes"]
 
 _TORCHRUN = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -294,6 +294,19 @@ def digest(parts: Iterable[Any]) -> int:
         else:
             h.update(repr(part).encode())
     return int.from_bytes(h.digest(), "little") >> 1
+
+
+@contextmanager
+def warnings_from_rank_0(where: Launch | None) -> Iterator[None]:
+    """Warnings as usual in a process that trains alone or on rank 0; none on the other
+    ranks, which read the same data (their warnings would repeat rank 0's). Outside
+    torchrun the process' warning filters are left alone (fits may run in threads)."""
+    if where is None or where.rank == 0:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def writes(ranks: int) -> bool:

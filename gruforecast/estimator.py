@@ -648,115 +648,106 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         params = self.get_params(deep=False)
         check_params(params)
         where = _ddp.launch(self.distributed)  # None: this process trains alone
-        if where is None or where.rank == 0:
-            return self._fit(X, y, params, where)
         # every rank reads the same data with the same parameters (checked): what one
         # would warn of, all would, and rank 0 alone says it (errors still raise)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._fit(X, y, params, where)
+        with _ddp.warnings_from_rank_0(where):
+            device = self._training_device(where)
+            group = None if where is None else _ddp.Group(where, device)
+            plan, start = self._plan(X, y, params)
+            choices = choose(
+                params,
+                window=plan.window,
+                log=plan.scaler.log,
+                deseasonalize=plan.deseasonalize,
+                normalizes=plan.normalizes,
+                global_rules=plan.global_rules,
+                n_train=plan.n_train,
+                prior=start.prior,
+                init_reason=start.reason,
+            )
+            backend = _fused.resolve_backend(
+                self.gru_backend, device, self.precision, cast(int, choices.batch_size)
+            )
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            if group is not None:
+                # (not random_state: an instance's repr differs, and rank 0's seed is used)
+                same = {k: v for k, v in params.items() if k not in ("random_state", "verbose")}
+                group.check_same(
+                    _ddp.digest([*_plan_parts(plan), same]),
+                    "training data",
+                    "every process must read the same data, in the same order, with the same "
+                    "parameters",
+                )
+                group.check_same(
+                    _ddp.digest([backend]),
+                    f"GRU implementation (here gru_backend={backend!r})",
+                    "a process where the fused CPU kernel did not build trains with nn.GRU; "
+                    "set gru_backend='torch' (or 'fused') for all",
+                )
+                seed = group.broadcast_int(seed)
+            generator = _GlobalGenerator(device)
 
-    def _fit(
-        self, X: Any, y: Any, params: dict[str, Any], where: _ddp.Launch | None
-    ) -> GRUForecaster:
-        """:meth:`fit` in this process, of the group ``where`` says (None: alone)."""
-        device = self._training_device(where)
-        group = None if where is None else _ddp.Group(where, device)
-        plan, start = self._plan(X, y, params)
-        choices = choose(
-            params,
-            window=plan.window,
-            log=plan.scaler.log,
-            deseasonalize=plan.deseasonalize,
-            normalizes=plan.normalizes,
-            global_rules=plan.global_rules,
-            n_train=plan.n_train,
-            prior=start.prior,
-            init_reason=start.reason,
-        )
-        backend = _fused.resolve_backend(
-            self.gru_backend, device, self.precision, cast(int, choices.batch_size)
-        )
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        if group is not None:
-            # (not random_state: an instance's repr differs, and rank 0's seed is used)
-            same = {k: v for k, v in params.items() if k not in ("random_state", "verbose")}
-            group.check_same(
-                _ddp.digest([*_plan_parts(plan), same]),
-                "training data",
-                "every process must read the same data, in the same order, with the same "
-                "parameters",
-            )
-            group.check_same(
-                _ddp.digest([backend]),
-                f"GRU implementation (here gru_backend={backend!r})",
-                "a process where the fused CPU kernel did not build trains with nn.GRU; "
-                "set gru_backend='torch' (or 'fused') for all",
-            )
-            seed = group.broadcast_int(seed)
-        generator = _GlobalGenerator(device)
+            def build() -> GRUNet:
+                network = self._build_network(plan, choices, backend)
+                if start.weights is not None:  # the prior's, its head cut to this horizon
+                    network.load_state_dict(start.weights_for(plan.horizon))
+                return network.to(device)
 
-        def build() -> GRUNet:
-            network = self._build_network(plan, choices, backend)
-            if start.weights is not None:  # the prior's, its head cut to this horizon
-                network.load_state_dict(start.weights_for(plan.horizon))
-            return network.to(device)
-
-        network = generator.seeded(seed, build)
-        try:
-            # a prior that the data is too short to validate on is kept as it is: no
-            # epoch is run (with validation_fraction=0 asked, it trains all epochs)
-            zero_shot = (
-                start.prior is not None
-                and not len(plan.valid_starts)
-                and params["validation_fraction"] > 0
-            )
-            trainer, scores = self._train(
-                network, plan, choices, device, seed, group, epochs=0 if zero_shot else None
-            )
-            kept_prior = (
-                start.prior is not None
-                and len(plan.valid_starts) > 0
-                and trainer.history.best_epoch is None
-            )
-            if zero_shot or kept_prior:
-                # too short to validate on, or no epoch validated better than the prior
-                choices = dataclasses.replace(choices, init="zero-shot")
-                if zero_shot:
-                    start.warn_zero_shot()
-            calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
-            if (  # no calibration part (too short): the prior's intervals for the data
-                calibration is None
-                and start.prior is not None
-                and params["calibration_fraction"] > 0
-            ):
-                calibration = start.zero_shot_calibration()
-            elif (  # too few errors of its own for a 99% interval: with the prior's
-                calibration is not None
-                and start.prior is not None
-                and calibration.n_origins < minimum_residuals(0.99)
-            ):
-                predictor = self._raw_predictor(network, plan.scaler, device)
-                calibration = calibration.with_prior(start.calibration(), predictor, seed)
-            if refit is not None:
-                if calibration is not None:  # the errors of the network that never saw them
+            network = generator.seeded(seed, build)
+            try:
+                # a prior that the data is too short to validate on is kept as it is: no
+                # epoch is run (with validation_fraction=0 asked, it trains all epochs)
+                zero_shot = (
+                    start.prior is not None
+                    and not len(plan.valid_starts)
+                    and params["validation_fraction"] > 0
+                )
+                trainer, scores = self._train(
+                    network, plan, choices, device, seed, group, epochs=0 if zero_shot else None
+                )
+                kept_prior = (
+                    start.prior is not None
+                    and len(plan.valid_starts) > 0
+                    and trainer.history.best_epoch is None
+                )
+                if zero_shot or kept_prior:
+                    # too short to validate on, or no epoch validated better than the prior
+                    choices = dataclasses.replace(choices, init="zero-shot")
+                    if zero_shot:
+                        start.warn_zero_shot()
+                calibration, refit = plan.calibration, self._refit(plan, choices, trainer)
+                if (  # no calibration part (too short): the prior's intervals for the data
+                    calibration is None
+                    and start.prior is not None
+                    and params["calibration_fraction"] > 0
+                ):
+                    calibration = start.zero_shot_calibration()
+                elif (  # too few errors of its own for a 99% interval: with the prior's
+                    calibration is not None
+                    and start.prior is not None
+                    and calibration.n_origins < minimum_residuals(0.99)
+                ):
                     predictor = self._raw_predictor(network, plan.scaler, device)
-                    calibration = calibration.scored(predictor, seed)
-                # the same start, trained as long on every window
-                network = generator.seeded(seed, build)
-                self._train(network, plan, choices, device, seed, group, refit)
-        finally:
-            generator.restore()
-        # only now, with training done, does the forecaster change: in one step
-        self.state_ = self._fitted_state(
-            plan, network, device, trainer, scores, X if y is not None else None
-        ).replace(
-            calibration=calibration,
-            refit_epochs=None if refit is None else refit[0],
-            ranks=1 if group is None else group.world_size,
-            choices=choices,
-        )
-        return self
+                    calibration = calibration.with_prior(start.calibration(), predictor, seed)
+                if refit is not None:
+                    if calibration is not None:  # the errors of the network that never saw them
+                        predictor = self._raw_predictor(network, plan.scaler, device)
+                        calibration = calibration.scored(predictor, seed)
+                    # the same start, trained as long on every window
+                    network = generator.seeded(seed, build)
+                    self._train(network, plan, choices, device, seed, group, refit)
+            finally:
+                generator.restore()
+            # only now, with training done, does the forecaster change: in one step
+            self.state_ = self._fitted_state(
+                plan, network, device, trainer, scores, X if y is not None else None
+            ).replace(
+                calibration=calibration,
+                refit_epochs=None if refit is None else refit[0],
+                ranks=1 if group is None else group.world_size,
+                choices=choices,
+            )
+            return self
 
     def _refit(self, plan: Plan, choices: Choices, trainer: Trainer) -> tuple[int, int] | None:
         """The refit's epochs (REFIT_LENGTH times the first fit's best) and rows per
