@@ -150,6 +150,18 @@ class _FusedAdam:
             found_inf=None,
         )
 
+    @torch.no_grad()
+    def clip_grad_norm_(self, max_norm: float) -> None:
+        """Scale the gradients to a total 2-norm of at most ``max_norm``: what
+        ``nn.utils.clip_grad_norm_`` computes (the same foreach kernels, so the same
+        numbers to the bit), without its per-call sorting of the tensors by device and
+        dtype, a quarter of a small network's training step on the CPU."""
+        grads = [parameter.grad for parameter in self.params if parameter.grad is not None]
+        if not grads:
+            return
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
+
 
 class Trainer:
     """Fits a network on windows that already sit on the training device.
@@ -388,16 +400,18 @@ class Trainer:
         """zero_grad, forward, backward, clip, step: what the seed tutorial left out.
         ``factor`` weights this process's loss in a group's step (``Group.share``)."""
         self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(
-            batch_inputs.device.type,
-            dtype=self.autocast_dtype,
-            enabled=self.autocast_dtype is not None,
-        ):
+        if self.autocast_dtype is None:  # (entering a disabled autocast costs a step 5%)
             predictions = self.model(batch_inputs)
+        else:
+            with torch.autocast(batch_inputs.device.type, dtype=self.autocast_dtype):
+                predictions = self.model(batch_inputs)
         loss = self.loss_function(predictions.float(), batch_targets)
         (loss if factor == 1.0 else loss * factor).backward()
         if self.gradient_clip is not None:
-            nn.utils.clip_grad_norm_(self.network.parameters(), self.gradient_clip)
+            if isinstance(self.optimizer, _FusedAdam):
+                self.optimizer.clip_grad_norm_(self.gradient_clip)
+            else:
+                nn.utils.clip_grad_norm_(self.network.parameters(), self.gradient_clip)
         self.optimizer.step()
         return loss.detach()
 

@@ -173,26 +173,35 @@ def test_the_gru_reads_only_its_own_part_of_the_window():
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-3])
 def test_the_trainers_adam_updates_as_torchs_fused_adam_to_the_bit(weight_decay):
     # the same kernel on the same state, without torch.optim (which imports torch._dynamo
-    # at its first use in a process: 0.6 s of every command-line fit)
+    # at its first use in a process: 0.6 s of every command-line fit); its clipping too,
+    # without nn.utils' sorting of the tensors by device and dtype at every step
     from gruforecast._training import _FusedAdam
 
-    def trained(make):
+    def trained(make, clip):
         torch.manual_seed(0)
         network = GRUNet(window=12, hidden_size=8, num_layers=2, horizon=3)
         optimizer = make(list(network.parameters()))
         generator = torch.Generator().manual_seed(1)
+        clipped = 0
         for _ in range(50):
             inputs = torch.randn(16, 12, generator=generator)
             targets = torch.randn(16, 3, generator=generator)
             optimizer.zero_grad(set_to_none=True)
             torch.nn.functional.mse_loss(network(inputs), targets).backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            norm = torch.nn.utils.get_total_norm([p.grad for p in network.parameters()])
+            clipped += bool(norm > 0.5)
+            clip(optimizer, network)
             optimizer.step()
+        assert 0 < clipped < 50  # the clipping bites at some steps, not all
         return list(network.parameters())
 
-    ours = trained(lambda ps: _FusedAdam(ps, lr=1e-3, weight_decay=weight_decay))
+    ours = trained(
+        lambda ps: _FusedAdam(ps, lr=1e-3, weight_decay=weight_decay),
+        lambda optimizer, network: optimizer.clip_grad_norm_(0.5),
+    )
     theirs = trained(
-        lambda ps: torch.optim.Adam(ps, lr=1e-3, weight_decay=weight_decay, fused=True)
+        lambda ps: torch.optim.Adam(ps, lr=1e-3, weight_decay=weight_decay, fused=True),
+        lambda optimizer, network: torch.nn.utils.clip_grad_norm_(network.parameters(), 0.5),
     )
     assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
 
