@@ -18,8 +18,11 @@ overrides ``gru_backend="auto"`` (``0``: ``"torch"``, ``1``: ``"fused"``).
 The kernel is compiled with PyTorch's C++ extension tools the first time it is needed
 (about a minute, once per machine and Python environment; logged at WARNING level on
 the ``gruforecast`` logger), in a child process that finds the ``ninja`` of the ninja
-wheel (this process's ``PATH`` is left alone), and cached in PyTorch's extension
-directory (``TORCH_EXTENSIONS_DIR``); this process then imports the built library.
+wheel (this process's ``PATH`` is left alone), and cached in a folder of its own name
+under PyTorch's extension directory (``TORCH_EXTENSIONS_DIR``, else
+``~/.cache/torch_extensions``); this process then imports the built library, without
+importing ``torch.utils.cpp_extension`` (which imports setuptools: 0.15 s of the first
+fit of every process).
 """
 
 from __future__ import annotations
@@ -146,8 +149,11 @@ _OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
 _BUILD = (
     "import json, sys\n"
     "from torch.utils import cpp_extension\n"
-    "name, source, cflags, ldflags = sys.argv[1], sys.argv[2], *map(json.loads, sys.argv[3:])\n"
-    "cpp_extension.load(name, [source], extra_cflags=cflags, extra_ldflags=ldflags)\n"
+    "name, source, directory = sys.argv[1:4]\n"
+    "cflags, ldflags = map(json.loads, sys.argv[4:])\n"
+    "cpp_extension.load(\n"
+    "    name, [source], extra_cflags=cflags, extra_ldflags=ldflags, build_directory=directory\n"
+    ")\n"
 )
 
 
@@ -160,11 +166,24 @@ def _library_name() -> str:
     return "gruforecast_fused_gru_" + hashlib.sha256(key).hexdigest()[:12]
 
 
-def _build() -> ModuleType:
-    from torch.utils import cpp_extension
+def _build_directory(name: str) -> Path:
+    """Where the library ``name`` is built and kept (made if missing): a folder of that
+    name under ``TORCH_EXTENSIONS_DIR``, else under torch's default root for extensions.
+    (The name hashes the torch and Python it is for, so no folder per version is needed,
+    as torch's own choice of folder adds.)"""
+    from torch import _appdirs
 
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or os.path.realpath(
+        _appdirs.user_cache_dir(appname="torch_extensions")
+    )
+    directory = Path(root) / name
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _build() -> ModuleType:
     name = _library_name()
-    directory = Path(cpp_extension._get_build_directory(name, verbose=False))
+    directory = _build_directory(name)
     library = _ensure_built(name, directory)
     spec = importlib.util.spec_from_file_location(name, library)
     if spec is None or spec.loader is None:
@@ -194,7 +213,7 @@ def _ensure_built(name: str, directory: Path) -> Path:
             )
             library.unlink(missing_ok=True)
             _remove_stale_lock(directory)
-            _compile(name)
+            _compile(name, directory)
             if not library.is_file():
                 raise RuntimeError(f"the build finished without writing {library}")
             _checksum_file(library).write_text(_checksum(library))
@@ -256,7 +275,7 @@ def _remove_stale_lock(directory: Path) -> None:
         _logger.warning("gruforecast: removed a kernel build lock left by a killed build")
 
 
-def _compile(name: str) -> None:
+def _compile(name: str, directory: Path) -> None:
     """Build the extension in a child process, whose PATH has the ninja wheel's binary
     directory in front (torch's build runs ``ninja`` from PATH)."""
     environment = dict(os.environ)
@@ -272,6 +291,7 @@ def _compile(name: str) -> None:
         _BUILD,
         name,
         str(SOURCE),
+        str(directory),
         json.dumps(_FLAGS + _OPENMP),
         json.dumps(_OPENMP),
     ]

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -335,7 +336,7 @@ def test_the_build_runs_in_a_child_and_leaves_path_and_stderr_alone(
     seen = {}
 
     def child(command, env, **options):
-        seen["path"] = env["PATH"]
+        seen["path"], seen["command"] = env["PATH"], command
         return subprocess.CompletedProcess(command, 1, "", "c++: not found")
 
     monkeypatch.setattr(subprocess, "run", child)
@@ -347,6 +348,23 @@ def test_the_build_runs_in_a_child_and_leaves_path_and_stderr_alone(
     assert "compiling the fused CPU GRU kernel" in caplog.text
     assert capfd.readouterr().err == ""  # logged, not printed
     assert "c++: not found" in _fused._failure
+    # torch builds in the folder this process will import from
+    assert str(tmp_path / "gruforecast_test_never_built") in seen["command"]
+
+
+def test_importing_the_built_kernel_imports_no_build_tools():
+    # torch.utils.cpp_extension imports setuptools: 0.15 s of every process's first fit
+    if _fused.kernel() is None:
+        pytest.skip(f"the kernel cannot be built here: {_fused._failure}")
+    code = (
+        "import sys\n"
+        "from gruforecast import _fused\n"
+        "assert _fused.kernel() is not None, _fused._failure\n"
+        "print(sorted(m for m in ('setuptools', 'torch.utils.cpp_extension') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_estimator_parameter_is_visible_to_scikit_learn():
@@ -371,9 +389,9 @@ def test_a_damaged_cached_library_is_rebuilt_not_imported(monkeypatch, tmp_path)
     whose checksum the finished build recorded is used; another is rebuilt."""
     builds = []
 
-    def build(name):  # stands in for the compiler: writes a library
+    def build(name, directory):  # stands in for the compiler: writes a library
         builds.append(name)
-        (tmp_path / f"{name}.so").write_bytes(b"a built library " * 1000)
+        (directory / f"{name}.so").write_bytes(b"a built library " * 1000)
 
     monkeypatch.setattr(_fused, "_compile", build)
     library = _fused._ensure_built("kernel", tmp_path)
@@ -387,7 +405,7 @@ def test_a_damaged_cached_library_is_rebuilt_not_imported(monkeypatch, tmp_path)
     _fused._ensure_built("kernel", tmp_path)
     assert len(builds) == 3
 
-    def failed(name):
+    def failed(name, directory):
         raise RuntimeError("c++ killed")
 
     library.write_bytes(b"random bytes")
@@ -402,9 +420,9 @@ def test_a_build_lock_left_by_a_killed_build_does_not_hang_the_next(monkeypatch,
     under gruforecast's own lock, removes it first."""
     (tmp_path / "lock").write_text("")
 
-    def build(name):
-        assert not (tmp_path / "lock").exists()  # torch's build would wait on it
-        (tmp_path / f"{name}.so").write_bytes(b"built")
+    def build(name, directory):
+        assert not (directory / "lock").exists()  # torch's build would wait on it
+        (directory / f"{name}.so").write_bytes(b"built")
 
     monkeypatch.setattr(_fused, "_compile", build)
     _fused._ensure_built("kernel", tmp_path)
