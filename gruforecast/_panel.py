@@ -32,7 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._time_index import TimeIndex
     from ._validation import SeriesInput
 
-__all__ = ["Panel", "as_panel", "is_panel", "read_one_or_many"]
+__all__ = [
+    "Panel",
+    "as_panel",
+    "describe_label",
+    "frame_times",
+    "is_panel",
+    "read_one_or_many",
+]
 
 # the column names of a long frame (id, time, value) where nothing named others
 DEFAULT_NAMES = ("unique_id", "ds", "y")
@@ -285,6 +292,16 @@ def _times(column: pd.Series, what: str) -> tuple[np.ndarray, str, Any]:
         f"{what} holds {column.dtype} values; expected timestamps (datetime64), periods "
         "or whole numbers (parse dates first: pd.to_datetime(df[...]))"
     )
+
+
+def frame_times(column: pd.Series, what: str) -> np.ndarray:
+    """A time column as the whole numbers ``Panel.times`` holds (see :func:`_times`)."""
+    return _times(column, what)[0]
+
+
+def describe_label(panel: Panel, row: int) -> str:
+    """The time label of ``panel``'s value ``row`` as a user would write it."""
+    return _label(panel.times[row], panel.kind, panel.freq, panel.tz)
 
 
 def _label(value: Any, kind: str, freq: str | None, tz: Any = None) -> str:

@@ -1,0 +1,612 @@
+"""Covariates: the columns beside the target that a forecast may use (what they are,
+read and checked; NumPy and pandas only, no torch).
+
+Nixtla's convention, which the long frame already follows:
+
+- **future-known** covariates (``future_covariates``): their values for the steps ahead
+  are known when the forecast is made (a price, a promotion, a holiday, a weather
+  forecast). ``fit`` reads them from the frame's columns; ``forecast(h, X_future=...)``
+  from a frame keyed like the target (id, time) that holds the next ``h`` steps.
+- **past** covariates (``past_covariates``): observed only up to the forecast origin
+  (another sensor, yesterday's traffic): read in the window only.
+- **static** covariates (``static_covariates``): one value per series (a region, a
+  category), numeric or categorical (text, category or bool columns: one indicator
+  column per category seen in ``fit``).
+- **calendar** covariates (``calendar``): made from the time labels, known ahead by
+  construction. Each is a position in a cycle, given to the network as its sine and
+  cosine (two columns each), so that December is next to January and Sunday to Monday:
+  ``"time_of_day"``, ``"day_of_week"``, ``"day_of_year"``, ``"week_of_year"``,
+  ``"month_of_year"``, ``"quarter_of_year"``. ``"auto"`` takes those the data's time
+  step can see change (:func:`auto_calendar`).
+
+What this module gives: :class:`CovariateSpec` (the names of each kind, checked once),
+:func:`calendar_features`, :func:`read_time_varying` (the columns of a long frame
+aligned row for row with the values of a ``Panel``), :func:`read_statics` and
+:func:`read_future` (the frame of the steps ahead, each series' rows checked to be the
+next ``h`` steps). Every failure is a ``ValueError``/``TypeError`` naming the column,
+the series and the first time at fault.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ._panel import Panel
+
+__all__ = [
+    "CALENDAR_FEATURES",
+    "CovariateSpec",
+    "Statics",
+    "auto_calendar",
+    "calendar_features",
+    "covariate_spec",
+    "read_future",
+    "read_statics",
+    "read_time_varying",
+    "undeclared_columns",
+]
+
+# each calendar feature: its cycle, as a function of timestamps giving the position in
+# the cycle in [0, 1)
+CALENDAR_FEATURES = (
+    "time_of_day",
+    "day_of_week",
+    "day_of_year",
+    "week_of_year",
+    "month_of_year",
+    "quarter_of_year",
+)
+
+
+@dataclass(frozen=True)
+class CovariateSpec:
+    """The covariates a forecaster reads, by kind (column names, in the order given;
+    ``calendar``: names from :data:`CALENDAR_FEATURES`, or ``("auto",)`` until the data's
+    time step resolves it)."""
+
+    future: tuple[str, ...] = ()
+    past: tuple[str, ...] = ()
+    static: tuple[str, ...] = ()
+    calendar: tuple[str, ...] = ()
+
+    @property
+    def time_varying(self) -> tuple[str, ...]:
+        """The columns read at every time step: the future-known ones, then the past ones."""
+        return self.future + self.past
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the frame a covariate is read from."""
+        return self.future + self.past + self.static
+
+    def __bool__(self) -> bool:
+        return bool(self.columns or self.calendar)
+
+
+def covariate_spec(params: Mapping[str, Any], names: tuple[str, str, str]) -> CovariateSpec:
+    """The covariates that ``params`` (``future_covariates``, ``past_covariates``,
+    ``static_covariates``, ``calendar``) declare, checked: lists of column names, none
+    declared twice or naming the id, time or target column (``names``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the parameter and the value at fault.
+    """
+    kinds: dict[str, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
+    for kind in ("future", "past", "static"):
+        parameter = f"{kind}_covariates"
+        columns = _names(params.get(parameter), parameter)
+        for column in columns:
+            if column in names:
+                role = ("id", "time", "target")[names.index(column)]
+                raise ValueError(
+                    f"{parameter} names {column!r}, the {role} column; covariates are the "
+                    "other columns of the frame"
+                )
+            if column in seen:
+                where = "twice" if seen[column] == parameter else f"in {seen[column]} too"
+                raise ValueError(
+                    f"{parameter} names {column!r} {where}: each column is one kind of "
+                    "covariate (future-known, past or static)"
+                )
+            seen[column] = parameter
+        kinds[kind] = columns
+    calendar = params.get("calendar")
+    if calendar is None:
+        chosen: tuple[str, ...] = ()
+    elif isinstance(calendar, str):
+        if calendar != "auto":
+            raise ValueError(
+                f"calendar={calendar!r}; expected None, 'auto' or a list of "
+                f"{', '.join(map(repr, CALENDAR_FEATURES))}"
+            )
+        chosen = ("auto",)
+    else:
+        chosen = _names(calendar, "calendar")
+        unknown = [name for name in chosen if name not in CALENDAR_FEATURES]
+        if unknown:
+            raise ValueError(
+                f"calendar names {unknown[0]!r}; the calendar features are "
+                f"{', '.join(map(repr, CALENDAR_FEATURES))} (or calendar='auto')"
+            )
+        if len(set(chosen)) < len(chosen):
+            raise ValueError(f"calendar names a feature twice: {list(chosen)!r}")
+    return CovariateSpec(kinds["future"], kinds["past"], kinds["static"], chosen)
+
+
+def _names(value: Any, parameter: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"{parameter}={value!r:.80}; expected a list of column names (or None)"
+            + (f", for example [{value!r}]" if isinstance(value, str) else "")
+        )
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise TypeError(f"{parameter} holds {item!r:.80}; expected column names (text)")
+    if len(set(value)) < len(value):
+        duplicated = next(name for name in value if value.count(name) > 1)
+        raise ValueError(f"{parameter} names {duplicated!r} twice")
+    return tuple(value)
+
+
+# ---------------------------------------------------------------------------- calendar
+
+# the smallest step (in seconds) at which each feature changes between consecutive values,
+# and the longest at which it still does: what "auto" takes for a step
+_STEP_SECONDS = {
+    "time_of_day": (0, 12 * 3600),  # up to half-daily steps
+    "day_of_week": (0, 86400),  # steps of a day or less
+    "day_of_year": (86400, 86400),  # daily steps (sub-daily data has time_of_day)
+    "week_of_year": (7 * 86400, 7 * 86400),
+    "month_of_year": (28 * 86400, 31 * 86400),
+    "quarter_of_year": (89 * 86400, 92 * 86400),
+}
+# a yearly step sees no cycle; neither does a sub-daily one the day of the year (a year
+# of hourly values would, but time_of_day and day_of_week are what such data shows)
+
+
+def auto_calendar(kind: str, freq: str | None, tz: Any = None) -> tuple[str, ...]:
+    """The calendar features ``calendar="auto"`` takes for series of this time ``kind``
+    and step ``freq`` (a pandas frequency string): those that change from one step to
+    the next and repeat within a few hundred steps; none for a yearly step.
+
+    Raises
+    ------
+    ValueError
+        For series without dates (integer labels or none): they have no calendar.
+    """
+    _need_dates(kind, "calendar='auto'")
+    seconds = _step_seconds(freq)
+    return tuple(name for name, (low, high) in _STEP_SECONDS.items() if low <= seconds <= high)
+
+
+def _step_seconds(freq: str | None) -> float:
+    """The typical length of one step of ``freq``, in seconds."""
+    import pandas as pd
+
+    if not freq:
+        raise ValueError("the series have no regular time step, so calendar='auto' has none")
+    offset = pd.tseries.frequencies.to_offset(freq)
+    try:
+        return float(pd.Timedelta(offset).total_seconds())
+    except ValueError:  # calendar offsets (months, quarters, years) have no fixed length
+        stamps = pd.date_range("2001-01-01", periods=13, freq=offset)
+        return float(np.median(np.diff(stamps.asi8.astype(np.float64))) / 1e9)
+
+
+def _need_dates(kind: str, what: str) -> None:
+    if kind not in ("datetime", "period"):
+        raise ValueError(
+            f"{what} needs series labelled by dates or periods; these have "
+            f"{'integer labels' if kind == 'integer' else 'no time labels'}, so there is no "
+            "calendar to read (give the time column as dates, or calendar=None)"
+        )
+
+
+def calendar_features(
+    times: np.ndarray, kind: str, freq: str | None, tz: Any, names: Sequence[str]
+) -> np.ndarray:
+    """The calendar ``names`` of time labels ``times`` (whole numbers, as ``Panel.times``
+    holds them): float64, shape (len(times), 2 * len(names)), the sine and cosine of
+    each feature's position in its cycle, in the series' own time zone."""
+    import pandas as pd
+
+    _need_dates(kind, "a calendar covariate")
+    times = np.asarray(times, np.int64)
+    if kind == "period":
+        stamps = pd.PeriodIndex.from_ordinals(times, freq=freq).to_timestamp(how="start")
+    else:
+        stamps = pd.DatetimeIndex(times.astype("datetime64[ns]"))
+        if tz is not None:
+            stamps = stamps.tz_localize("UTC").tz_convert(tz)
+    columns = []
+    for name in names:
+        position = _position(stamps, name)
+        columns += [np.sin(2 * math.pi * position), np.cos(2 * math.pi * position)]
+    if not columns:
+        return np.zeros((len(times), 0))
+    return np.stack(columns, axis=1)
+
+
+def _position(stamps: pd.DatetimeIndex, name: str) -> np.ndarray:
+    """Where each timestamp is in the cycle ``name``, in [0, 1)."""
+    if name == "time_of_day":
+        seconds = stamps.hour * 3600 + stamps.minute * 60 + stamps.second
+        return np.asarray(seconds, np.float64) / 86400
+    if name == "day_of_week":
+        return np.asarray(stamps.dayofweek, np.float64) / 7
+    if name == "day_of_year":
+        length = np.where(stamps.is_leap_year, 366.0, 365.0)
+        return (np.asarray(stamps.dayofyear, np.float64) - 1) / length
+    if name == "week_of_year":
+        weeks = np.asarray(stamps.isocalendar().week, np.float64)
+        return (weeks - 1) / 53
+    if name == "month_of_year":
+        return (np.asarray(stamps.month, np.float64) - 1) / 12
+    if name == "quarter_of_year":
+        return (np.asarray(stamps.quarter, np.float64) - 1) / 4
+    raise ValueError(f"unknown calendar feature {name!r}")  # covariate_spec checked it
+
+
+# ----------------------------------------------------------------- columns of a frame
+
+
+def read_time_varying(
+    frame: pd.DataFrame,
+    panel: Panel,
+    columns: Sequence[str],
+    *,
+    missing: str = "raise",
+    what: str = "X (the series)",
+) -> np.ndarray:
+    """The ``columns`` of the long ``frame`` that ``panel`` was read from, aligned row
+    for row with ``panel.values`` (float64, shape (n_values, len(columns))).
+
+    The rows are matched by (id, time), so the panel's order and the rows that
+    ``missing="interpolate"`` inserted are followed; an inserted row, and a NaN, is
+    filled as the target is (``missing="interpolate"``: linearly within the series,
+    the ends by the nearest value) or refused (``"raise"``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A column the frame lacks; text or another non-number in a column; a NaN or a
+        missing row under ``missing="raise"``; an infinite value. Each names the column,
+        the series and the time.
+    """
+    _check_present(frame, columns, what)
+    out = np.empty((len(panel.values), len(columns)))
+    if not len(columns):
+        return out
+    keys = _keys(panel)
+    index = _frame_keys(frame, panel, what)
+    for j, column in enumerate(columns):
+        values = _numbers(frame[column], column, what)
+        aligned = _aligned(values, index, keys)
+        out[:, j] = _filled(aligned, panel, column, missing, what)
+    return out
+
+
+@dataclass(frozen=True)
+class Statics:
+    """Static covariates of a panel's series: ``values`` (n_series, n_columns) float64,
+    numeric columns as they are and each categorical column as indicator columns, one
+    per category seen (``categories[name]``, sorted; None for a numeric column)."""
+
+    names: tuple[str, ...]
+    categories: dict[str, tuple[Any, ...] | None]
+    values: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return self.values.shape[1]
+
+
+def read_statics(
+    frame: pd.DataFrame,
+    panel: Panel,
+    columns: Sequence[str],
+    categories: Mapping[str, tuple[Any, ...] | None] | None = None,
+    *,
+    what: str = "X (the series)",
+) -> Statics:
+    """The static ``columns`` of each series of ``panel`` (in the order of
+    ``panel.ids``), which must hold one value per series. A column of text, category
+    or bool values is categorical: one indicator column per category, the categories
+    those of ``categories`` when given (those ``fit`` saw: another is an error), else
+    those found. Numeric columns are read as they are.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A column the frame lacks; a series with two values in a static column; a
+        missing value; a category ``fit`` did not see; a non-finite number.
+    """
+    import pandas as pd
+
+    id_col = panel.names[0]
+    _check_present(frame, columns, what)
+    blocks = []
+    found: dict[str, tuple[Any, ...] | None] = {}
+    ids = pd.Index(panel.ids)
+    for column in columns:
+        data = frame[column]
+        if data.isna().any():
+            row = int(data.isna().to_numpy().argmax())
+            raise ValueError(
+                f"{what}: static covariate {column!r} has no value (NaN) for series "
+                f"{frame[id_col].iloc[row]!r}; a static covariate needs one value per series"
+            )
+        groups = data.groupby(frame[id_col].to_numpy(), sort=False)
+        counts = groups.nunique()
+        if (counts > 1).any():
+            series = counts.index[int(np.argmax(counts.to_numpy() > 1))]
+            seen = list(groups.get_group(series).unique()[:3])
+            raise ValueError(
+                f"{what}: static covariate {column!r} changes within series {series!r} "
+                f"({', '.join(map(repr, seen))}); a static covariate holds one value per "
+                "series (a value that changes is a past or future covariate)"
+            )
+        per_series = groups.first().reindex(ids)
+        absent = per_series.isna()
+        if absent.any():
+            raise ValueError(
+                f"{what}: static covariate {column!r} has no value for series "
+                f"{ids[int(np.argmax(absent.to_numpy()))]!r}"
+            )
+        categorical = _is_categorical(data)
+        known = None if categories is None else categories.get(column)
+        if categorical:
+            levels = tuple(sorted(per_series.unique(), key=str)) if known is None else known
+            if known is not None:
+                unseen = ~per_series.isin(list(known))
+                if unseen.any():
+                    k = int(np.argmax(unseen.to_numpy()))
+                    raise ValueError(
+                        f"{what}: static covariate {column!r} of series {ids[k]!r} is "
+                        f"{per_series.iloc[k]!r}, a category fit did not see (it saw "
+                        f"{', '.join(map(repr, known[:10]))}{', ...' if len(known) > 10 else ''})"
+                    )
+            codes = pd.Categorical(per_series, categories=list(levels)).codes
+            blocks.append(np.eye(len(levels))[codes])
+            found[column] = levels
+        else:
+            if known is not None:
+                raise TypeError(
+                    f"{what}: static covariate {column!r} holds numbers; fit saw categories "
+                    f"({', '.join(map(repr, known[:10]))})"
+                )
+            numbers = _numbers(per_series, column, what)
+            if not np.isfinite(numbers).all():
+                k = int(np.argmax(~np.isfinite(numbers)))
+                raise ValueError(
+                    f"{what}: static covariate {column!r} of series {ids[k]!r} is "
+                    f"{numbers[k]}; expected a finite number"
+                )
+            blocks.append(numbers[:, None])
+            found[column] = None
+    values = np.concatenate(blocks, axis=1) if blocks else np.zeros((panel.n_series, 0))
+    return Statics(tuple(columns), found, values)
+
+
+def _is_categorical(data: pd.Series) -> bool:
+    import pandas as pd
+
+    dtype = data.dtype
+    return bool(
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def read_future(
+    frame: Any,
+    ids: Sequence[Hashable],
+    labels: np.ndarray,
+    columns: Sequence[str],
+    names: tuple[str, str, str],
+    *,
+    decode: Any,
+    what: str = "X_future",
+) -> np.ndarray:
+    """The future-known ``columns`` for the steps ahead: ``frame`` (a long frame with
+    the id and time columns of ``names``) must hold, for every series of ``ids``, a row
+    at each of its next labels, ``labels`` (n_series, steps; whole numbers as
+    ``Panel.times`` holds them); rows for other series or times are ignored. Returns
+    float64 (n_series, steps, len(columns)).
+
+    ``decode`` maps whole-number labels to the labels the user sees (for errors).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a long frame; a column missing; a series or a step missing (naming the
+        series and its first missing time); a NaN, text or an infinite value.
+    """
+    import pandas as pd
+
+    id_col, time_col, _ = names
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{what} is {type(frame).__name__}; expected a DataFrame with the columns "
+            f"{id_col!r}, {time_col!r} and {', '.join(map(repr, columns))} for the steps "
+            "ahead"
+        )
+    if id_col not in frame.columns and len(ids) == 1:
+        frame = frame.assign(**{id_col: [ids[0]] * len(frame)})
+    for column in (id_col, time_col):
+        if column not in frame.columns:
+            raise ValueError(
+                f"{what} has no column {column!r}; it is keyed like the series: "
+                f"{id_col!r} and {time_col!r}"
+            )
+    _check_present(frame, columns, what)
+    steps = labels.shape[1]
+    from ._panel import frame_times
+
+    times = frame_times(frame[time_col], f"{what} column {time_col!r}")
+    lookup = pd.MultiIndex.from_arrays([frame[id_col].to_numpy(), times])
+    if lookup.has_duplicates:
+        row = int(np.argmax(lookup.duplicated()))
+        raise ValueError(
+            f"{what}: series {frame[id_col].iloc[row]!r} has two rows at "
+            f"{decode(np.array([times[row]]))[0]}; each step needs one row"
+        )
+    wanted = pd.MultiIndex.from_arrays(
+        [np.repeat(np.asarray(pd.Index(ids), dtype=object), steps), labels.ravel()]
+    )
+    position = lookup.get_indexer(wanted)
+    gone = position < 0
+    if gone.any():
+        k, step = divmod(int(np.argmax(gone)), steps)
+        n_missing = int(gone.reshape(len(ids), steps)[k].sum())
+        raise ValueError(
+            f"{what} has no row for series {ids[k]!r} at "
+            f"{decode(labels[k, step : step + 1])[0]} (step {step + 1} of {steps}; "
+            f"{n_missing} of its {steps} steps are missing): the future-known covariates "
+            f"{', '.join(map(repr, columns))} are needed for every step forecast"
+        )
+    out = np.empty((len(ids), steps, len(columns)))
+    for j, column in enumerate(columns):
+        values = _numbers(frame[column], column, what)[position]
+        bad = ~np.isfinite(values)
+        if bad.any():
+            k, step = divmod(int(np.argmax(bad)), steps)
+            problem = "no value (NaN)" if np.isnan(values[int(np.argmax(bad))]) else "inf"
+            raise ValueError(
+                f"{what}: column {column!r} has {problem} for series {ids[k]!r} at "
+                f"{decode(labels[k, step : step + 1])[0]}; future values must be known "
+                "numbers"
+            )
+        out[:, :, j] = values.reshape(len(ids), steps)
+    return out
+
+
+# -------------------------------------------------------------------------- helpers
+
+
+def _check_present(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    absent = [column for column in columns if column not in frame.columns]
+    if absent:
+        listed = ", ".join(repr(str(c)) for c in frame.columns[:12])
+        raise ValueError(
+            f"{what} has no column{'s' if len(absent) > 1 else ''} "
+            f"{', '.join(map(repr, absent))} (declared as covariates); its columns are "
+            f"{listed}"
+        )
+
+
+def _numbers(data: pd.Series, column: str, what: str) -> np.ndarray:
+    """A covariate column as float64: numbers and bools only (NaN kept)."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(data.dtype):
+        return data.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(data.dtype):
+        return data.to_numpy(dtype=np.float64, na_value=np.nan)
+    converted = pd.to_numeric(data, errors="coerce")
+    bad = converted.isna() & data.notna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise TypeError(
+            f"{what}: column {column!r} holds {data.iloc[row]!r:.40} (row {row}); a "
+            "covariate read at every step must be a number (encode categories as numbers, "
+            "or declare a per-series one as a static covariate)"
+        )
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _keys(panel: Panel) -> pd.MultiIndex:
+    import pandas as pd
+
+    ids = np.repeat(np.asarray(pd.Index(panel.ids), dtype=object), panel.lengths)
+    return pd.MultiIndex.from_arrays([ids, panel.times])
+
+
+def _frame_keys(frame: pd.DataFrame, panel: Panel, what: str) -> pd.MultiIndex:
+    import pandas as pd
+
+    from ._panel import frame_times
+
+    id_col, time_col, _ = panel.names
+    times = frame_times(frame[time_col], f"{what} column {time_col!r}")
+    return pd.MultiIndex.from_arrays([frame[id_col].to_numpy(), times])
+
+
+def _aligned(values: np.ndarray, index: pd.MultiIndex, keys: pd.MultiIndex) -> np.ndarray:
+    """``values`` (one per row of the frame, ``index``) at the panel's ``keys``; NaN
+    where the frame has no row (one that missing="interpolate" inserted)."""
+    position = index.get_indexer(keys)
+    out = np.full(len(keys), np.nan)
+    found = position >= 0
+    out[found] = values[position[found]]
+    return out
+
+
+def _filled(values: np.ndarray, panel: Panel, column: str, missing: str, what: str) -> np.ndarray:
+    """NaN in a covariate column (or rows the panel inserted), as ``missing`` says."""
+    from ._panel import describe_label
+
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values
+    row = int(np.argmax(bad))
+    k = int(np.searchsorted(panel.offsets, row, side="right") - 1)
+    label = describe_label(panel, row)
+    if not np.isnan(values[row]):
+        raise ValueError(
+            f"{what}: covariate {column!r} of series {panel.ids[k]!r} is {values[row]} at "
+            f"{label}; expected finite numbers"
+        )
+    if missing != "interpolate":
+        raise ValueError(
+            f"{what}: covariate {column!r} of series {panel.ids[k]!r} has no value (NaN, or "
+            f"no row) at {label}; fill it first, or let GRUForecaster(missing='interpolate') "
+            "fill such values"
+        )
+    out = values.copy()
+    for j in range(panel.n_series):
+        part = out[panel.offsets[j] : panel.offsets[j + 1]]
+        gaps = np.isnan(part)
+        if gaps.all():
+            raise ValueError(
+                f"{what}: covariate {column!r} of series {panel.ids[j]!r} has no value at "
+                "all; there is nothing to fill it from"
+            )
+        if gaps.any():
+            positions = np.arange(len(part))
+            part[gaps] = np.interp(positions[gaps], positions[~gaps], part[~gaps])
+    return out
+
+
+_UNUSED = re.compile(r"^Unnamed: \d+$")  # an index written by to_csv, read back as a column
+
+
+def undeclared_columns(frame: Any, names: tuple[str, str, str], spec: CovariateSpec) -> list[str]:
+    """The columns of a long ``frame`` that are neither the id, time or target column nor
+    a declared covariate (``fit`` warns of them: they are not used)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        return []
+    used = set(names) | set(spec.columns)
+    return [
+        str(column)
+        for column in frame.columns
+        if column not in used and not _UNUSED.match(str(column))
+    ]
