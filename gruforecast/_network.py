@@ -164,6 +164,18 @@ class GRUNet(nn.Module):
         (adjusted) window, whose level and spread are what ``normalize`` uses, while
         the seasonal estimate uses all of it: a long window for the season costs the
         GRU nothing. None: the whole window.
+    features : int, default=0
+        Covariate channels read beside the target at each step of the window (the
+        future-known, past, calendar and static covariates, scaled before they come
+        in, never normalised with the window): the GRU reads ``input_size + features``
+        values a step. ``forward`` takes them as ``features`` (batch, window, features).
+    ahead_features : int, default=0
+        Covariate channels known over the horizon (future-known, calendar, static):
+        a decoder, shared by the steps ahead, reads the GRU's last state beside each
+        step's channels (batch, horizon, ahead_features) and adds its output to that
+        step's (normalised) forecast, as neuralforecast's recurrent models' decoders
+        read their future covariates. Its last layer starts at zero, so a network
+        starts as if it had no such covariates.
     gru_backend : {"torch", "fused"}, default="torch"
         What computes the GRU in training: ``nn.GRU``, or the fused CPU kernel
         (:mod:`gruforecast._fused`) on CPU inputs in training mode with autograd. Both
@@ -186,6 +198,8 @@ class GRUNet(nn.Module):
         gru_backend: str = "torch",
         deseasonalize: bool = False,
         gru_window: int | None = None,
+        features: int = 0,
+        ahead_features: int = 0,
     ) -> None:
         super().__init__()
         if gru_backend not in ("torch", "fused"):
@@ -196,8 +210,10 @@ class GRUNet(nn.Module):
         self.horizon = horizon
         self.input_size = input_size
         self.normalize = check_normalize(normalize)
+        self.features = int(features)
+        self.ahead_features = int(ahead_features)
         self.gru = nn.GRU(
-            input_size=input_size,
+            input_size=input_size + self.features,
             hidden_size=hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -205,6 +221,15 @@ class GRUNet(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.head = nn.Linear(hidden_size, horizon)
+        self.decoder = None
+        if self.ahead_features:
+            last = nn.Linear(hidden_size, 1)
+            with torch.no_grad():  # no covariate effect until training finds one
+                last.weight.zero_()
+                last.bias.zero_()
+            self.decoder = nn.Sequential(
+                nn.Linear(hidden_size + self.ahead_features, hidden_size), nn.Tanh(), last
+            )
         self.window = window
         self.season = season
         self.deseasonalize = bool(deseasonalize)
@@ -250,30 +275,60 @@ class GRUNet(nn.Module):
             "season": self.season,
             "deseasonalize": self.deseasonalize,
             "gru_window": self.gru_window,
+            "features": self.features,
+            "ahead_features": self.ahead_features,
         }
 
-    def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        """Map windows (batch, window) or (batch, window, input_size) to (batch, horizon)."""
+    def forward(
+        self,
+        windows: torch.Tensor,
+        features: torch.Tensor | None = None,
+        ahead: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Map windows (batch, window) or (batch, window, input_size) to (batch, horizon);
+        with covariates, their channels in the window, ``features`` (batch, window,
+        features), and over the horizon, ``ahead`` (batch, horizon, ahead_features)."""
         if windows.dim() == 2:
             windows = windows.unsqueeze(-1)
+        if (features is None) != (self.features == 0) or (ahead is None) != (
+            self.ahead_features == 0
+        ):
+            raise ValueError(
+                f"this network reads {self.features} covariate channel(s) in the window and "
+                f"{self.ahead_features} ahead; it was given "
+                f"{'none' if features is None else features.shape[-1]} and "
+                f"{'none' if ahead is None else ahead.shape[-1]}"
+            )
         if self.normalize is None:
-            return self._outputs(windows)
-        ahead = None
+            return self._outputs(windows, features, ahead)
+        seasonal = None  # the window's seasonal pattern, continued over the horizon
         if self.adjustment is not None:  # (it commutes with the normalisation below)
-            inside, ahead = self.adjustment(windows[..., 0])
+            inside, seasonal = self.adjustment(windows[..., 0])
             windows = (windows[..., 0] - inside).unsqueeze(-1)
         # statistics over the time axis, per window (and per input feature), of the
         # part the GRU reads
         part = windows if self.gru_window is None else windows[:, -self.gru_window :]
         level = part.mean(dim=1)
         spread = torch.sqrt(part.var(dim=1, unbiased=False) + NORMALIZE_EPSILON)
-        outputs = self._outputs((windows - level.unsqueeze(1)) / spread.unsqueeze(1))
+        outputs = self._outputs(
+            (windows - level.unsqueeze(1)) / spread.unsqueeze(1), features, ahead
+        )
         # a univariate series: the first feature's statistics map the outputs back
         outputs = outputs * spread[:, :1] + level[:, :1]
-        return outputs if ahead is None else outputs + ahead
+        return outputs if seasonal is None else outputs + seasonal
 
-    def _outputs(self, windows: torch.Tensor) -> torch.Tensor:
-        read = windows if self.gru_window is None else windows[:, -self.gru_window :].contiguous()
+    def _outputs(
+        self,
+        windows: torch.Tensor,
+        features: torch.Tensor | None = None,
+        ahead: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        target = windows if self.gru_window is None else windows[:, -self.gru_window :]
+        read = target.contiguous()
+        if features is not None:  # the covariates' channels beside the target's
+            if self.gru_window is not None:
+                features = features[:, -self.gru_window :]
+            read = torch.cat([read, features.to(read.dtype)], dim=-1)
         if (
             self.gru_backend == "fused"
             and windows.device.type == "cpu"
@@ -289,5 +344,10 @@ class GRUNet(nn.Module):
             last = self.gru(read)[0][:, -1, :]
         outputs = self.head(last)
         if self.skip is not None:
-            outputs = outputs + self.skip(read[..., 0])
+            outputs = outputs + self.skip(target[..., 0])
+        if self.decoder is not None:
+            assert ahead is not None  # forward checked it
+            steps = last.unsqueeze(1).expand(-1, ahead.shape[1], -1)
+            decoded = self.decoder(torch.cat([steps, ahead.to(last.dtype)], dim=-1))
+            outputs = outputs + decoded[..., 0]
         return outputs

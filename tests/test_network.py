@@ -220,3 +220,80 @@ def test_a_fit_imports_no_torch_dynamo():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def covariate_network(features=2, ahead_features=3, **options):
+    torch.manual_seed(0)
+    return GRUNet(
+        hidden_size=8,
+        num_layers=2,
+        horizon=4,
+        normalize="window",
+        window=12,
+        season=4,
+        gru_window=8,
+        deseasonalize=True,
+        features=features,
+        ahead_features=ahead_features,
+        **options,
+    )
+
+
+def test_covariates_are_read_beside_the_window_and_over_the_horizon():
+    network = covariate_network()
+    generator = torch.Generator().manual_seed(1)
+    windows = torch.randn(5, 12, generator=generator) + 10
+    features = torch.randn(5, 12, 2, generator=generator)
+    ahead = torch.randn(5, 4, 3, generator=generator)
+    assert network.gru.input_size == 3
+    assert network(windows, features, ahead).shape == (5, 4)
+    assert GRUNet(**network.config()).config() == network.config()
+    # the decoder starts at zero: what lies ahead changes nothing until training
+    torch.testing.assert_close(network(windows, features, ahead), network(windows, features, -ahead))
+    with torch.no_grad():
+        network.decoder[2].weight.fill_(0.1)
+    assert not torch.allclose(network(windows, features, ahead), network(windows, features, -ahead))
+    # the window's channels do count (the GRU reads them)
+    assert not torch.allclose(network(windows, features, ahead), network(windows, -features, ahead))
+    with pytest.raises(ValueError, match="reads 2 covariate channel\\(s\\) in the window and 3 ahead; it was given none and 3"):
+        network(windows, None, ahead)
+    with pytest.raises(ValueError, match="reads 0 covariate"):
+        covariate_network(0, 0)(windows, features, None)
+
+
+def test_a_network_with_covariates_whose_weights_for_them_are_zero_is_the_one_without():
+    # how a fit with covariates can start from a prior that has none
+    plain = covariate_network(0, 0)
+    wide = covariate_network()
+    state = dict(plain.state_dict())
+    weight = state["gru.weight_ih_l0"]
+    state["gru.weight_ih_l0"] = torch.cat([weight, torch.zeros(weight.shape[0], 2)], dim=1)
+    missing, unexpected = wide.load_state_dict(state, strict=False)
+    assert all(name.startswith("decoder.") for name in missing) and not unexpected
+    generator = torch.Generator().manual_seed(2)
+    windows = torch.randn(6, 12, generator=generator)
+    features = torch.randn(6, 12, 2, generator=generator)
+    ahead = torch.randn(6, 4, 3, generator=generator)
+    plain.eval(), wide.eval()
+    torch.testing.assert_close(wide(windows, features, ahead), plain(windows), rtol=1e-6, atol=1e-6)
+
+
+def test_the_fused_kernel_trains_a_network_with_covariates_as_nn_gru_does():
+    from gruforecast import _fused
+
+    if _fused.kernel() is None:
+        pytest.skip(f"the kernel cannot be built here: {_fused._failure}")
+    generator = torch.Generator().manual_seed(3)
+    windows = torch.randn(7, 12, generator=generator)
+    features = torch.randn(7, 12, 2, generator=generator)
+    ahead = torch.randn(7, 4, 3, generator=generator)
+    gradients = []
+    for backend in ("torch", "fused"):
+        network = covariate_network(gru_backend=backend)
+        with torch.no_grad():
+            network.decoder[2].weight.fill_(0.1)
+        network.train()
+        network(windows, features, ahead).square().sum().backward()
+        gradients.append([p.grad.clone() for p in network.parameters()])
+    for theirs, ours in zip(*gradients, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
