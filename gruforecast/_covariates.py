@@ -44,11 +44,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CALENDAR_FEATURES",
+    "CovariateData",
+    "CovariateScaler",
     "CovariateSpec",
+    "CovariateState",
     "Statics",
     "auto_calendar",
     "calendar_features",
     "covariate_spec",
+    "forecast_channels",
+    "read_covariates",
     "read_future",
     "read_statics",
     "read_time_varying",
@@ -204,7 +209,7 @@ def _step_seconds(freq: str | None) -> float:
         return float(pd.Timedelta(offset).total_seconds())
     except ValueError:  # calendar offsets (months, quarters, years) have no fixed length
         stamps = pd.date_range("2001-01-01", periods=13, freq=offset)
-        return float(np.median(np.diff(stamps.asi8.astype(np.float64))) / 1e9)
+        return float(np.median((stamps[1:] - stamps[:-1]).total_seconds()))
 
 
 def _need_dates(kind: str, what: str) -> None:
@@ -247,10 +252,10 @@ def _position(stamps: pd.DatetimeIndex, name: str) -> np.ndarray:
         seconds = stamps.hour * 3600 + stamps.minute * 60 + stamps.second
         return np.asarray(seconds, np.float64) / 86400
     if name == "day_of_week":
-        return np.asarray(stamps.dayofweek, np.float64) / 7
+        return np.asarray(stamps.day_of_week, np.float64) / 7
     if name == "day_of_year":
         length = np.where(stamps.is_leap_year, 366.0, 365.0)
-        return (np.asarray(stamps.dayofyear, np.float64) - 1) / length
+        return (np.asarray(stamps.day_of_year, np.float64) - 1) / length
     if name == "week_of_year":
         weeks = np.asarray(stamps.isocalendar().week, np.float64)
         return (weeks - 1) / 53
@@ -609,4 +614,225 @@ def undeclared_columns(frame: Any, names: tuple[str, str, str], spec: CovariateS
         str(column)
         for column in frame.columns
         if column not in used and not _UNUSED.match(str(column))
+    ]
+
+
+# ------------------------------------------------------------------- the data of a fit
+
+
+@dataclass(frozen=True, eq=False)
+class CovariateData:
+    """The covariates of a panel's values, as read (raw): ``time_varying`` (n_values,
+    future + past columns, in ``spec.time_varying``'s order), ``calendar`` (n_values,
+    two columns per feature of ``spec.calendar``, already in [-1, 1]) and ``statics``
+    (one row per series). ``spec.calendar`` is resolved (never ``"auto"``)."""
+
+    spec: CovariateSpec
+    time_varying: np.ndarray
+    calendar: np.ndarray
+    statics: Statics
+
+    @property
+    def n_future(self) -> int:
+        return len(self.spec.future)
+
+    @property
+    def features(self) -> int:
+        """Channels the network reads at each step of the window: future-known, past,
+        calendar, static."""
+        return self.time_varying.shape[1] + self.calendar.shape[1] + self.statics.width
+
+    @property
+    def ahead_features(self) -> int:
+        """Channels known over the horizon: future-known, calendar, static (no past)."""
+        return self.n_future + self.calendar.shape[1] + self.statics.width
+
+
+def read_covariates(
+    frame: Any, panel: Panel, spec: CovariateSpec, *, missing: str = "raise"
+) -> CovariateData:
+    """The covariates ``spec`` declares, for the series of ``panel`` read from the long
+    ``frame`` (``calendar="auto"`` resolved from the panel's step).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Covariates declared for data that is not a long frame; and what the readers
+        raise (see :func:`read_time_varying`, :func:`read_statics`, :func:`auto_calendar`).
+    """
+    import pandas as pd
+
+    if spec.columns and not (isinstance(frame, pd.DataFrame) and panel.names[0] in frame):
+        raise TypeError(
+            f"covariates ({', '.join(map(repr, spec.columns))}) are columns of a long frame "
+            f"(columns {panel.names[0]!r}, {panel.names[1]!r}, {panel.names[2]!r} and the "
+            f"covariates); X is a {type(frame).__name__}"
+        )
+    calendar = spec.calendar
+    if calendar == ("auto",):
+        calendar = auto_calendar(panel.kind, panel.freq, panel.tz)
+    resolved = CovariateSpec(spec.future, spec.past, spec.static, calendar)
+    time_varying = read_time_varying(frame, panel, resolved.time_varying, missing=missing)
+    statics = (
+        read_statics(frame, panel, resolved.static)
+        if resolved.static
+        else Statics((), {}, np.zeros((panel.n_series, 0)))
+    )
+    return CovariateData(
+        spec=resolved,
+        time_varying=time_varying,
+        calendar=calendar_features(panel.times, panel.kind, panel.freq, panel.tz, calendar),
+        statics=statics,
+    )
+
+
+@dataclass(frozen=True)
+class CovariateScaler:
+    """How covariates are scaled before the network reads them: each time-varying
+    column by its mean and standard deviation over the training part of every series
+    (pooled: one scaling for all series, so a price means the same in any of them),
+    each numeric static column by its mean and standard deviation across the series;
+    indicator columns and the calendar's sines and cosines as they are (a constant
+    column keeps its values, divided by 1)."""
+
+    centres: np.ndarray  # per time-varying column
+    spreads: np.ndarray
+    static_centres: np.ndarray  # per column of Statics.values (0 for indicators)
+    static_spreads: np.ndarray  # (1 for indicators)
+
+    @classmethod
+    def fit(cls, data: CovariateData, offsets: np.ndarray, covered: np.ndarray) -> CovariateScaler:
+        """Fitted on the first ``covered[k]`` values of each series (``offsets`` as
+        ``Panel.offsets``): the part the training windows read."""
+        lengths = np.diff(offsets)
+        inside = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths) < np.repeat(
+            covered, lengths
+        )
+        columns = data.time_varying[inside]
+        centres = columns.mean(axis=0) if len(columns) else np.zeros(columns.shape[1])
+        spreads = columns.std(axis=0) if len(columns) else np.ones(columns.shape[1])
+        statics = data.statics.values
+        static_centres = np.zeros(statics.shape[1])
+        static_spreads = np.ones(statics.shape[1])
+        column = 0
+        for name in data.statics.names:
+            categories = data.statics.categories[name]
+            if categories is None:
+                values = statics[:, column]
+                static_centres[column], static_spreads[column] = values.mean(), values.std()
+                column += 1
+            else:
+                column += len(categories)
+        return cls(
+            centres=centres,
+            spreads=np.where(spreads > 0, spreads, 1.0),
+            static_centres=static_centres,
+            static_spreads=np.where(static_spreads > 0, static_spreads, 1.0),
+        )
+
+    def channels(self, data: CovariateData, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every value's channels as the network reads them, scaled (float32): in a
+        window (n_values, features: future-known, past, calendar, the series' statics)
+        and over a horizon (n_values, ahead_features: the same without the past ones);
+        statics repeated along each series (``offsets`` as ``Panel.offsets``)."""
+        time_varying = (data.time_varying - self.centres) / self.spreads
+        statics = (data.statics.values - self.static_centres) / self.static_spreads
+        statics = np.repeat(statics, np.diff(offsets), axis=0)
+        future = time_varying[:, : data.n_future]
+        window = np.concatenate([time_varying, data.calendar, statics], axis=1)
+        ahead = np.concatenate([future, data.calendar, statics], axis=1)
+        return window.astype(np.float32), ahead.astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class CovariateState:
+    """What a fitted model keeps of its covariates: what they are (``spec``, resolved),
+    how they are scaled, the static categories ``fit`` saw, and for the series it was
+    fitted on, each one's last window of channels as the network reads them (scaled,
+    (n_series, window, features)) and its static values (scaled, (n_series, width))."""
+
+    spec: CovariateSpec
+    scaler: CovariateScaler
+    categories: dict[str, tuple[Any, ...] | None]
+    last_features: np.ndarray
+    statics: np.ndarray
+
+    @property
+    def features(self) -> int:
+        return self.last_features.shape[2]
+
+    @property
+    def ahead_features(self) -> int:
+        return len(self.spec.future) + 2 * len(self.spec.calendar) + self.statics.shape[1]
+
+
+def forecast_channels(
+    state: CovariateState,
+    future: Any,
+    ids: Sequence[Hashable],
+    labels: np.ndarray,
+    *,
+    kind: str,
+    freq: str | None,
+    tz: Any,
+    steps: int,
+    horizon: int,
+    names: tuple[str, str, str],
+    decode: Any,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The covariate channels of each block of ``horizon`` steps that a forecast of
+    ``steps`` values after the fitted series runs (recursively past the first): the
+    window's (n_series, window, features) and the horizon's (n_series, horizon,
+    ahead_features), float32. ``labels`` (n_series, blocks * horizon) are the series'
+    next time labels; ``future`` (X_future) gives the future-known covariates for the
+    first ``steps`` of them and, where a later block's window reaches them, the past
+    covariates too. Channels of steps beyond ``steps`` (which only the discarded part of
+    the last block reads) are zero.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``future`` missing where it is needed, or as :func:`read_future` says.
+    """
+    spec, scaler = state.spec, state.scaler
+    n_series, window = len(ids), state.last_features.shape[1]
+    blocks = -(-steps // horizon)
+    # the steps that a later block's window reads: their past covariates are needed
+    read_back = (blocks - 1) * horizon
+    needs = list(spec.future) + (list(spec.past) if read_back else [])
+    if needs and future is None:
+        wanted = ", ".join(map(repr, needs))
+        raise ValueError(
+            f"this model reads covariates of the steps ahead ({wanted}): give their values "
+            f"for the next {steps if spec.future else read_back} steps of each series as "
+            f"forecast(steps, X_future=frame), a frame with the columns {names[0]!r}, "
+            f"{names[1]!r} and {wanted}"
+        )
+    n_future, n_past = len(spec.future), len(spec.past)
+    time_varying = np.zeros((n_series, blocks * horizon, n_future + n_past))
+    if spec.future:
+        time_varying[:, :steps, :n_future] = read_future(
+            future, ids, labels[:, :steps], spec.future, names, decode=decode
+        )
+    if spec.past and read_back:
+        time_varying[:, :read_back, n_future:] = read_future(
+            future, ids, labels[:, :read_back], spec.past, names, decode=decode
+        )
+    scaled = (time_varying - scaler.centres) / scaler.spreads
+    scaled[:, steps:] = 0.0
+    if spec.past:
+        scaled[:, read_back:, n_future:] = 0.0
+    calendar = calendar_features(labels.ravel(), kind, freq, tz, spec.calendar).reshape(
+        n_series, blocks * horizon, -1
+    )
+    statics = np.repeat(state.statics[:, None, :], blocks * horizon, axis=1)
+    rows = np.concatenate([scaled, calendar, statics], axis=2).astype(np.float32)
+    ahead = np.concatenate([scaled[:, :, :n_future], calendar, statics], axis=2).astype(np.float32)
+    history = np.concatenate([state.last_features, rows], axis=1)
+    return [
+        (
+            history[:, j * horizon : j * horizon + window],
+            ahead[:, j * horizon : (j + 1) * horizon],
+        )
+        for j in range(blocks)
     ]

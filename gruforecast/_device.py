@@ -128,13 +128,16 @@ def full_float32(device: torch.device) -> Iterator[None]:
 
 
 def predict_in_chunks(network: GRUNet, inputs: Any, device: torch.device) -> np.ndarray:
-    """The network's outputs for ``inputs`` (a NumPy array or a tensor on any device),
-    as a NumPy array: chunk by chunk on ``device`` (see :func:`evaluation_batch_size`),
-    at full float32 (:func:`full_float32`), without autograd."""
-    rows = evaluation_batch_size(device, inputs.shape[1], network.hidden_size)
+    """The network's outputs for ``inputs`` (a NumPy array or a tensor on any device;
+    or, for a network with covariates, a tuple of them: windows, their covariate
+    channels, those over the horizon), as a NumPy array: chunk by chunk on ``device``
+    (see :func:`evaluation_batch_size`), at full float32 (:func:`full_float32`),
+    without autograd."""
+    parts = inputs if isinstance(inputs, tuple) else (inputs,)
+    rows = evaluation_batch_size(device, parts[0].shape[1], network.hidden_size)
     outputs = []
     with torch.inference_mode(), full_float32(device):
-        for start in range(0, len(inputs), rows):
-            chunk = torch.as_tensor(inputs[start : start + rows], device=device)
-            outputs.append(network(chunk).cpu().numpy())
+        for start in range(0, len(parts[0]), rows):
+            chunk = [torch.as_tensor(part[start : start + rows], device=device) for part in parts]
+            outputs.append(network(*chunk).cpu().numpy())
     return np.concatenate(outputs)

@@ -279,6 +279,21 @@ class GRUNet(nn.Module):
             "ahead_features": self.ahead_features,
         }
 
+    def load_prior(self, weights: dict[str, torch.Tensor]) -> None:
+        """Load the weights of a network of this shape without covariates (a pretrained
+        prior): the GRU's weights for the covariate channels start at zero and the
+        decoder as it was built (its last layer zero), so the network forecasts as the
+        prior does until training finds a use for the covariates."""
+        if self.features:
+            weights = dict(weights)
+            given = weights["gru.weight_ih_l0"]
+            zeros = given.new_zeros(given.shape[0], self.features)
+            weights["gru.weight_ih_l0"] = torch.cat([given, zeros], dim=1)
+        missing, unexpected = self.load_state_dict(weights, strict=False)
+        left = [name for name in missing if not name.startswith("decoder.")]
+        if left or unexpected:
+            raise RuntimeError(f"the prior's weights do not fit: {left or unexpected}")
+
     def forward(
         self,
         windows: torch.Tensor,
@@ -290,6 +305,8 @@ class GRUNet(nn.Module):
         features), and over the horizon, ``ahead`` (batch, horizon, ahead_features)."""
         if windows.dim() == 2:
             windows = windows.unsqueeze(-1)
+        if ahead is not None and not ahead.shape[-1] and not self.ahead_features:
+            ahead = None  # past covariates only: nothing is known ahead
         if (features is None) != (self.features == 0) or (ahead is None) != (
             self.ahead_features == 0
         ):

@@ -82,6 +82,27 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Names:
+    """A list of names (column names, or calendar features): non-empty strings."""
+
+    what: str = "column names"
+
+    def check(self, value: Any, name: str) -> list[str]:
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(item, str) and item for item in value
+        ):
+            example = (
+                f" (for example [{value!r}])"
+                if isinstance(value, str) and self.what == "column names"
+                else ""
+            )
+            raise TypeError(
+                f"{name} must be a list of {self.what} or None, got {value!r:.80}{example}"
+            )
+        return list(value)
+
+
+@dataclass(frozen=True)
 class Options:
     """One of a few fixed values (strings, or None)."""
 
@@ -114,7 +135,7 @@ class Parameter:
     default: Any
     help: str
     options: Options | None = None
-    number: Integer | Real | Text | Flag | None = None
+    number: Integer | Real | Text | Flag | Names | None = None
 
     def check(self, value: Any, name: str) -> None:
         if self.options is not None and self.options.allows(value):
@@ -155,6 +176,24 @@ PARAMETERS: Mapping[str, Parameter] = {
     "id_col": Parameter("unique_id", "the series-id column of a long frame", number=Text()),
     "time_col": Parameter("ds", "the time column of a long frame", number=Text()),
     "target_col": Parameter("y", "the value column of a long frame", number=Text()),
+    "future_covariates": Parameter(
+        None,
+        "columns whose future values are known (given for the steps ahead at forecast)",
+        Options((None,)),
+        Names(),
+    ),
+    "past_covariates": Parameter(
+        None, "columns observed up to the forecast origin only", Options((None,)), Names()
+    ),
+    "static_covariates": Parameter(
+        None, "columns of one value per series (numbers or categories)", Options((None,)), Names()
+    ),
+    "calendar": Parameter(
+        None,
+        "calendar features made from the time labels, 'auto' (those the time step sees) or None",
+        Options((None, "auto")),
+        Names("calendar features"),
+    ),
     "init": Parameter(
         "auto",
         "start from the pretrained prior of the data's season ('pretrained'), from random "
@@ -173,7 +212,8 @@ PARAMETERS: Mapping[str, Parameter] = {
     ),
     "lr": Parameter(
         "auto",
-        "Adam's learning rate; 'auto': 1e-3, or 1e-4 fine-tuning a pretrained prior",
+        "Adam's learning rate; 'auto': 1e-3, or 1e-4 fine-tuning a pretrained prior "
+        "(without covariates)",
         Options(("auto",)),
         Real(0.0, low_inclusive=False),
     ),

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._covariates import CovariateData, CovariateScaler, CovariateSpec
 from ._intervals import Calibration
 from ._panel import Panel, last_windows, one_series, seasonal_period_of, series_of
 from ._policy import (
@@ -56,11 +57,13 @@ def plan_fit(
     time_index: TimeIndex | None = None,
     seed: int = 0,
     widths: tuple[int, int | None, bool] | None = None,
+    covariates: CovariateData | None = None,
 ) -> Plan:
     """The plan of a fit on ``panel``'s series (``source``, ``time_index``: one series
     given as one, as ``read_one_or_many`` returns it; ``widths``: the window, the part
     the GRU reads and ``deseasonalize`` of a pretrained prior the fit starts from, in
-    place of those ``_policy.global_windows`` would choose).
+    place of those ``_policy.global_windows`` would choose; ``covariates``: those of
+    the panel's values, read under the global rules only).
 
     The global rules apply wherever the network normalises each window
     (``_policy.normalizes``, with the window ``_policy.global_windows`` chooses): one
@@ -78,6 +81,13 @@ def plan_fit(
             source=source,
             time_index=time_index,
             pretrained=pretrained,
+            covariates=covariates,
+        )
+    if covariates is not None:
+        raise ValueError(
+            f"covariates need the network to normalise each window (normalize='window' "
+            f"and a window of at least {MIN_NORMALIZED_WINDOW}; here normalize="
+            f"{params['normalize']!r}, window={widths[0]})"
         )
     if source is None:  # one series as a long frame, a dict or a list gave it
         series = as_series(
@@ -139,6 +149,17 @@ class Plan:
     series_name: Any = None
     training_span: dict[str, Any] | None = None
     recorded: Panel | None = None
+    # covariates (under the global rules): each row of ``scaled``'s channels as the
+    # network reads them in a window (len(scaled), features) and over a horizon
+    # (len(scaled), ahead_features), scaled by ``covariate_scaler``; None without
+    features: np.ndarray | None = None
+    ahead: np.ndarray | None = None
+    covariate_scaler: CovariateScaler | None = None
+    # with covariates: where ``calibration``'s windows start in ``scaled``; what they
+    # are (the calendar resolved) and the static categories seen
+    calibration_starts: np.ndarray | None = None
+    covariate_spec: CovariateSpec | None = None
+    covariate_categories: dict[str, Any] | None = None
 
     @property
     def n_train(self) -> int:
@@ -165,12 +186,15 @@ class Plan:
         source: SeriesInput | None = None,
         time_index: TimeIndex | None = None,
         pretrained: bool = False,
+        covariates: CovariateData | None = None,
     ) -> Plan:
         """Plan a fit under the global rules (see the class's notes), with ``widths``:
         the window, the part of it the GRU reads and ``deseasonalize``, as
         ``_policy.global_windows`` chose them for ``panel``. ``pretrained``: the fit
         starts from a pretrained prior, so data with fewer than two windows to train
         on is planned with none (the prior is kept as it is) instead of refused.
+        ``covariates``: those of ``panel``'s values, scaled on the part the training
+        windows read and laid out as ``scaled`` is (``features``, ``ahead``).
 
         Raises
         ------
@@ -274,16 +298,29 @@ class Plan:
             scaled[low:high] = (part - np.repeat(centres[a:b], part_lengths)) / np.repeat(
                 spreads[a:b], part_lengths
             )
+        covariate_scaler, features, ahead = None, None, None
+        if covariates is not None:  # scaled on what the training windows read
+            covariate_scaler = CovariateScaler.fit(covariates, panel.offsets, covered)
+            features, ahead = covariate_scaler.channels(covariates, panel.offsets)
         if pad:
-            inside = np.arange(len(scaled)) + np.repeat(starts + pad - panel.offsets[:-1], lengths)
-            padded = np.empty(len(scaled) + pad * len(lengths), np.float32)
-            padded[inside] = scaled
-            padded[starts[:, None] + np.arange(pad)] = scaled[panel.offsets[:-1]][:, None]
-            scaled = padded
+            scaled = _pad_series(scaled, panel.offsets, pad)
+            if features is not None and ahead is not None:
+                features = _pad_series(features, panel.offsets, pad)
+                ahead = _pad_series(ahead, panel.offsets, pad)
         # calibration: from each series' first calibration window on (as for one series),
         # padded with the series' first value as far as that window starts before it
-        calibration = None
-        if n_calibration.sum():
+        calibration, calibration_starts = None, None
+        if n_calibration.sum() and covariates is not None:
+            # a network with covariates is scored on its calibration windows as they
+            # are, each with its own channels (calibration_starts), for the horizon
+            calibration_starts = _ranges(starts + n_train + n_valid + 2 * gap, n_calibration)
+            raw = _pad_series(panel.values, panel.offsets, pad) if pad else panel.values
+            calibration = Calibration(
+                window,
+                windows=raw[calibration_starts[:, None] + np.arange(window)],
+                targets=raw[calibration_starts[:, None] + window + np.arange(horizon)],
+            )
+        elif n_calibration.sum():
             keep = np.flatnonzero(n_calibration > 0)
             first = (n_train + n_valid + 2 * gap - pad)[keep]  # in the series; may be < 0
             segments = []
@@ -333,6 +370,12 @@ class Plan:
             normalizes=True,
             deseasonalize=deseasonalize,
             gru_window=gru_window if gru_window != window else None,
+            features=features,
+            ahead=ahead,
+            covariate_scaler=covariate_scaler,
+            calibration_starts=calibration_starts,
+            covariate_spec=None if covariates is None else covariates.spec,
+            covariate_categories=None if covariates is None else covariates.statics.categories,
             **kept,
         )
 
@@ -544,6 +587,18 @@ def _blocks(offsets: np.ndarray) -> list[tuple[int, int]]:
 def _padded(offsets: np.ndarray, pad: int) -> np.ndarray:
     """Series offsets in an array where each series is preceded by ``pad`` values."""
     return offsets + pad * np.arange(len(offsets))
+
+
+def _pad_series(values: np.ndarray, offsets: np.ndarray, pad: int) -> np.ndarray:
+    """``values`` (rows of series back to back, ``offsets``) with ``pad`` copies of each
+    series' first row before it (offsets then :func:`_padded`)."""
+    lengths = np.diff(offsets)
+    starts = _padded(offsets, pad)[:-1]
+    inside = np.arange(len(values)) + np.repeat(starts + pad - offsets[:-1], lengths)
+    padded = np.empty((len(values) + pad * len(lengths), *values.shape[1:]), values.dtype)
+    padded[inside] = values
+    padded[starts[:, None] + np.arange(pad)] = values[offsets[:-1]][:, None]
+    return padded
 
 
 def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:

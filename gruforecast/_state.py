@@ -147,6 +147,9 @@ class FittedState:
     # a pretrained prior's card (gruforecast.priors): what it was trained on, its season,
     # horizon and window; None for a model fitted on the user's data
     prior: dict[str, Any] | None = None
+    # a model with covariates: what they are and how it reads them
+    # (gruforecast._covariates.CovariateState); None without. Not saved yet
+    covariates: Any = None
 
     @property
     def chosen(self) -> Choices:
@@ -196,6 +199,16 @@ class FittedState:
 
     def replace(self, **changes: Any) -> FittedState:
         return dataclasses.replace(self, **changes)
+
+    def refuse_covariates(self, what: str) -> None:
+        """Raise for ``what`` (an operation) on a model with covariates, which it does
+        not serve yet."""
+        if self.covariates is not None:
+            raise ValueError(
+                f"{what} of a model with covariates is not available yet: this version "
+                "fits covariates and forecasts the fitted series with them "
+                "(forecast(steps, X_future=...)) in this process"
+            )
 
 
 # ---------------------------------------------------------------------- encoding

@@ -28,10 +28,12 @@ from ._device import EVALUATION_BATCH_SIZE
 from ._history import History
 
 __all__ = [
+    "Inputs",
     "Listener",
     "Trainer",
     "TrainingDivergedError",
     "WindowTable",
+    "call",
 ]
 
 
@@ -65,6 +67,30 @@ class WindowTable:
 
     def numel(self) -> int:
         return len(self.starts) * self.width
+
+
+class Inputs:
+    """A network's inputs of several tensors, indexed together like one table:
+    ``inputs[rows]`` is the tuple of each one's rows, the network's arguments (the
+    windows, then their covariate channels and those over the horizon; see ``GRUNet``)."""
+
+    def __init__(self, *tables: Any) -> None:
+        self.tables = tables
+
+    @property
+    def device(self) -> torch.device:
+        return self.tables[0].device
+
+    def __len__(self) -> int:
+        return len(self.tables[0])
+
+    def __getitem__(self, rows: Any) -> tuple[torch.Tensor, ...]:
+        return tuple(table[rows] for table in self.tables)
+
+
+def call(network: Any, inputs: Any) -> torch.Tensor:
+    """``network`` on one batch of inputs: a tensor, or a tuple of them (:class:`Inputs`)."""
+    return network(*inputs) if isinstance(inputs, tuple) else network(inputs)
 
 
 class Listener(Protocol):
@@ -395,16 +421,19 @@ class Trainer:
         return float(total) / n_rows  # the one synchronisation of the epoch
 
     def train_step(
-        self, batch_inputs: torch.Tensor, batch_targets: torch.Tensor, factor: float = 1.0
+        self,
+        batch_inputs: torch.Tensor | tuple[torch.Tensor, ...],
+        batch_targets: torch.Tensor,
+        factor: float = 1.0,
     ) -> torch.Tensor:
         """zero_grad, forward, backward, clip, step: what the seed tutorial left out.
         ``factor`` weights this process's loss in a group's step (``Group.share``)."""
         self.optimizer.zero_grad(set_to_none=True)
         if self.autocast_dtype is None:  # (entering a disabled autocast costs a step 5%)
-            predictions = self.model(batch_inputs)
+            predictions = call(self.model, batch_inputs)
         else:
-            with torch.autocast(batch_inputs.device.type, dtype=self.autocast_dtype):
-                predictions = self.model(batch_inputs)
+            with torch.autocast(batch_targets.device.type, dtype=self.autocast_dtype):
+                predictions = call(self.model, batch_inputs)
         loss = self.loss_function(predictions.float(), batch_targets)
         (loss if factor == 1.0 else loss * factor).backward()
         if self.gradient_clip is not None:
@@ -433,7 +462,7 @@ class Trainer:
         total = torch.zeros((), dtype=torch.float64, device=inputs.device)
         for start in range(rows.start, rows.stop, self.evaluation_batch_size):
             stop = min(start + self.evaluation_batch_size, rows.stop)
-            error = self.network(inputs[start:stop]) - targets[start:stop]
+            error = call(self.network, inputs[start:stop]) - targets[start:stop]
             total += error.double().pow(2).sum()
         return total
 

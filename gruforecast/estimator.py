@@ -26,12 +26,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _ddp, _fused, _state, metrics
 from ._attributes import absent_if_none, fitted_attribute
+from ._covariates import (
+    CovariateState,
+    covariate_spec,
+    forecast_channels,
+    read_covariates,
+    undeclared_columns,
+)
 from ._device import evaluation_batch_size, predict_in_chunks, resolve_device, usable_device
 from ._forecasting import check_finite, forecast_history, prior_calibration
 from ._intervals import minimum_residuals
 from ._limits import Limits
 from ._network import GRUNet
-from ._panel import Panel, last_windows, read_one_or_many, seasonal_period_of
+from ._panel import Panel, frame_times, last_windows, read_one_or_many, seasonal_period_of
 from ._params import PARAMETERS, check_params
 from ._plan import Plan, plan_fit
 from ._policy import (
@@ -46,9 +53,9 @@ from ._pretrained import PriorBySeason
 from ._progress import Progress
 from ._scaling import SeriesScaler, check_in_domain
 from ._state import FittedState, NetworkShape, PanelState
-from ._time_index import TimeIndex, tz_key
-from ._training import Trainer, WindowTable
-from ._validation import SeriesInput, as_targets, as_windows
+from ._time_index import TimeIndex, decode_labels, future_labels, tz_key
+from ._training import Inputs, Trainer, WindowTable
+from ._validation import SeriesInput, as_targets, as_windows, check_int
 from ._windowing import make_windows
 
 __all__ = ["GRUForecaster"]
@@ -315,6 +322,35 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         convention of neuralforecast and statsforecast): a frame given to ``fit`` with
         the ``id_col`` column is many series, fitted as one model (see the user guide's
         "Many series"); without it, it is one series as always.
+    future_covariates : list of str, optional
+        Columns of the long frame whose values for the steps ahead are known when the
+        forecast is made (a price, a promotion, a holiday): the network reads them in
+        the window and over the horizon, and ``forecast(steps, X_future=...)`` takes
+        their values for the next ``steps``. Numbers or bools; scaled by their mean and
+        standard deviation over the training part of all series.
+    past_covariates : list of str, optional
+        Columns observed only up to the forecast origin (another sensor): read in the
+        window. Forecasts beyond ``horizon`` steps need their values for the steps
+        in between, in ``X_future``.
+    static_covariates : list of str, optional
+        Columns holding one value per series (a region, a size): numbers (scaled
+        across the series) or categories (text, category or bool columns: one
+        indicator column per category seen in ``fit``; another one at forecast time is
+        an error).
+    calendar : None, "auto" or list of str, default=None
+        Calendar features made from the time labels, each as the sine and cosine of its
+        place in its cycle: ``"time_of_day"``, ``"day_of_week"``, ``"day_of_year"``,
+        ``"week_of_year"``, ``"month_of_year"``, ``"quarter_of_year"``. ``"auto"``:
+        those the data's time step sees change (hourly: time of day and day of week;
+        daily: day of week and of year; weekly, monthly, quarterly: their own; yearly:
+        none). Needs dates or periods as time labels.
+
+        Covariates (any of the four) need a long frame with the covariate columns
+        (``id_col``, ``time_col``, ``target_col`` and them), the global rules
+        (``normalize="window"``), and for now the model stays in this process:
+        saving, exporting and forecasting from a ``context`` come in a later version
+        (each says so). A fit from a pretrained prior starts the weights that read
+        covariates at zero (the prior has none).
     init : {"auto", "pretrained", "random"}, default="auto"
         Where the weights start. ``"pretrained"``: from the pretrained prior shipped for
         the data's season (``gruforecast.priors``; data whose time labels give no
@@ -351,7 +387,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     lr : float or "auto", default="auto"
         Adam's learning rate. ``"auto"``: 1e-3 from random weights, 1e-4 fine-tuning a
         pretrained prior (see ``init``; the lower rate kept the fits nearer the prior and
-        more accurate on the development series of bench/README.md).
+        more accurate on the development series of bench/README.md), 1e-3 again for a
+        fit from a prior with covariates (the weights that read them start at zero).
     weight_decay : float, default=0.0
         Adam's L2 penalty.
     gradient_clip : float or None, default=1.0
@@ -523,6 +560,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        future_covariates: list[str] | None = None,
+        past_covariates: list[str] | None = None,
+        static_covariates: list[str] | None = None,
+        calendar: str | list[str] | None = None,
         init: str = "auto",
         epochs: int = 500,
         batch_size: int | str = "auto",
@@ -556,6 +597,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
+        self.future_covariates = future_covariates
+        self.past_covariates = past_covariates
+        self.static_covariates = static_covariates
+        self.calendar = calendar
         self.init = init
         self.epochs = epochs
         self.batch_size = batch_size
@@ -664,6 +709,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                 n_train=plan.n_train,
                 prior=start.prior,
                 init_reason=start.reason,
+                covariates=plan.features is not None,
             )
             backend = _fused.resolve_backend(
                 self.gru_backend, device, self.precision, cast(int, choices.batch_size)
@@ -690,7 +736,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             def build() -> GRUNet:
                 network = self._build_network(plan, choices, backend)
                 if start.weights is not None:  # the prior's, its head cut to this horizon
-                    network.load_state_dict(start.weights_for(plan.horizon))
+                    network.load_prior(start.weights_for(plan.horizon))
                 return network.to(device)
 
             network = generator.seeded(seed, build)
@@ -727,17 +773,21 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
                     and start.prior is not None
                     and calibration.n_origins < minimum_residuals(0.99)
                 ):
-                    predictor = self._raw_predictor(network, plan.scaler, device)
+                    predictor = self._calibration_predictor(network, plan, device)
                     calibration = calibration.with_prior(start.calibration(), predictor, seed)
                 if refit is not None:
                     if calibration is not None:  # the errors of the network that never saw them
-                        predictor = self._raw_predictor(network, plan.scaler, device)
+                        predictor = self._calibration_predictor(network, plan, device)
                         calibration = calibration.scored(predictor, seed)
                     # the same start, trained as long on every window
                     network = generator.seeded(seed, build)
                     self._train(network, plan, choices, device, seed, group, refit)
             finally:
                 generator.restore()
+            if plan.features is not None and calibration is not None:
+                # scored now: only this network, with the windows' own covariates, can
+                predictor = self._calibration_predictor(network, plan, device)
+                calibration = calibration.scored(predictor, seed)
             # only now, with training done, does the forecaster change: in one step
             self.state_ = self._fitted_state(
                 plan, network, device, trainer, scores, X if y is not None else None
@@ -757,6 +807,28 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         if not choices.refit or not len(plan.valid_starts) or best is None:
             return None
         return max(1, round(best * REFIT_LENGTH)), trainer.rows_per_epoch or plan.n_train
+
+    def _calibration_predictor(
+        self, network: GRUNet, plan: Plan, device: torch.device
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """``network`` as a map of the plan's calibration windows (raw) to raw
+        predictions: with covariates, each window with its own channels (so only those
+        windows, in their order: a calibration with covariates is scored at once)."""
+        predict = self._raw_predictor(network, plan.scaler, device)
+        if plan.features is None:
+            return predict
+        starts = cast(np.ndarray, plan.calibration_starts)
+        features = plan.features[starts[:, None] + np.arange(plan.window)]
+        ahead = cast(np.ndarray, plan.ahead)[
+            starts[:, None] + plan.window + np.arange(plan.horizon)
+        ]
+
+        def predict_calibration_windows(windows: np.ndarray) -> np.ndarray:
+            if len(windows) != len(starts):
+                raise RuntimeError("a calibration with covariates is scored on its windows only")
+            return predict(windows, features, ahead)
+
+        return predict_calibration_windows
 
     def _fitted_state(
         self,
@@ -782,8 +854,25 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             "stop_reason": trainer.stop_reason,
             "history": trainer.history,
         }
+        covariates = None
+        if plan.features is not None:
+            stretches = plan.stretches
+            last = stretches[1:, None] - plan.window + np.arange(plan.window)
+            # a series shorter than the window: its first row repeated, as its values are
+            last = np.maximum(last, stretches[:-1, None])
+            scaler = cast(Any, plan.covariate_scaler)
+            spec = cast(Any, plan.covariate_spec)
+            width = plan.features.shape[1] - len(spec.time_varying) - 2 * len(spec.calendar)
+            covariates = CovariateState(
+                spec=spec,
+                scaler=scaler,
+                categories=cast(dict, plan.covariate_categories),
+                last_features=plan.features[last],
+                statics=plan.features[stretches[:-1], plan.features.shape[1] - width :],
+            )
         return FittedState(
             **common,
+            covariates=covariates,
             last_window=plan.last_window,
             time_index=plan.time_index,
             series_name=plan.series_name,
@@ -815,15 +904,42 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """The data of this fit and the decisions on it (NumPy/pandas only): the series
         as :meth:`_read` reads them, or ``fit(X, y)``'s windows and targets; and the
         pretrained prior it starts from, if any (see ``init``)."""
+        names = (self.id_col, self.time_col, self.target_col)
+        spec = covariate_spec(params, names)
         if y is None:
             panel, source, time_index = self._read(X)
+            unused = undeclared_columns(X, names, spec) if source is None else []
+            if unused:
+                shown = ", ".join(map(repr, unused[:10])) + (", ..." if len(unused) > 10 else "")
+                warnings.warn(
+                    f"X has column{'s' if len(unused) > 1 else ''} {shown} that no parameter "
+                    "declares (future_covariates, past_covariates, static_covariates): "
+                    f"{'they are' if len(unused) > 1 else 'it is'} not used",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            covariates = None
+            if spec:
+                covariates = read_covariates(X, panel, spec, missing=self.missing)
             start = _Start.of(panel, params)
             prior = start.prior
             widths = (
                 None if prior is None else (prior.window, prior.gru_window, prior.deseasonalize)
             )
-            plan = plan_fit(panel, params, source=source, time_index=time_index, widths=widths)
+            plan = plan_fit(
+                panel,
+                params,
+                source=source,
+                time_index=time_index,
+                widths=widths,
+                covariates=covariates,
+            )
             return plan, start
+        if spec:
+            raise ValueError(
+                "covariates are columns of a long frame of series; fit(X, y) on windows "
+                "has none: fit the series with their covariate columns"
+            )
         if params["init"] == "pretrained":
             raise ValueError(
                 "init='pretrained' starts from the prior of a series' season, and fit(X, y) "
@@ -845,6 +961,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             gru_backend=backend,
             deseasonalize=choices.deseasonalize,
             gru_window=plan.gru_window,
+            features=0 if plan.features is None else plan.features.shape[1],
+            ahead_features=0 if plan.ahead is None else plan.ahead.shape[1],
         )
 
     def _train(
@@ -870,13 +988,23 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         better (``Trainer``'s ``baseline``)."""
         values = torch.as_tensor(plan.scaled, device=device)
         window, horizon = plan.window, plan.horizon
-
-        def tables(starts: np.ndarray) -> tuple[WindowTable, WindowTable]:
-            positions = torch.as_tensor(starts, device=device)
-            return (
-                WindowTable(values, positions, window),
-                WindowTable(values, positions, horizon, shift=window),
+        channels = None
+        if plan.features is not None and plan.ahead is not None:
+            channels = (
+                torch.as_tensor(plan.features, device=device),
+                torch.as_tensor(plan.ahead, device=device),
             )
+
+        def tables(starts: np.ndarray) -> tuple[WindowTable | Inputs, WindowTable]:
+            positions = torch.as_tensor(starts, device=device)
+            inputs: WindowTable | Inputs = WindowTable(values, positions, window)
+            if channels is not None:  # and their covariates, in the window and ahead
+                inputs = Inputs(
+                    inputs,
+                    WindowTable(channels[0], positions, window),
+                    WindowTable(channels[1], positions, horizon, shift=window),
+                )
+            return inputs, WindowTable(values, positions, horizon, shift=window)
 
         train_starts, valid_starts = plan.train_starts, plan.valid_starts
         if refit is not None:
@@ -892,7 +1020,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         scores = None
         if len(valid_starts):
             scaled_truth = valid_targets[:].cpu().numpy()
-            scaled_forecast = predict_in_chunks(network, valid_inputs, device)
+            scaled_forecast = predict_in_chunks(
+                network,
+                valid_inputs.tables if isinstance(valid_inputs, Inputs) else valid_inputs,
+                device,
+            )
             truth = plan.to_raw(plan.valid_starts, scaled_truth)
             forecast = plan.to_raw(plan.valid_starts, scaled_forecast)
             scores = {
@@ -968,12 +1100,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     @staticmethod
     def _raw_predictor(
         network: GRUNet, scaler: SeriesScaler, device: torch.device
-    ) -> Callable[[np.ndarray], np.ndarray]:
-        """``network`` as a map of raw windows to raw predictions (see _predict_windows)."""
+    ) -> Callable[..., np.ndarray]:
+        """``network`` as a map of raw windows (and, for a network with covariates,
+        their channels in the window and over the horizon, as ``GRUNet`` reads them) to
+        raw predictions (see _predict_windows)."""
 
-        def predict(windows: np.ndarray) -> np.ndarray:
+        def predict(windows: np.ndarray, *channels: np.ndarray) -> np.ndarray:
             scaled = scaler.transform(windows, np.float32)
-            return scaler.inverse_transform(predict_in_chunks(network, scaled, device))
+            inputs = (scaled, *channels) if channels else scaled
+            return scaler.inverse_transform(predict_in_chunks(network, inputs, device))
 
         return predict
 
@@ -991,6 +1126,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         state = self.state_  # one consistent model, whatever a concurrent fit does
+        state.refuse_covariates("predict(X) on windows")
         windows = as_windows(X, width=state.window)
         validate_data(self, X, reset=False, skip_check_array=True)  # feature names
         check_in_domain(state.scaler, windows, "X (the windows)")
@@ -1006,6 +1142,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         needs; many series (a long frame, a dict or a list), every window of each.
         """
         check_is_fitted(self)
+        self.state_.refuse_covariates("score")
         if y is None:
             panel = self._read(X)[0]
             pairs = [
@@ -1024,7 +1161,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         return super().score(X, y, sample_weight=sample_weight)
 
     def forecast(
-        self, steps: int, context: Any = None, interval: Any = None
+        self, steps: int, context: Any = None, interval: Any = None, X_future: Any = None
     ) -> np.ndarray | pd.Series | pd.DataFrame:
         """Forecast the ``steps`` values after the fitted series (or after ``context``).
 
@@ -1042,7 +1179,15 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             Levels in (0, 1) of prediction intervals to add, e.g. ``0.9`` or
             ``[0.8, 0.95]``: split-conformal bounds from the errors, at each step
             ahead, of forecasts from the held-out calibration windows (see
-            ``calibration_fraction``).
+            ``calibration_fraction``). With covariates, the calibration windows are
+            scored for ``horizon`` steps: bounds beyond them are infinite, with an
+            ``IntervalWarning``.
+        X_future : DataFrame, optional
+            For a model with covariates: their values for the steps ahead, a long frame
+            with the id and time columns of ``fit`` and one row per series and step:
+            the future-known covariates for the next ``steps``, and where ``steps``
+            exceeds ``horizon``, the past covariates of the steps a later window reads
+            (all but the last ``horizon``). Other rows and columns are ignored.
 
         Returns
         -------
@@ -1072,15 +1217,69 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         state = self.state_
+
+        def plain(windows: np.ndarray) -> np.ndarray:
+            return self._predict_windows(state, windows)
+
+        predict: Callable[[np.ndarray], np.ndarray] = plain
+        if state.covariates is not None:
+            if context is not None:
+                raise ValueError(
+                    "forecast(context=...) of a model with covariates is not available yet: "
+                    "it forecasts the series it was fitted on, with X_future"
+                )
+            predict = self._covariate_predictor(state, steps, X_future)
+        elif X_future is not None:
+            raise ValueError(
+                "X_future gives covariates of the steps ahead, but this model was fitted "
+                "without any (see future_covariates, past_covariates, calendar)"
+            )
         return forecast_history(
             state,
-            lambda windows: self._predict_windows(state, windows),
+            predict,
             steps,
             context,
             interval,
             missing=self.missing,
             model="this GRUForecaster's",
         )
+
+    def _covariate_predictor(
+        self, state: FittedState, steps: Any, future: Any
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """The map of raw windows to raw predictions that a forecast of ``steps`` values
+        after the fitted series calls block by block (see ``recursive_forecast``): each
+        call reads the next block's covariate channels, from ``future`` (X_future)."""
+        panel = cast(PanelState, state.panel)
+        covariates = cast(CovariateState, state.covariates)
+        steps = check_int(steps, "steps")
+        blocks = -(-steps // state.horizon)
+        labels = future_labels(
+            panel.kind, panel.freq, panel.tz, np.asarray(panel.last_labels), blocks * state.horizon
+        )
+        numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(panel.ids), -1)
+        channels = iter(
+            forecast_channels(
+                covariates,
+                future,
+                panel.ids,
+                numbers,
+                kind=panel.kind,
+                freq=panel.freq,
+                tz=panel.tz,
+                steps=steps,
+                horizon=state.horizon,
+                names=panel.names,
+                decode=lambda values: decode_labels(panel.kind, panel.freq, panel.tz, values),
+            )
+        )
+        network = cast(GRUNet, state.network)
+        predict = self._raw_predictor(network, state.scaler, torch.device(state.device))
+
+        def predict_block(windows: np.ndarray) -> np.ndarray:
+            return predict(windows, *next(channels))
+
+        return predict_block
 
     def export_onnx(self, path: str | os.PathLike, **options: Any) -> Path:
         """Export to a self-contained ONNX file; see :func:`gruforecast.export_onnx`.

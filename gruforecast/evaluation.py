@@ -145,6 +145,15 @@ def backtest(
     -------
     BacktestResult
     """
+    declared = [
+        name
+        for name in ("future_covariates", "past_covariates", "static_covariates", "calendar")
+        if getattr(forecaster, name, None) is not None
+    ]
+    if declared:
+        raise ValueError(
+            f"backtest of a forecaster with covariates ({', '.join(declared)}) is not available yet"
+        )
     horizon = check_int(horizon, "horizon")
     step = horizon if step is None else check_int(step, "step")
     if isinstance(refit, (bool, np.bool_)):

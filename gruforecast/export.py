@@ -192,6 +192,7 @@ def export_onnx(
 
     check_is_fitted(forecaster)
     state = forecaster.state_  # one consistent model, whatever a concurrent fit does
+    state.refuse_covariates("export_onnx")
     opset = check_int(opset, "opset", minimum=MIN_OPSET)
     if opset > MAX_OPSET:
         raise ValueError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
@@ -338,6 +339,7 @@ def export_triton(
     if not isinstance(replace, bool):
         raise TypeError(f"replace must be True or False, got {replace!r}")
     state = forecaster.state_
+    state.refuse_covariates("export_triton")
     folder = Path(repository) / name
     if not _ddp.writes(state.ranks):  # a distributed fit's files are rank 0's to write
         return folder

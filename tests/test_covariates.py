@@ -96,7 +96,7 @@ def test_series_without_dates_have_no_calendar():
 
 
 def test_calendar_features_are_the_sine_and_cosine_of_the_place_in_the_cycle():
-    times = pd.date_range("2021-01-01", periods=12, freq="MS").asi8
+    times = pd.date_range("2021-01-01", periods=12, freq="MS").as_unit("ns").asi8
     months = calendar_features(times.astype(np.int64), "datetime", "MS", None, ["month_of_year"])
     assert months.shape == (12, 2)
     np.testing.assert_allclose(months[0], [0.0, 1.0], atol=1e-12)  # January
@@ -108,7 +108,7 @@ def test_calendar_features_are_the_sine_and_cosine_of_the_place_in_the_cycle():
     )
     np.testing.assert_allclose(from_periods, months)
     # in the series' own time zone: midnight UTC is 1 am in Berlin in winter
-    utc_midnight = pd.DatetimeIndex(["2021-01-04 00:00"]).asi8.astype(np.int64)
+    utc_midnight = pd.DatetimeIndex(["2021-01-04 00:00"]).as_unit("ns").asi8.astype(np.int64)
     berlin = calendar_features(utc_midnight, "datetime", "h", "Europe/Berlin", ["time_of_day"])
     np.testing.assert_allclose(berlin[0], [np.sin(2 * np.pi / 24), np.cos(2 * np.pi / 24)])
     monday = calendar_features(utc_midnight, "datetime", "h", None, ["day_of_week"])
@@ -235,3 +235,210 @@ def test_columns_no_parameter_declares_are_listed():
     declared = spec(future_covariates=["price"])
     assert undeclared_columns(frame, NAMES, declared) == ["promo", "region"]
     assert undeclared_columns(np.zeros(3), NAMES, declared) == []
+
+
+def plan_with(frame, declared, **changes):
+    from gruforecast import GRUForecaster
+    from gruforecast._covariates import read_covariates
+    from gruforecast._plan import plan_fit
+
+    params = {**GRUForecaster(horizon=3, window=6).get_params(), **changes}
+    panel = as_panel(frame)
+    covariates = read_covariates(frame, panel, declared)
+    return plan_fit(panel, params, covariates=covariates, widths=changes.get("widths")), panel
+
+
+def test_a_plan_lays_out_the_covariates_as_its_values_scaled_on_the_training_part():
+    frame = retail(n_series=3, length=60)
+    declared = spec(
+        future_covariates=["price"], past_covariates=["promo"], static_covariates=["region", "size"],
+        calendar=["day_of_week"],
+    )
+    plan, panel = plan_with(frame, declared)
+    assert plan.features.shape == (len(plan.scaled), 1 + 1 + 2 + 3)
+    assert plan.ahead.shape == (len(plan.scaled), 1 + 2 + 3)  # no past covariate ahead
+    assert plan.features.dtype == np.float32
+    # the training windows' part of each series scaled the price: later values did not
+    covered = plan.train_starts.max() + 6 + 3 - panel.offsets[2]  # the last series'
+    assert 0 < covered < 60
+    changed = frame.copy()
+    changed.loc[changed.index[-1], "price"] = 1e6  # in the last series' held-out part
+    again, _ = plan_with(changed, declared)
+    assert again.covariate_scaler.centres[0] == plan.covariate_scaler.centres[0]
+    price = read_time_varying(frame, panel, ["price"])[:, 0]
+    scaler = plan.covariate_scaler
+    np.testing.assert_allclose(
+        plan.features[:, 0], (price - scaler.centres[0]) / scaler.spreads[0], rtol=1e-6
+    )
+    assert len(np.unique(plan.features[:, 1])) == 2  # a flag stays two values, standardised
+    # calendar as sines and cosines, statics along each series, the same ahead
+    np.testing.assert_array_equal(plan.ahead[:, 0], plan.features[:, 0])
+    np.testing.assert_array_equal(plan.ahead[:, 1:], plan.features[:, 2:])
+    regions = plan.features[:, 4:6]
+    np.testing.assert_array_equal(regions[panel.offsets[1]], [0.0, 1.0])  # s1: south
+    size = plan.features[:, 6]
+    np.testing.assert_allclose(size[panel.offsets[:-1]], [-1.2247449, 0.0, 1.2247449], rtol=1e-6)
+
+
+def test_padded_windows_pad_the_covariates_with_each_series_first_row():
+    frame = retail(n_series=2, length=60)
+    declared = spec(future_covariates=["price"])
+    plan, panel = plan_with(frame, declared, window=21, widths=(21, 14, True))
+    pad = 7
+    assert len(plan.features) == len(panel.values) + pad * 2
+    for k, start in enumerate(plan.stretches[:-1]):
+        np.testing.assert_array_equal(
+            plan.features[start : start + pad + 1], np.repeat(plan.features[start + pad][None], pad + 1, 0)
+        )
+        assert plan.scaled[start] == plan.scaled[start + pad]
+    assert plan.features[plan.stretches[1] - 1, 0] == pytest.approx(
+        (frame["price"].iloc[59] - plan.covariate_scaler.centres[0]) / plan.covariate_scaler.spreads[0],
+        rel=1e-6,
+    )
+
+
+def test_one_series_planned_on_its_own_terms_refuses_covariates():
+    frame = retail(n_series=1, length=60)
+    with pytest.raises(ValueError, match="covariates need the network to normalise each window"):
+        plan_with(frame, spec(future_covariates=["price"]), normalize=None)
+
+
+# ------------------------------------------------------------------ through the estimator
+
+LIFTS = {"food": 1.3, "toys": 1.6}
+
+
+def promoted(n_series=6, length=120, ahead=14, seed=0):
+    """Daily sales whose promotions lift them by their category's lift: the training
+    frame, and the frame of the next ``ahead`` days (their promotions) with the truth."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2022-01-03", periods=length + ahead, freq="D")
+    frames = []
+    for k in range(n_series):
+        category = list(LIFTS)[k % 2]
+        promo = (rng.random(length + ahead) < 0.2).astype(float)
+        level = np.exp(rng.normal(3, 0.5))
+        weekly = np.where(days.day_of_week >= 5, 1.3, 1.0)
+        noise = np.exp(rng.normal(0, 0.05, length + ahead))
+        sales = level * weekly * np.where(promo > 0, LIFTS[category], 1.0) * noise
+        frames.append(
+            pd.DataFrame(
+                {"unique_id": f"s{k}", "ds": days, "y": sales, "promo": promo, "cat": category}
+            )
+        )
+    full = pd.concat(frames, ignore_index=True)
+    ahead_rows = full.groupby("unique_id").tail(ahead)
+    return full.drop(index=ahead_rows.index), ahead_rows
+
+
+COVARIATES = {"future_covariates": ["promo"], "static_covariates": ["cat"], "calendar": "auto"}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    from gruforecast import GRUForecaster
+
+    train, ahead = promoted()
+    forecaster = GRUForecaster(
+        horizon=7, epochs=40, init="random", random_state=0, **COVARIATES
+    ).fit(train)
+    return forecaster, train, ahead
+
+
+def test_a_fit_with_covariates_forecasts_with_their_values_ahead(fitted):
+    forecaster, train, ahead = fitted
+    assert forecaster.get_params()["future_covariates"] == ["promo"]
+    network = forecaster.network_
+    # promo, day of week and of year (sine, cosine), two categories
+    assert (network.features, network.ahead_features) == (7, 7)
+    table = forecaster.forecast(7, X_future=ahead[["unique_id", "ds", "promo"]], interval=0.9)
+    assert len(table) == 6 * 7 and np.isfinite(table[["forecast", "lower_90", "upper_90"]]).all().all()
+    merged = table.merge(ahead, on=["unique_id", "ds"])
+    on = forecaster.forecast(7, X_future=ahead.assign(promo=1.0))
+    off = forecaster.forecast(7, X_future=ahead.assign(promo=0.0))
+    assert (on["forecast"] > off["forecast"]).mean() > 0.9  # it learned that promotions lift
+    assert len(merged) == len(table)
+
+
+def test_a_step_ahead_reads_its_own_covariates_and_none_later(fitted):
+    forecaster, _, ahead = fitted
+    base = forecaster.forecast(7, X_future=ahead)["forecast"].to_numpy().reshape(6, 7)
+    changed = ahead.copy()
+    day = changed["ds"] == changed["ds"].min() + pd.Timedelta(days=4)  # step 5 of each
+    changed.loc[day, "promo"] = 1.0 - changed.loc[day, "promo"]
+    after = forecaster.forecast(7, X_future=changed)["forecast"].to_numpy().reshape(6, 7)
+    np.testing.assert_array_equal(after[:, :4], base[:, :4])
+    assert not np.allclose(after[:, 4], base[:, 4])
+
+
+def test_beyond_the_horizon_the_forecast_needs_the_covariates_of_every_step(fitted):
+    from gruforecast import GRUForecaster
+
+    forecaster, train, ahead = fitted
+    with pytest.raises(ValueError, match="no row for series 's0' at 2022-05-10 00:00:00 \\(step 8 of 10"):
+        forecaster.forecast(10, X_future=ahead[ahead["ds"] < "2022-05-10"])
+    table = forecaster.forecast(14, X_future=ahead)
+    assert len(table) == 6 * 14 and np.isfinite(table["forecast"]).all()
+    # a past covariate is read in the window only: 7 steps need none of it ahead,
+    # more need its values for the steps a later window reads
+    past = GRUForecaster(
+        horizon=7, epochs=2, init="random", random_state=0, past_covariates=["promo"]
+    ).fit(train.drop(columns="cat"))
+    assert len(past.forecast(7)) == 42
+    with pytest.raises(ValueError, match="this model reads covariates of the steps ahead \\('promo'\\)"):
+        past.forecast(8)
+    assert len(past.forecast(8, X_future=ahead)) == 48
+
+
+def test_what_a_model_with_covariates_cannot_do_yet_says_so(fitted, tmp_path):
+    forecaster, train, ahead = fitted
+    with pytest.raises(ValueError, match="reads covariates of the steps ahead \\('promo'\\): give"):
+        forecaster.forecast(7)
+    with pytest.raises(ValueError, match="forecast\\(context=...\\) of a model with covariates"):
+        forecaster.forecast(7, context=train, X_future=ahead)
+    for call, what in [
+        (lambda: forecaster.save(tmp_path / "m.gruf"), "save"),
+        (lambda: forecaster.export_onnx(tmp_path / "m.onnx"), "export_onnx"),
+        (lambda: forecaster.predict(np.ones((2, forecaster.window_))), "predict"),
+        (lambda: forecaster.score(train), "score"),
+    ]:
+        with pytest.raises(ValueError, match=f"{what}.* of a model with covariates is not available yet"):
+            call()
+    assert not (tmp_path / "m.gruf").exists()
+    from gruforecast import backtest
+
+    with pytest.raises(ValueError, match=r"backtest of a forecaster with covariates \(future_"):
+        backtest(forecaster, train, horizon=7, initial=60)
+
+
+def test_covariates_are_refused_where_they_cannot_be_read():
+    from gruforecast import GRUForecaster
+
+    train, ahead = promoted(n_series=2, length=60)
+    plain = GRUForecaster(horizon=7, epochs=1, init="random", random_state=0)
+    with pytest.warns(UserWarning, match="X has columns 'promo', 'cat' that no parameter declares"):
+        plain.fit(train)
+    with pytest.raises(ValueError, match="X_future gives covariates .* fitted without any"):
+        plain.forecast(7, X_future=ahead)
+    declared = GRUForecaster(horizon=7, epochs=1, future_covariates=["promo"])
+    with pytest.raises(TypeError, match="covariates \\('promo'\\) are columns of a long frame"):
+        declared.fit(train[train["unique_id"] == "s0"].set_index("ds")["y"])
+    with pytest.raises(ValueError, match="fit\\(X, y\\) on windows has none"):
+        declared.fit(np.ones((5, 3)), np.ones(5))
+    with pytest.raises(ValueError, match="has no column 'price' \\(declared as covariates\\)"):
+        GRUForecaster(horizon=7, epochs=1, future_covariates=["price"]).fit(train[["unique_id", "ds", "y"]])
+    with pytest.raises(TypeError, match="future_covariates must be a list of column names or None, got 'promo' \\(for example \\['promo'\\]\\)"):
+        GRUForecaster(horizon=7, future_covariates="promo").fit(train)
+    with pytest.raises(ValueError, match="calendar='auto' needs series labelled by dates"):
+        plain = train[["unique_id", "ds", "y"]]
+        GRUForecaster(horizon=7, calendar="auto").fit(plain.assign(ds=plain.groupby("unique_id").cumcount()))
+
+
+def test_a_fit_with_covariates_starts_from_the_prior():
+    from gruforecast import GRUForecaster
+
+    train, ahead = promoted(n_series=4, length=100)
+    forecaster = GRUForecaster(horizon=7, epochs=1, random_state=0, **COVARIATES).fit(train)
+    assert forecaster.choices_.prior == "season-7"
+    assert forecaster.init_ in ("fine-tuned", "zero-shot")
+    assert np.isfinite(forecaster.forecast(7, X_future=ahead)["forecast"]).all()

@@ -270,6 +270,9 @@ def test_a_network_with_covariates_whose_weights_for_them_are_zero_is_the_one_wi
     state["gru.weight_ih_l0"] = torch.cat([weight, torch.zeros(weight.shape[0], 2)], dim=1)
     missing, unexpected = wide.load_state_dict(state, strict=False)
     assert all(name.startswith("decoder.") for name in missing) and not unexpected
+    prior = covariate_network()
+    prior.load_prior(plain.state_dict())  # how a fit from a prior widens its weights
+    torch.testing.assert_close(prior.state_dict()["gru.weight_ih_l0"], state["gru.weight_ih_l0"])
     generator = torch.Generator().manual_seed(2)
     windows = torch.randn(6, 12, generator=generator)
     features = torch.randn(6, 12, 2, generator=generator)
