@@ -36,6 +36,9 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
     whole(shape.num_layers, "network.num_layers", where, 1 if known else 0, limits.num_layers)
     whole(shape.hidden_size, "network.hidden_size", where, 1 if known else 0, limits.hidden_size)
     whole(shape.input_size, "network.input_size", where, 1, 1)
+    whole(shape.features, "network.features", where, 0, limits.features)
+    whole(shape.ahead_features, "network.ahead_features", where, 0, limits.features)
+    _check_covariates(state, where)
     check_choice("normalize", shape.normalize)
     if shape.season is not None:
         whole(shape.season, "network.season", where, 1, limits.window)
@@ -136,6 +139,30 @@ def check_state(state: FittedState, where: str, limits: Limits = DEFAULT_LIMITS)
 
 _SCALAR = (str, int, float, bool, type(None))
 _RECORD_KEYS = 16
+
+
+def _check_covariates(state: FittedState, where: str) -> None:
+    """A network that reads covariates needs their record, and its channels theirs:
+    those of the fitted series (one window each) and the channels of its network."""
+    covariates, shape = state.covariates, state.shape
+    if covariates is None:
+        if shape.features or shape.ahead_features:
+            raise ValueError(
+                f"{where!r}: the network reads covariates, but the file does not say which"
+            )
+        return
+    if (covariates.features, covariates.ahead_features) != (shape.features, shape.ahead_features):
+        raise ValueError(
+            f"{where!r}: the covariates make {covariates.features} channels in the window and "
+            f"{covariates.ahead_features} ahead; the network reads {shape.features} and "
+            f"{shape.ahead_features}"
+        )
+    n_series = None if state.panel is None else len(state.panel.ids)
+    if covariates.last_features.shape[:2] != (n_series, state.window):
+        raise ValueError(
+            f"{where!r}: covariates.last_features has shape {covariates.last_features.shape}; "
+            f"expected one window of {state.window} per fitted series ({n_series})"
+        )
 
 
 def _check_choices(state: FittedState, where: str) -> None:
@@ -259,7 +286,7 @@ def expected_weights(state: FittedState) -> dict[str, tuple[int, ...]]:
     hidden, horizon = state.shape.hidden_size, state.horizon
     shapes: dict[str, tuple[int, ...]] = {}
     for layer in range(state.shape.num_layers):
-        inputs = state.shape.input_size if layer == 0 else hidden
+        inputs = state.shape.input_size + state.shape.features if layer == 0 else hidden
         shapes[f"gru.weight_ih_l{layer}"] = (3 * hidden, inputs)
         shapes[f"gru.weight_hh_l{layer}"] = (3 * hidden, hidden)
         shapes[f"gru.bias_ih_l{layer}"] = (3 * hidden,)
@@ -269,6 +296,11 @@ def expected_weights(state: FittedState) -> dict[str, tuple[int, ...]]:
     if state.shape.season is not None:
         shapes["skip.weight"] = (horizon, state.shape.gru_window or state.window)
         shapes["skip.bias"] = (horizon,)
+    if state.shape.ahead_features:
+        shapes["decoder.0.weight"] = (hidden, hidden + state.shape.ahead_features)
+        shapes["decoder.0.bias"] = (hidden,)
+        shapes["decoder.2.weight"] = (1, hidden)
+        shapes["decoder.2.bias"] = (1,)
     return shapes
 
 

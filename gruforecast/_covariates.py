@@ -52,6 +52,8 @@ __all__ = [
     "auto_calendar",
     "calendar_features",
     "covariate_spec",
+    "covariates_from_document",
+    "covariates_to_document",
     "forecast_channels",
     "read_covariates",
     "read_future",
@@ -836,3 +838,128 @@ def forecast_channels(
         )
         for j in range(blocks)
     ]
+
+
+_STATE_ARRAYS = (
+    "centres",
+    "spreads",
+    "static_centres",
+    "static_spreads",
+    "last_features",
+    "statics",
+)
+
+
+def covariates_to_document(state: CovariateState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``state`` as a JSON-ready document and its arrays (float64), by name (prefixed
+    ``covariates.``): what a model file keeps of its covariates."""
+    document = {
+        "future": list(state.spec.future),
+        "past": list(state.spec.past),
+        "static": list(state.spec.static),
+        "calendar": list(state.spec.calendar),
+        "categories": {
+            name: None if levels is None else [_json_level(level) for level in levels]
+            for name, levels in state.categories.items()
+        },
+    }
+    scaler = state.scaler
+    values = {
+        "centres": scaler.centres,
+        "spreads": scaler.spreads,
+        "static_centres": scaler.static_centres,
+        "static_spreads": scaler.static_spreads,
+        "last_features": state.last_features,
+        "statics": state.statics,
+    }
+    return document, {f"covariates.{k}": np.asarray(v, np.float64) for k, v in values.items()}
+
+
+def _json_level(level: Any) -> Any:
+    """A category as JSON keeps it: text, a whole number, a bool or a float as it is."""
+    if isinstance(level, (bool, np.bool_)):
+        return bool(level)
+    if isinstance(level, (int, np.integer)):
+        return int(level)
+    if isinstance(level, (float, np.floating)):
+        return float(level)
+    return str(level)
+
+
+def covariates_from_document(
+    document: Any, arrays: Mapping[str, np.ndarray], where: str
+) -> CovariateState:
+    """The inverse of :func:`covariates_to_document`, checked against itself (each
+    name a text, the arrays of the shapes the names imply, finite numbers).
+
+    Raises
+    ------
+    ValueError
+        Naming the file (``where``) and the field at fault.
+    """
+    if not isinstance(document, Mapping):
+        raise ValueError(f"{where!r}: covariates is not a JSON object")
+
+    def names(field: str) -> tuple[str, ...]:
+        value = document.get(field)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError(f"{where!r}: covariates.{field} must be a list of names")
+        return tuple(value)
+
+    spec = CovariateSpec(names("future"), names("past"), names("static"), names("calendar"))
+    unknown = [name for name in spec.calendar if name not in CALENDAR_FEATURES]
+    if unknown:
+        raise ValueError(f"{where!r}: covariates.calendar names {unknown[0]!r:.40}")
+    given = document.get("categories")
+    if not isinstance(given, Mapping) or set(given) != set(spec.static):
+        raise ValueError(
+            f"{where!r}: covariates.categories must name the static covariates {list(spec.static)}"
+        )
+    categories: dict[str, tuple[Any, ...] | None] = {}
+    width = 0
+    for name in spec.static:
+        levels = given[name]
+        if levels is not None and not (
+            isinstance(levels, list)
+            and levels
+            and all(isinstance(v, (str, int, float, bool)) for v in levels)
+        ):
+            raise ValueError(f"{where!r}: covariates.categories[{name!r}] is not a list of values")
+        categories[name] = None if levels is None else tuple(levels)
+        width += 1 if levels is None else len(levels)
+    missing = [name for name in _STATE_ARRAYS if f"covariates.{name}" not in arrays]
+    if missing:
+        raise ValueError(f"{where!r}: the file has no array covariates.{missing[0]}")
+    got = {name: np.asarray(arrays[f"covariates.{name}"], np.float64) for name in _STATE_ARRAYS}
+    varying = len(spec.future) + len(spec.past)
+    features = varying + 2 * len(spec.calendar) + width
+    last = got["last_features"]
+    n_series = last.shape[0] if last.ndim == 3 else -1
+    shapes = {
+        "centres": (varying,),
+        "spreads": (varying,),
+        "static_centres": (width,),
+        "static_spreads": (width,),
+        "last_features": (n_series, last.shape[1] if last.ndim == 3 else -1, features),
+        "statics": (n_series, width),
+    }
+    for name, shape in shapes.items():
+        if got[name].shape != shape or not np.isfinite(got[name]).all():
+            raise ValueError(
+                f"{where!r}: covariates.{name} has shape {got[name].shape}; expected {shape} "
+                "of finite numbers"
+            )
+    if not ((got["spreads"] > 0).all() and (got["static_spreads"] > 0).all()):
+        raise ValueError(f"{where!r}: the covariates' spreads must be positive")
+    return CovariateState(
+        spec=spec,
+        scaler=CovariateScaler(
+            centres=got["centres"],
+            spreads=got["spreads"],
+            static_centres=got["static_centres"],
+            static_spreads=got["static_spreads"],
+        ),
+        categories=categories,
+        last_features=got["last_features"].astype(np.float32),
+        statics=got["statics"].astype(np.float32),
+    )

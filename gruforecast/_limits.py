@@ -46,6 +46,7 @@ class Limits:
     horizon: int = 10_000
     hidden_size: int = 4096
     num_layers: int = 16
+    features: int = 10_000  # covariate channels a network reads (in a window, ahead)
     calibration_values: int = 1_000_000
     series: int = 10_000_000  # of a model of many series
     epochs: int = 1_000_000

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _format1
 from ._checks import check_state
+from ._covariates import CovariateState, covariates_from_document, covariates_to_document
 from ._history import History
 from ._intervals import Calibration
 from ._limits import DEFAULT_LIMITS, FORMAT_VERSION, JsonAllowance, Limits, check_format_version
@@ -72,6 +73,8 @@ class NetworkShape:
     season: int | None = None
     deseasonalize: bool = False
     gru_window: int | None = None
+    features: int = 0  # covariate channels in the window (GRUNet's)
+    ahead_features: int = 0  # and over the horizon
 
     def arguments(self, window: int, horizon: int) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "window": window, "horizon": horizon}
@@ -148,8 +151,8 @@ class FittedState:
     # horizon and window; None for a model fitted on the user's data
     prior: dict[str, Any] | None = None
     # a model with covariates: what they are and how it reads them
-    # (gruforecast._covariates.CovariateState); None without. Not saved yet
-    covariates: Any = None
+    # (gruforecast._covariates.CovariateState); None without
+    covariates: CovariateState | None = None
 
     @property
     def chosen(self) -> Choices:
@@ -206,8 +209,8 @@ class FittedState:
         if self.covariates is not None:
             raise ValueError(
                 f"{what} of a model with covariates is not available yet: this version "
-                "fits covariates and forecasts the fitted series with them "
-                "(forecast(steps, X_future=...)) in this process"
+                "fits covariates, saves and loads such a model, and forecasts the fitted "
+                "series with them (forecast(steps, X_future=...))"
             )
 
 
@@ -265,6 +268,9 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         document["panel"] = state.panel.to_document()
         arrays["panel.lengths"] = np.asarray(state.panel.lengths, np.float64)
         arrays["panel.last_windows"] = np.asarray(state.panel.last_windows, np.float64)
+    if state.covariates is not None:
+        document["covariates"], covariate_arrays = covariates_to_document(state.covariates)
+        arrays.update(covariate_arrays)
     return document, arrays
 
 
@@ -371,6 +377,11 @@ def _decode(
             refit_epochs=_refit_epochs(document.get("refit_epochs"), where),
             choices=_choices(document.get("choices"), where),
             prior=document.get("prior"),
+            covariates=(
+                None
+                if document.get("covariates") is None
+                else covariates_from_document(document["covariates"], arrays, where)
+            ),
         )
     except KeyError as error:
         raise ValueError(f"{where!r}: the state has no {error.args[0]!r}") from None
@@ -383,10 +394,12 @@ def _decode(
 def jsonable_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """``get_params()`` as JSON: a torch.device as its name; a RandomState instance as
     None (the weights are trained already, the seed only matters for a refit)."""
-    encoded = {}
+    encoded: dict[str, Any] = {}
     for name, value in params.items():
         if value is None or isinstance(value, (bool, int, float, str)):
             encoded[name] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            encoded[name] = list(value)  # column names (covariates)
         elif name == "device":
             encoded[name] = str(value)
         elif name == "random_state":

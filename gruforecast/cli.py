@@ -483,6 +483,12 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     from ._forecasting import NonFiniteForecastError
 
     interval = arguments.interval or None
+    state = getattr(model, "state_", None)
+    if state is not None and state.covariates is not None:
+        raise UsageError(
+            f"{arguments.model} reads covariates, and the command line cannot give their "
+            "values ahead yet: forecast it in Python, forecaster.forecast(steps, X_future=frame)"
+        )
     try:
         forecast = model.forecast(arguments.steps, context=context, interval=interval)
     except NonFiniteForecastError as error:

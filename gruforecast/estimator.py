@@ -102,6 +102,8 @@ def _network_shape(network: GRUNet) -> NetworkShape:
         season=network.season,
         deseasonalize=network.deseasonalize,
         gru_window=network.gru_window,
+        features=network.features,
+        ahead_features=network.ahead_features,
     )
 
 

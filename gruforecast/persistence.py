@@ -55,7 +55,6 @@ def save(path: str | os.PathLike, state: FittedState, params: Mapping[str, Any])
 
     from ._ddp import writes
 
-    state.refuse_covariates("save")
     if not writes(state.ranks):
         return Path(path)
 

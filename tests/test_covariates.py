@@ -397,14 +397,14 @@ def test_what_a_model_with_covariates_cannot_do_yet_says_so(fitted, tmp_path):
     with pytest.raises(ValueError, match="forecast\\(context=...\\) of a model with covariates"):
         forecaster.forecast(7, context=train, X_future=ahead)
     for call, what in [
-        (lambda: forecaster.save(tmp_path / "m.gruf"), "save"),
         (lambda: forecaster.export_onnx(tmp_path / "m.onnx"), "export_onnx"),
+        (lambda: forecaster.export_triton(tmp_path / "triton"), "export_triton"),
         (lambda: forecaster.predict(np.ones((2, forecaster.window_))), "predict"),
         (lambda: forecaster.score(train), "score"),
     ]:
         with pytest.raises(ValueError, match=f"{what}.* of a model with covariates is not available yet"):
             call()
-    assert not (tmp_path / "m.gruf").exists()
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "triton").exists()
     from gruforecast import backtest
 
     with pytest.raises(ValueError, match=r"backtest of a forecaster with covariates \(future_"):
@@ -442,3 +442,49 @@ def test_a_fit_with_covariates_starts_from_the_prior():
     assert forecaster.choices_.prior == "season-7"
     assert forecaster.init_ in ("fine-tuned", "zero-shot")
     assert np.isfinite(forecaster.forecast(7, X_future=ahead)["forecast"]).all()
+
+
+def test_a_model_with_covariates_is_saved_and_loaded_as_it_was(fitted, tmp_path):
+    from gruforecast import GRUForecaster
+    from gruforecast._state import decode, encode
+
+    forecaster, _, ahead = fitted
+    path = forecaster.save(tmp_path / "promoted.gruf")
+    loaded = GRUForecaster.load(path)
+    assert loaded.get_params()["static_covariates"] == ["cat"]
+    with pytest.warns(UserWarning, match="90%"):  # beyond the horizon, unscored
+        expected = forecaster.forecast(14, X_future=ahead, interval=0.9)
+    with pytest.warns(UserWarning, match="90%"):
+        pd.testing.assert_frame_equal(loaded.forecast(14, X_future=ahead, interval=0.9), expected)
+    # a file whose covariates contradict its network is refused before use
+    document, arrays = encode(forecaster.state_)
+    document["network"]["features"] = 3
+    with pytest.raises(ValueError, match="the covariates make 7 channels in the window and 7 "):
+        decode(document, arrays, "crafted.gruf")
+    document, arrays = encode(forecaster.state_)
+    document["covariates"]["calendar"] = ["day_of_week"]  # two channels fewer
+    with pytest.raises(ValueError, match="covariates.last_features has shape \\(6, 42, 7\\); expected \\(6, 42, 5\\)"):
+        decode(document, arrays, "crafted.gruf")
+    document, arrays = encode(forecaster.state_)
+    arrays["covariates.last_features"] = arrays["covariates.last_features"][:2]
+    with pytest.raises(ValueError, match="covariates.statics has shape|covariates.last_features has shape"):
+        decode(document, arrays, "crafted.gruf")
+    document, arrays = encode(forecaster.state_)
+    document["covariates"]["categories"] = {}
+    with pytest.raises(ValueError, match="covariates.categories must name the static covariates"):
+        decode(document, arrays, "crafted.gruf")
+
+
+def test_the_command_line_says_it_cannot_forecast_a_model_with_covariates_yet(fitted, tmp_path):
+    import subprocess
+    import sys
+
+    forecaster, _, _ = fitted
+    path = forecaster.save(tmp_path / "promoted.gruf")
+    result = subprocess.run(
+        [sys.executable, "-m", "gruforecast", "forecast", str(path), "--steps", "7"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "reads covariates, and the command line cannot give their values ahead yet" in result.stderr
