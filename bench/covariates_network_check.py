@@ -1,9 +1,8 @@
 """Can GRUNet's covariate inputs learn a promotion's lift? (issue 34, before the
 estimator reads covariates: GRUNet and a plain Adam loop, no estimator.)
 
-A synthetic retail panel: 200 daily series of 730 days, levels lognormal, a weekly and
-a yearly pattern, US holidays (the `holidays` package) halving sales, promotions in runs
-of 3 to 7 days with a lift by category (food 1.3, toys 1.6, garden 1.2), noise 10%. The
+The synthetic retail panel of bench/covariates_retail.py (200 daily series of 730 days,
+promotions with a lift by category: food 1.3, toys 1.6, garden 1.2; US holidays). The
 network sees log1p of the sales, window 28, horizon 14, normalised per window, with and
 without the covariates (promotion, holiday, day of the week as sine and cosine, the
 category as indicators; in the window and over the horizon). Scored on the last 14
@@ -16,40 +15,21 @@ days: MASE against the in-sample seasonal naive (m=7), and the lift the model fo
 import sys
 import time
 
-import holidays
 import numpy as np
-import pandas as pd
 import torch
+from covariates_retail import LIFTS as LIFT
+from covariates_retail import retail
 
 from gruforecast import GRUNet
 
 torch.set_num_threads(2)
-rng = np.random.default_rng(0)
 N, T, H, W = 200, 730, 14, 28
-days = pd.date_range("2022-01-03", periods=T, freq="D")
-hol = holidays.US(years=[2022, 2023, 2024])
-is_hol = np.array([d in hol for d in days.date], float)
-LIFT = {"food": 1.3, "toys": 1.6, "garden": 1.2}
-cats = rng.choice(list(LIFT), N)
-level = np.exp(rng.normal(3, 1, N))
-dow = days.dayofweek.to_numpy()
-weekly = np.where(dow >= 5, 1.3, 1.0)
-annual = 1 + 0.2 * np.sin(2 * np.pi * days.dayofyear.to_numpy() / 365.25)
-promo = np.zeros((N, T))
-for k in range(N):
-    t = 0
-    while t < T:
-        t += rng.integers(10, 40)
-        promo[k, t : t + rng.integers(3, 8)] = 1
-lift = np.array([LIFT[c] for c in cats])
-y = (
-    level[:, None]
-    * weekly
-    * annual
-    * np.where(promo > 0, lift[:, None], 1.0)
-    * np.where(is_hol > 0, 0.5, 1.0)
-    * np.exp(rng.normal(0, 0.1, (N, T)))
-)
+frame = retail(0, N, T)  # the panel of bench/covariates_retail.py, as arrays
+y = frame["y"].to_numpy().reshape(N, T)
+promo = frame["promo"].to_numpy().reshape(N, T)
+is_hol = frame["holiday"].to_numpy()[:T]
+cats = frame["category"].to_numpy()[::T]
+dow = frame["ds"].dt.day_of_week.to_numpy()[:T]
 cat_onehot = np.stack([(cats == c).astype(float) for c in LIFT], 1)  # (N, 3)
 cal = np.stack([np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)], 1)  # (T, 2)
 

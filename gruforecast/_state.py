@@ -223,6 +223,15 @@ def _time_index_document(time_index: TimeIndex | dict[str, Any] | None) -> dict[
     return time_index.to_dict()
 
 
+def _shape_document(shape: NetworkShape) -> dict[str, Any]:
+    """The network's shape as a file records it: without covariate channels, as files
+    recorded it before covariates existed (which those versions can read)."""
+    document = dataclasses.asdict(shape)
+    if not (shape.features or shape.ahead_features):
+        del document["features"], document["ahead_features"]
+    return document
+
+
 def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The state as a JSON-ready document and its arrays (float64), by name.
 
@@ -247,7 +256,7 @@ def encode(state: FittedState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "window": state.window,
         "horizon": state.horizon,
         "scaler": state.scaler.to_dict(),
-        "network": dataclasses.asdict(state.shape),
+        "network": _shape_document(state.shape),
         "device": state.device,
         "gru_backend": state.gru_backend,
         "missing": state.missing,

@@ -33,7 +33,6 @@ __all__ = [
     "Trainer",
     "TrainingDivergedError",
     "WindowTable",
-    "call",
 ]
 
 
@@ -88,7 +87,7 @@ class Inputs:
         return tuple(table[rows] for table in self.tables)
 
 
-def call(network: Any, inputs: Any) -> torch.Tensor:
+def _call(network: Any, inputs: Any) -> torch.Tensor:
     """``network`` on one batch of inputs: a tensor, or a tuple of them (:class:`Inputs`)."""
     return network(*inputs) if isinstance(inputs, tuple) else network(inputs)
 
@@ -430,10 +429,10 @@ class Trainer:
         ``factor`` weights this process's loss in a group's step (``Group.share``)."""
         self.optimizer.zero_grad(set_to_none=True)
         if self.autocast_dtype is None:  # (entering a disabled autocast costs a step 5%)
-            predictions = call(self.model, batch_inputs)
+            predictions = _call(self.model, batch_inputs)
         else:
             with torch.autocast(batch_targets.device.type, dtype=self.autocast_dtype):
-                predictions = call(self.model, batch_inputs)
+                predictions = _call(self.model, batch_inputs)
         loss = self.loss_function(predictions.float(), batch_targets)
         (loss if factor == 1.0 else loss * factor).backward()
         if self.gradient_clip is not None:
@@ -462,7 +461,7 @@ class Trainer:
         total = torch.zeros((), dtype=torch.float64, device=inputs.device)
         for start in range(rows.start, rows.stop, self.evaluation_batch_size):
             stop = min(start + self.evaluation_batch_size, rows.stop)
-            error = call(self.network, inputs[start:stop]) - targets[start:stop]
+            error = _call(self.network, inputs[start:stop]) - targets[start:stop]
             total += error.double().pow(2).sum()
         return total
 
