@@ -7,7 +7,8 @@ model to OUT/model<r>.gruf (which only rank 0 may write).
 
 MODE "same": the fit of test_ddp.FIT. MODE "stall": as "same" with early stopping, and
 rank 1's own piece of the validation windows never improves after the first epoch.
-MODE "series": as "same" on one series. MODE "differ": rank 1 reads one series less
+MODE "series": as "same" on one series. MODE "covariates": as "same" on the panel with
+covariates (test_ddp.covariate_panel). MODE "differ": rank 1 reads one series less
 than rank 0. MODE "backend": run with BACKEND
 "auto", which resolves to the fused kernel on rank 0 and to nn.GRU on rank 1.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_ddp import FIT, STALL, panel, series
+from test_ddp import COVARIATES, FIT, STALL, covariate_panel, panel, series
 
 from gruforecast import GRUForecaster
 from gruforecast._training import Trainer
@@ -46,6 +47,9 @@ def main() -> None:
     params = {**FIT, **(STALL if mode == "stall" else {}), "gru_backend": backend}
     params.update(device=device, distributed=True)  # True: through DDP with one process too
     data = series() if mode == "series" else panel()
+    if mode == "covariates":  # the panel with covariates, read by the fit
+        data = covariate_panel()
+        params.update(COVARIATES)
     if mode == "differ" and rank == 1:  # this rank read one series less
         data = data[data["unique_id"] != 5]
     if mode == "backend" and rank == 1:  # "auto" resolves to nn.GRU on this rank only

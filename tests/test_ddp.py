@@ -53,6 +53,21 @@ def panel() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# the panel with covariates: a future-known flag, a static category, the calendar
+COVARIATES = dict(future_covariates=["promo"], static_covariates=["group"], calendar="auto")
+
+
+def covariate_panel() -> pd.DataFrame:
+    data = panel()
+    rng = np.random.default_rng(1)
+    promo = rng.random(len(data)) < 0.2
+    return data.assign(
+        y=data["y"] * np.where(promo, 1.3, 1.0),
+        promo=promo.astype(float),
+        group=np.where(data["unique_id"] % 2 == 0, "even", "odd"),
+    )
+
+
 def series() -> np.ndarray:
     """One series of 400 values: 161 of its windows an epoch, as the panel's."""
     t = np.arange(400)
@@ -117,6 +132,19 @@ def test_two_processes_fit_the_model_one_process_fits(tmp_path, backend):
     loaded = GRUForecaster.load(tmp_path / "model0.gruf")
     for name, expected in ranks[0]["weights"].items():
         np.testing.assert_array_equal(weights_of(loaded)[name], expected)
+
+
+@pytest.mark.slow
+def test_two_processes_fit_the_model_with_covariates_one_process_fits(tmp_path):
+    ranks = run_ranks(tmp_path, "covariates", "torch")
+    alone = GRUForecaster(**FIT, **COVARIATES, gru_backend="torch").fit(covariate_panel())
+    assert alone.network_.features == 5  # promo, month (sine, cosine), two groups
+    for rank in ranks:
+        assert [row[1] for row in rank["history"]] == pytest.approx(
+            [row["train_loss"] for row in alone.history_], rel=1e-4
+        )
+        for name, expected in weights_of(alone).items():
+            np.testing.assert_allclose(rank["weights"][name], expected, rtol=1e-6, atol=1e-5)
 
 
 @pytest.mark.slow
