@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,3 +19,15 @@ def test_shipped_series(load, length, first):
 def test_unknown_name():
     with pytest.raises(ValueError, match="unknown dataset 'airline'"):
         load_dataset("airline")
+
+
+def test_the_seatbelts_frame_is_the_driver_deaths_with_their_covariates():
+    from gruforecast.datasets import load_seatbelts, load_uk_driver_deaths
+
+    belts = load_seatbelts()
+    assert list(belts.columns) == ["unique_id", "ds", "y", "kms", "petrol_price", "law"]
+    np.testing.assert_array_equal(belts["y"], load_uk_driver_deaths().to_numpy())
+    assert belts["ds"].iloc[0] == pd.Timestamp("1969-01-01") and len(belts) == 192
+    # the law: in force from February 1983 (R's Seatbelts)
+    assert belts.loc[belts["law"] == 1, "ds"].min() == pd.Timestamp("1983-02-01")
+    assert belts["law"].sum() == 23 and belts[["kms", "petrol_price"]].notna().all().all()

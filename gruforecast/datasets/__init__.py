@@ -1,7 +1,8 @@
 """Real monthly series shipped with the package (from R's ``datasets``, public domain).
 
-Each loader returns a ``pd.Series`` of floats with a monthly ``DatetimeIndex``
-(``freq="MS"``, the first day of each month).
+Each series loader returns a ``pd.Series`` of floats with a monthly ``DatetimeIndex``
+(``freq="MS"``, the first day of each month); :func:`load_seatbelts` returns the UK
+driver deaths with the covariates that go with them, as a long frame.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_air_passengers", "load_dataset", "load_sunspots", "load_uk_driver_deaths"]
+__all__ = [
+    "load_air_passengers",
+    "load_dataset",
+    "load_seatbelts",
+    "load_sunspots",
+    "load_uk_driver_deaths",
+]
 
 _FILES = {
     "air_passengers": "air_passengers.csv",
@@ -42,3 +49,24 @@ def load_sunspots() -> pd.Series:
 def load_uk_driver_deaths() -> pd.Series:
     """Monthly UK car drivers killed or seriously injured, 1969-1984, 192 values."""
     return load_dataset("uk_driver_deaths")
+
+
+def load_seatbelts() -> pd.DataFrame:
+    """UK car drivers killed or seriously injured, 1969-1984 (``y``, the series of
+    :func:`load_uk_driver_deaths`), with what R's ``Seatbelts`` records beside them: the
+    distance driven (``kms``), the petrol price (``petrol_price``) and whether the law
+    making front seat belts compulsory was in force (``law``, 1 from February 1983).
+    A long frame of one series (``unique_id`` "uk"), 192 monthly rows, ready for
+    ``GRUForecaster(future_covariates=["law", "petrol_price"])``."""
+    with resources.files(__name__).joinpath("seatbelts.csv").open("r") as handle:
+        frame = pd.read_csv(handle)
+    return pd.DataFrame(
+        {
+            "unique_id": "uk",
+            "ds": pd.to_datetime(frame["month"], format="%Y-%m"),
+            "y": frame["drivers"].to_numpy(dtype=float),
+            "kms": frame["kms"].to_numpy(dtype=float),
+            "petrol_price": frame["petrol_price"].to_numpy(dtype=float),
+            "law": frame["law"].to_numpy(dtype=float),
+        }
+    )
