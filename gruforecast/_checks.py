@@ -296,7 +296,10 @@ def expected_weights(state: FittedState) -> dict[str, tuple[int, ...]]:
     if state.shape.season is not None:
         shapes["skip.weight"] = (horizon, state.shape.gru_window or state.window)
         shapes["skip.bias"] = (horizon,)
+    if state.shape.features:  # the covariate channels' scaling
+        shapes["features_centres"] = shapes["features_spreads"] = (state.shape.features,)
     if state.shape.ahead_features:
+        shapes["ahead_centres"] = shapes["ahead_spreads"] = (state.shape.ahead_features,)
         shapes["decoder.0.weight"] = (hidden, hidden + state.shape.ahead_features)
         shapes["decoder.0.bias"] = (hidden,)
         shapes["decoder.2.weight"] = (1, hidden)

@@ -51,6 +51,7 @@ __all__ = [
     "Statics",
     "auto_calendar",
     "calendar_features",
+    "channels",
     "covariate_spec",
     "covariates_from_document",
     "covariates_to_document",
@@ -690,17 +691,19 @@ def read_covariates(
 
 @dataclass(frozen=True)
 class CovariateScaler:
-    """How covariates are scaled before the network reads them: each time-varying
-    column by its mean and standard deviation over the training part of every series
-    (pooled: one scaling for all series, so a price means the same in any of them),
-    each numeric static column by its mean and standard deviation across the series;
-    indicator columns and the calendar's sines and cosines as they are (a constant
-    column keeps its values, divided by 1)."""
+    """How the network scales the covariate channels it reads (``GRUNet``'s
+    ``set_covariate_scaling``): each time-varying column by its mean and standard
+    deviation over the training part of every series (pooled: one scaling for all
+    series, so a price means the same in any of them), each numeric static column by
+    its mean and standard deviation across the series; indicator columns and the
+    calendar's sines and cosines as they are (a constant column is divided by 1)."""
 
     centres: np.ndarray  # per time-varying column
     spreads: np.ndarray
     static_centres: np.ndarray  # per column of Statics.values (0 for indicators)
     static_spreads: np.ndarray  # (1 for indicators)
+    n_future: int  # the first time-varying columns are the future-known ones
+    calendar_columns: int
 
     @classmethod
     def fit(cls, data: CovariateData, offsets: np.ndarray, covered: np.ndarray) -> CovariateScaler:
@@ -730,31 +733,51 @@ class CovariateScaler:
             spreads=np.where(spreads > 0, spreads, 1.0),
             static_centres=static_centres,
             static_spreads=np.where(static_spreads > 0, static_spreads, 1.0),
+            n_future=data.n_future,
+            calendar_columns=data.calendar.shape[1],
         )
 
-    def channels(self, data: CovariateData, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every value's channels as the network reads them, scaled (float32): in a
-        window (n_values, features: future-known, past, calendar, the series' statics)
-        and over a horizon (n_values, ahead_features: the same without the past ones);
-        statics repeated along each series (``offsets`` as ``Panel.offsets``)."""
-        time_varying = (data.time_varying - self.centres) / self.spreads
-        statics = (data.statics.values - self.static_centres) / self.static_spreads
-        statics = np.repeat(statics, np.diff(offsets), axis=0)
-        future = time_varying[:, : data.n_future]
-        window = np.concatenate([time_varying, data.calendar, statics], axis=1)
-        ahead = np.concatenate([future, data.calendar, statics], axis=1)
-        return window.astype(np.float32), ahead.astype(np.float32)
+    def window_scaling(self) -> tuple[np.ndarray, np.ndarray]:
+        """The centres and spreads of the channels in a window (as :func:`channels`
+        lays them out: future-known, past, calendar, statics)."""
+        none = np.zeros(self.calendar_columns)
+        return (
+            np.concatenate([self.centres, none, self.static_centres]),
+            np.concatenate([self.spreads, none + 1.0, self.static_spreads]),
+        )
+
+    def ahead_scaling(self) -> tuple[np.ndarray, np.ndarray]:
+        """The centres and spreads of the channels over a horizon (future-known,
+        calendar, statics)."""
+        none, future = np.zeros(self.calendar_columns), slice(0, self.n_future)
+        return (
+            np.concatenate([self.centres[future], none, self.static_centres]),
+            np.concatenate([self.spreads[future], none + 1.0, self.static_spreads]),
+        )
+
+
+def channels(data: CovariateData, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every value's covariate channels in their own units (float32), as the network
+    reads them (it scales them itself): in a window (n_values, features: future-known,
+    past, calendar, the series' statics) and over a horizon (n_values, ahead_features:
+    the same without the past ones); statics repeated along each series (``offsets`` as
+    ``Panel.offsets``)."""
+    statics = np.repeat(data.statics.values, np.diff(offsets), axis=0)
+    future = data.time_varying[:, : data.n_future]
+    window = np.concatenate([data.time_varying, data.calendar, statics], axis=1)
+    ahead = np.concatenate([future, data.calendar, statics], axis=1)
+    return window.astype(np.float32), ahead.astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
 class CovariateState:
-    """What a fitted model keeps of its covariates: what they are (``spec``, resolved),
-    how they are scaled, the static categories ``fit`` saw, and for the series it was
-    fitted on, each one's last window of channels as the network reads them (scaled,
-    (n_series, window, features)) and its static values (scaled, (n_series, width))."""
+    """What a fitted model keeps of its covariates (the network keeps how it scales
+    them): what they are (``spec``, resolved), the static categories ``fit`` saw, and
+    for the series it was fitted on, each one's last window of channels in their own
+    units ((n_series, window, features), float32) and its static values
+    ((n_series, width), as ``Statics.values``)."""
 
     spec: CovariateSpec
-    scaler: CovariateScaler
     categories: dict[str, tuple[Any, ...] | None]
     last_features: np.ndarray
     statics: np.ndarray
@@ -788,15 +811,16 @@ def forecast_channels(
     ahead_features), float32. ``labels`` (n_series, blocks * horizon) are the series'
     next time labels; ``future`` (X_future) gives the future-known covariates for the
     first ``steps`` of them and, where a later block's window reaches them, the past
-    covariates too. Channels of steps beyond ``steps`` (which only the discarded part of
-    the last block reads) are zero.
+    covariates too. The channels are in their own units (the network scales them);
+    those of steps beyond ``steps`` (which only the discarded part of the last block
+    reads) are zero.
 
     Raises
     ------
     TypeError, ValueError
         ``future`` missing where it is needed, or as :func:`read_future` says.
     """
-    spec, scaler = state.spec, state.scaler
+    spec = state.spec
     n_series, window = len(ids), state.last_features.shape[1]
     blocks = -(-steps // horizon)
     # the steps that a later block's window reads: their past covariates are needed
@@ -820,16 +844,14 @@ def forecast_channels(
         time_varying[:, :read_back, n_future:] = read_future(
             future, ids, labels[:, :read_back], spec.past, names, decode=decode
         )
-    scaled = (time_varying - scaler.centres) / scaler.spreads
-    scaled[:, steps:] = 0.0
-    if spec.past:
-        scaled[:, read_back:, n_future:] = 0.0
     calendar = calendar_features(labels.ravel(), kind, freq, tz, spec.calendar).reshape(
         n_series, blocks * horizon, -1
     )
     statics = np.repeat(state.statics[:, None, :], blocks * horizon, axis=1)
-    rows = np.concatenate([scaled, calendar, statics], axis=2).astype(np.float32)
-    ahead = np.concatenate([scaled[:, :, :n_future], calendar, statics], axis=2).astype(np.float32)
+    rows = np.concatenate([time_varying, calendar, statics], axis=2).astype(np.float32)
+    ahead = np.concatenate([time_varying[:, :, :n_future], calendar, statics], axis=2).astype(
+        np.float32
+    )
     history = np.concatenate([state.last_features, rows], axis=1)
     return [
         (
@@ -840,14 +862,7 @@ def forecast_channels(
     ]
 
 
-_STATE_ARRAYS = (
-    "centres",
-    "spreads",
-    "static_centres",
-    "static_spreads",
-    "last_features",
-    "statics",
-)
+_STATE_ARRAYS = ("last_features", "statics")
 
 
 def covariates_to_document(state: CovariateState) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -863,15 +878,7 @@ def covariates_to_document(state: CovariateState) -> tuple[dict[str, Any], dict[
             for name, levels in state.categories.items()
         },
     }
-    scaler = state.scaler
-    values = {
-        "centres": scaler.centres,
-        "spreads": scaler.spreads,
-        "static_centres": scaler.static_centres,
-        "static_spreads": scaler.static_spreads,
-        "last_features": state.last_features,
-        "statics": state.statics,
-    }
+    values = {"last_features": state.last_features, "statics": state.statics}
     return document, {f"covariates.{k}": np.asarray(v, np.float64) for k, v in values.items()}
 
 
@@ -936,10 +943,6 @@ def covariates_from_document(
     last = got["last_features"]
     n_series = last.shape[0] if last.ndim == 3 else -1
     shapes = {
-        "centres": (varying,),
-        "spreads": (varying,),
-        "static_centres": (width,),
-        "static_spreads": (width,),
         "last_features": (n_series, last.shape[1] if last.ndim == 3 else -1, features),
         "statics": (n_series, width),
     }
@@ -949,17 +952,9 @@ def covariates_from_document(
                 f"{where!r}: covariates.{name} has shape {got[name].shape}; expected {shape} "
                 "of finite numbers"
             )
-    if not ((got["spreads"] > 0).all() and (got["static_spreads"] > 0).all()):
-        raise ValueError(f"{where!r}: the covariates' spreads must be positive")
     return CovariateState(
         spec=spec,
-        scaler=CovariateScaler(
-            centres=got["centres"],
-            spreads=got["spreads"],
-            static_centres=got["static_centres"],
-            static_spreads=got["static_spreads"],
-        ),
         categories=categories,
         last_features=got["last_features"].astype(np.float32),
-        statics=got["statics"].astype(np.float32),
+        statics=got["statics"],
     )

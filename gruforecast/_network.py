@@ -21,6 +21,8 @@ documented so that nobody "fixes" the code toward the tutorial.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -166,9 +168,12 @@ class GRUNet(nn.Module):
         GRU nothing. None: the whole window.
     features : int, default=0
         Covariate channels read beside the target at each step of the window (the
-        future-known, past, calendar and static covariates, scaled before they come
-        in, never normalised with the window): the GRU reads ``input_size + features``
-        values a step. ``forward`` takes them as ``features`` (batch, window, features).
+        future-known, past, calendar and static covariates, in their own units): the
+        GRU reads ``input_size + features`` values a step. ``forward`` takes them as
+        ``features`` (batch, window, features) and scales each channel by its own
+        centre and spread (buffers, set by :meth:`set_covariate_scaling` from the
+        training data; never normalised with the window), so the scaling travels with
+        the weights into files and the ONNX graph.
     ahead_features : int, default=0
         Covariate channels known over the horizon (future-known, calendar, static):
         a decoder, shared by the steps ahead, reads the GRU's last state beside each
@@ -212,6 +217,14 @@ class GRUNet(nn.Module):
         self.normalize = check_normalize(normalize)
         self.features = int(features)
         self.ahead_features = int(ahead_features)
+        # each covariate channel's centre and spread (identity until set); a network
+        # without covariates has none (its weights are what they always were)
+        if self.features:
+            self.register_buffer("features_centres", torch.zeros(self.features))
+            self.register_buffer("features_spreads", torch.ones(self.features))
+        if self.ahead_features:
+            self.register_buffer("ahead_centres", torch.zeros(self.ahead_features))
+            self.register_buffer("ahead_spreads", torch.ones(self.ahead_features))
         self.gru = nn.GRU(
             input_size=input_size + self.features,
             hidden_size=hidden_size,
@@ -279,6 +292,23 @@ class GRUNet(nn.Module):
             "ahead_features": self.ahead_features,
         }
 
+    features_centres: torch.Tensor  # buffers
+    features_spreads: torch.Tensor
+    ahead_centres: torch.Tensor
+    ahead_spreads: torch.Tensor
+
+    def set_covariate_scaling(self, window: tuple[Any, Any], ahead: tuple[Any, Any]) -> None:
+        """The centres and spreads of the covariate channels in the window and ahead
+        (each a pair of sequences of the channels' length)."""
+        with torch.no_grad():
+            for (centres, spreads), names, width in (
+                (window, ("features_centres", "features_spreads"), self.features),
+                (ahead, ("ahead_centres", "ahead_spreads"), self.ahead_features),
+            ):
+                if width:
+                    getattr(self, names[0]).copy_(torch.as_tensor(centres))
+                    getattr(self, names[1]).copy_(torch.as_tensor(spreads))
+
     def load_prior(self, weights: dict[str, torch.Tensor]) -> None:
         """Load the weights of a network of this shape without covariates (a pretrained
         prior): the GRU's weights for the covariate channels start at zero and the
@@ -290,7 +320,8 @@ class GRUNet(nn.Module):
             zeros = given.new_zeros(given.shape[0], self.features)
             weights["gru.weight_ih_l0"] = torch.cat([given, zeros], dim=1)
         missing, unexpected = self.load_state_dict(weights, strict=False)
-        left = [name for name in missing if not name.startswith("decoder.")]
+        own = ("decoder.", "features_", "ahead_")  # the covariates' parts: as they are
+        left = [name for name in missing if not name.startswith(own)]
         if left or unexpected:
             raise RuntimeError(f"the prior's weights do not fit: {left or unexpected}")
 
@@ -345,7 +376,8 @@ class GRUNet(nn.Module):
         if features is not None:  # the covariates' channels beside the target's
             if self.gru_window is not None:
                 features = features[:, -self.gru_window :]
-            read = torch.cat([read, features.to(read.dtype)], dim=-1)
+            scaled = (features.to(read.dtype) - self.features_centres) / self.features_spreads
+            read = torch.cat([read, scaled], dim=-1)
         if (
             self.gru_backend == "fused"
             and windows.device.type == "cpu"
@@ -365,6 +397,7 @@ class GRUNet(nn.Module):
         if self.decoder is not None:
             assert ahead is not None  # forward checked it
             steps = last.unsqueeze(1).expand(-1, ahead.shape[1], -1)
-            decoded = self.decoder(torch.cat([steps, ahead.to(last.dtype)], dim=-1))
+            known = (ahead.to(last.dtype) - self.ahead_centres) / self.ahead_spreads
+            decoded = self.decoder(torch.cat([steps, known], dim=-1))
             outputs = outputs + decoded[..., 0]
         return outputs

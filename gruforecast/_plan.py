@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._covariates import CovariateData, CovariateScaler, CovariateSpec
+from ._covariates import CovariateData, CovariateScaler, CovariateSpec, channels
 from ._intervals import Calibration
 from ._panel import Panel, last_windows, one_series, seasonal_period_of, series_of
 from ._policy import (
@@ -151,7 +151,8 @@ class Plan:
     recorded: Panel | None = None
     # covariates (under the global rules): each row of ``scaled``'s channels as the
     # network reads them in a window (len(scaled), features) and over a horizon
-    # (len(scaled), ahead_features), scaled by ``covariate_scaler``; None without
+    # (len(scaled), ahead_features), in their own units (float32), and how the network
+    # is to scale them (``covariate_scaler``); None without
     features: np.ndarray | None = None
     ahead: np.ndarray | None = None
     covariate_scaler: CovariateScaler | None = None
@@ -299,9 +300,9 @@ class Plan:
                 spreads[a:b], part_lengths
             )
         covariate_scaler, features, ahead = None, None, None
-        if covariates is not None:  # scaled on what the training windows read
+        if covariates is not None:  # the network's scaling: of what training windows read
             covariate_scaler = CovariateScaler.fit(covariates, panel.offsets, covered)
-            features, ahead = covariate_scaler.channels(covariates, panel.offsets)
+            features, ahead = channels(covariates, panel.offsets)
         if pad:
             scaled = _pad_series(scaled, panel.offsets, pad)
             if features is not None and ahead is not None:

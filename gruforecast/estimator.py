@@ -737,6 +737,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
 
             def build() -> GRUNet:
                 network = self._build_network(plan, choices, backend)
+                if plan.covariate_scaler is not None:  # scaled inside the network
+                    scaler = plan.covariate_scaler
+                    network.set_covariate_scaling(scaler.window_scaling(), scaler.ahead_scaling())
                 if start.weights is not None:  # the prior's, its head cut to this horizon
                     network.load_prior(start.weights_for(plan.horizon))
                 return network.to(device)
@@ -862,12 +865,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             last = stretches[1:, None] - plan.window + np.arange(plan.window)
             # a series shorter than the window: its first row repeated, as its values are
             last = np.maximum(last, stretches[:-1, None])
-            scaler = cast(Any, plan.covariate_scaler)
             spec = cast(Any, plan.covariate_spec)
             width = plan.features.shape[1] - len(spec.time_varying) - 2 * len(spec.calendar)
             covariates = CovariateState(
                 spec=spec,
-                scaler=scaler,
                 categories=cast(dict, plan.covariate_categories),
                 last_features=plan.features[last],
                 statics=plan.features[stretches[:-1], plan.features.shape[1] - width :],

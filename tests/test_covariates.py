@@ -258,26 +258,27 @@ def test_a_plan_lays_out_the_covariates_as_its_values_scaled_on_the_training_par
     assert plan.features.shape == (len(plan.scaled), 1 + 1 + 2 + 3)
     assert plan.ahead.shape == (len(plan.scaled), 1 + 2 + 3)  # no past covariate ahead
     assert plan.features.dtype == np.float32
-    # the training windows' part of each series scaled the price: later values did not
-    covered = plan.train_starts.max() + 6 + 3 - panel.offsets[2]  # the last series'
-    assert 0 < covered < 60
-    changed = frame.copy()
-    changed.loc[changed.index[-1], "price"] = 1e6  # in the last series' held-out part
-    again, _ = plan_with(changed, declared)
-    assert again.covariate_scaler.centres[0] == plan.covariate_scaler.centres[0]
+    # in their own units, row for row with the values (the network scales them)
     price = read_time_varying(frame, panel, ["price"])[:, 0]
-    scaler = plan.covariate_scaler
-    np.testing.assert_allclose(
-        plan.features[:, 0], (price - scaler.centres[0]) / scaler.spreads[0], rtol=1e-6
-    )
-    assert len(np.unique(plan.features[:, 1])) == 2  # a flag stays two values, standardised
-    # calendar as sines and cosines, statics along each series, the same ahead
+    np.testing.assert_allclose(plan.features[:, 0], price, rtol=1e-6)
+    assert set(np.unique(plan.features[:, 1])) == {0.0, 1.0}  # the promotion flag
     np.testing.assert_array_equal(plan.ahead[:, 0], plan.features[:, 0])
     np.testing.assert_array_equal(plan.ahead[:, 1:], plan.features[:, 2:])
     regions = plan.features[:, 4:6]
     np.testing.assert_array_equal(regions[panel.offsets[1]], [0.0, 1.0])  # s1: south
-    size = plan.features[:, 6]
-    np.testing.assert_allclose(size[panel.offsets[:-1]], [-1.2247449, 0.0, 1.2247449], rtol=1e-6)
+    np.testing.assert_array_equal(plan.features[panel.offsets[:-1], 6], [1.0, 2.0, 3.0])
+    # the scaling the network takes: the price's over the training part only, the
+    # calendar and indicators as they are, the size across the series
+    scaler = plan.covariate_scaler
+    centres, spreads = scaler.window_scaling()
+    np.testing.assert_allclose(centres[2:], [0, 0, 0, 0, 2.0])
+    np.testing.assert_allclose(spreads[2:], [1, 1, 1, 1, np.std([1.0, 2.0, 3.0])])
+    changed = frame.copy()
+    changed.loc[changed.index[-1], "price"] = 1e6  # in the last series' held-out part
+    again, _ = plan_with(changed, declared)
+    assert again.covariate_scaler.centres[0] == scaler.centres[0]
+    ahead_centres, _ = scaler.ahead_scaling()
+    np.testing.assert_array_equal(ahead_centres, np.delete(centres, 1))  # without the past one
 
 
 def test_padded_windows_pad_the_covariates_with_each_series_first_row():
@@ -286,15 +287,12 @@ def test_padded_windows_pad_the_covariates_with_each_series_first_row():
     plan, panel = plan_with(frame, declared, window=21, widths=(21, 14, True))
     pad = 7
     assert len(plan.features) == len(panel.values) + pad * 2
-    for k, start in enumerate(plan.stretches[:-1]):
+    for start in plan.stretches[:-1]:
         np.testing.assert_array_equal(
             plan.features[start : start + pad + 1], np.repeat(plan.features[start + pad][None], pad + 1, 0)
         )
         assert plan.scaled[start] == plan.scaled[start + pad]
-    assert plan.features[plan.stretches[1] - 1, 0] == pytest.approx(
-        (frame["price"].iloc[59] - plan.covariate_scaler.centres[0]) / plan.covariate_scaler.spreads[0],
-        rel=1e-6,
-    )
+    assert plan.features[plan.stretches[1] - 1, 0] == np.float32(frame["price"].iloc[59])
 
 
 def test_one_series_planned_on_its_own_terms_refuses_covariates():

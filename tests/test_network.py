@@ -269,7 +269,8 @@ def test_a_network_with_covariates_whose_weights_for_them_are_zero_is_the_one_wi
     weight = state["gru.weight_ih_l0"]
     state["gru.weight_ih_l0"] = torch.cat([weight, torch.zeros(weight.shape[0], 2)], dim=1)
     missing, unexpected = wide.load_state_dict(state, strict=False)
-    assert all(name.startswith("decoder.") for name in missing) and not unexpected
+    assert all(name.startswith(("decoder.", "features_", "ahead_")) for name in missing)
+    assert not unexpected
     prior = covariate_network()
     prior.load_prior(plain.state_dict())  # how a fit from a prior widens its weights
     torch.testing.assert_close(prior.state_dict()["gru.weight_ih_l0"], state["gru.weight_ih_l0"])
@@ -300,3 +301,26 @@ def test_the_fused_kernel_trains_a_network_with_covariates_as_nn_gru_does():
         gradients.append([p.grad.clone() for p in network.parameters()])
     for theirs, ours in zip(*gradients, strict=True):
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_the_network_scales_its_covariate_channels_itself():
+    # so that the scaling goes with the weights into files and the ONNX graph
+    scaled, raw = covariate_network(), covariate_network()
+    centres, spreads = np.array([10.0, -3.0]), np.array([2.0, 0.5])
+    ahead_centres, ahead_spreads = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    raw.set_covariate_scaling((centres, spreads), (ahead_centres, ahead_spreads))
+    with torch.no_grad():
+        for network in (scaled, raw):
+            network.decoder[2].weight.fill_(0.1)
+    generator = torch.Generator().manual_seed(4)
+    windows = torch.randn(5, 12, generator=generator)
+    features = torch.randn(5, 12, 2, generator=generator) * 3 + 7
+    ahead = torch.randn(5, 4, 3, generator=generator) * 2 + 1
+    expected = scaled(
+        windows,
+        (features - torch.as_tensor(centres).float()) / torch.as_tensor(spreads).float(),
+        (ahead - torch.as_tensor(ahead_centres).float()) / torch.as_tensor(ahead_spreads).float(),
+    )
+    torch.testing.assert_close(raw(windows, features, ahead), expected, rtol=1e-5, atol=1e-6)
+    assert {"features_centres", "ahead_spreads"} <= set(raw.state_dict())
+    assert "features_centres" not in covariate_network(0, 0).state_dict()
