@@ -9,10 +9,12 @@ once, here, so that the two give the same numbers and the same index. NumPy only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._covariates import CovariateState, forecast_channels
 from ._intervals import (
     CONTEXT_ORIGINS,
     Calibration,
@@ -20,10 +22,10 @@ from ._intervals import (
     context_calibration,
     level_label,
 )
-from ._panel import DEFAULT_NAMES, Panel, last_windows, read_one_or_many
+from ._panel import DEFAULT_NAMES, Panel, frame_times, last_windows, read_one_or_many
 from ._scaling import check_in_domain
 from ._state import FittedState
-from ._time_index import future_labels, seasonal_period, step_seconds, tz_key
+from ._time_index import decode_labels, future_labels, seasonal_period, step_seconds, tz_key
 from ._validation import check_int
 from ._windowing import PredictWindows, recursive_forecast
 
@@ -229,15 +231,57 @@ def _forecast_table(
     return pd.DataFrame(columns)
 
 
+def _with_covariates(
+    state: FittedState,
+    predict: Callable[..., np.ndarray],
+    steps: Any,
+    future: Any,
+) -> PredictWindows:
+    """``predict`` (raw windows and their covariate channels, in the window and ahead,
+    to raw predictions) as the map of raw windows that a forecast of ``steps`` values
+    after the fitted series calls block by block (see ``recursive_forecast``): each call
+    takes the next block's channels, made from ``future`` (X_future)."""
+    import pandas as pd
+
+    panel, covariates = state.panel, state.covariates
+    assert panel is not None and isinstance(covariates, CovariateState)  # fitted so
+    steps = check_int(steps, "steps")
+    blocks = -(-steps // state.horizon)
+    last = np.asarray(panel.last_labels)
+    labels = future_labels(panel.kind, panel.freq, panel.tz, last, blocks * state.horizon)
+    numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(panel.ids), -1)
+    channels = iter(
+        forecast_channels(
+            covariates,
+            future,
+            panel.ids,
+            numbers,
+            kind=panel.kind,
+            freq=panel.freq,
+            tz=panel.tz,
+            steps=steps,
+            horizon=state.horizon,
+            names=panel.names,
+            decode=lambda values: decode_labels(panel.kind, panel.freq, panel.tz, values),
+        )
+    )
+
+    def predict_block(windows: np.ndarray) -> np.ndarray:
+        return predict(windows, *next(channels))
+
+    return predict_block
+
+
 def forecast_history(
     state: FittedState,
-    predict_windows: PredictWindows,
+    predict_windows: Callable[..., np.ndarray],
     steps: int,
     context: Any,
     interval: Any = None,
     *,
     missing: str,
     model: str = "the model's",
+    future: Any = None,
 ) -> np.ndarray | pd.Series | pd.DataFrame:
     """Forecast after ``context``, or after the fitted series when ``context`` is None.
 
@@ -257,11 +301,28 @@ def forecast_history(
     Many series (a model of many series without ``context``, or a ``context`` of many
     series, or of one given as a long frame, a dict or a list): a long frame, see
     :func:`_forecast_table`.
+
+    A model with covariates (``state.covariates``): ``predict_windows`` takes the
+    windows' covariate channels too (in the window and ahead, in their own units), and
+    ``future`` (X_future) gives the covariates' values ahead; it forecasts the fitted
+    series only, for now.
     """
     fitted = state.panel
     names = fitted.names if fitted is not None else DEFAULT_NAMES
     window = state.window
     steps, levels = _request(state, steps, interval)
+    if state.covariates is not None:
+        if context is not None:
+            raise ValueError(
+                "forecast(context=...) of a model with covariates is not available yet: "
+                "it forecasts the series it was fitted on, with X_future"
+            )
+        predict_windows = _with_covariates(state, predict_windows, steps, future)
+    elif future is not None:
+        raise ValueError(
+            "X_future gives covariates of the steps ahead, but this model was fitted "
+            "without any (see future_covariates, past_covariates, calendar)"
+        )
     history = None
     if context is not None:
         panel, history, index = read_one_or_many(context, names, missing=missing, what="context")

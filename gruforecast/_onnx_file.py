@@ -27,10 +27,10 @@ __all__ = ["WRITTEN_OPERATORS", "OnnxContents", "read_onnx"]
 # a feature that needs another operator adds it here.
 WRITTEN_OPERATORS = frozenset(
     {
-        "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Div", "Exp",
-        "GRU", "Gather", "Gemm", "Greater", "Identity", "Log", "MatMul", "Mul",
-        "ReduceMean", "ReduceSum", "Shape", "Slice", "Sqrt", "Squeeze", "Sub",
-        "Transpose", "Unsqueeze",
+        "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Div", "Equal",
+        "Exp", "Expand", "GRU", "Gather", "Gemm", "Greater", "Identity", "Log", "MatMul",
+        "Mul", "ReduceMean", "ReduceSum", "Reshape", "Shape", "Slice", "Sqrt", "Squeeze",
+        "Sub", "Tanh", "Transpose", "Unsqueeze", "Where",
     }
 )  # fmt: skip
 _STANDARD_DOMAINS = ("", "ai.onnx")

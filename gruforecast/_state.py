@@ -209,8 +209,8 @@ class FittedState:
         if self.covariates is not None:
             raise ValueError(
                 f"{what} of a model with covariates is not available yet: this version "
-                "fits covariates, saves and loads such a model, and forecasts the fitted "
-                "series with them (forecast(steps, X_future=...))"
+                "fits covariates, saves, loads and exports such a model to ONNX, and "
+                "forecasts the fitted series with them (forecast(steps, X_future=...))"
             )
 
 
@@ -463,6 +463,21 @@ def from_file_header(
 # model registry); gruforecast itself reads the "state" document.
 INPUT_NAME = "windows"
 OUTPUT_NAME = "forecast"
+# a model with covariates: their channels in the window and over the horizon, raw
+FEATURES_NAME = "features"
+AHEAD_NAME = "ahead"
+
+
+def input_names(state: FittedState) -> list[str]:
+    """The exported graph's inputs, in order: the windows, and for a model with
+    covariates their channels in the window and (where any are known ahead) over the
+    horizon."""
+    names = [INPUT_NAME]
+    if state.shape.features:
+        names.append(FEATURES_NAME)
+    if state.shape.ahead_features:
+        names.append(AHEAD_NAME)
+    return names
 
 
 def to_onnx_metadata(state: FittedState, extra: Mapping[str, str]) -> dict[str, str]:
@@ -480,6 +495,7 @@ def to_onnx_metadata(state: FittedState, extra: Mapping[str, str]) -> dict[str, 
         "horizon": str(state.horizon),
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
+        **({"input_names": ",".join(input_names(state))} if state.covariates else {}),
         "input_dtype": "float64",
         "frequency": (time_index or {}).get("freq") or "",
         "last_timestamp": str(time_index["last"]) if time_index else "",
@@ -555,10 +571,10 @@ def _array_from_document(value: Any, name: str, version: int) -> np.ndarray:
     shape = value.get("shape")
     if not (
         isinstance(shape, list)
-        and len(shape) <= 2
+        and len(shape) <= 3
         and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
     ):
-        raise ValueError(f"arrays.{name}.shape is {shape!r:.80}; expected 1 or 2 sizes")
+        raise ValueError(f"arrays.{name}.shape is {shape!r:.80}; expected 1 to 3 sizes")
     data = base64.b64decode(value["float64"], validate=True)
     if len(data) != 8 * math.prod(shape):
         raise ValueError(f"arrays.{name} has {len(data)} bytes for the shape {shape}")

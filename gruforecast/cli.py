@@ -483,7 +483,7 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     from ._forecasting import NonFiniteForecastError
 
     interval = arguments.interval or None
-    state = getattr(model, "state_", None)
+    state = getattr(model, "state_", None) or getattr(model, "state", None)
     if state is not None and state.covariates is not None:
         raise UsageError(
             f"{arguments.model} reads covariates, and the command line cannot give their "

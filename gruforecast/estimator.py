@@ -29,7 +29,6 @@ from ._attributes import absent_if_none, fitted_attribute
 from ._covariates import (
     CovariateState,
     covariate_spec,
-    forecast_channels,
     read_covariates,
     undeclared_columns,
 )
@@ -38,7 +37,7 @@ from ._forecasting import check_finite, forecast_history, prior_calibration
 from ._intervals import minimum_residuals
 from ._limits import Limits
 from ._network import GRUNet
-from ._panel import Panel, frame_times, last_windows, read_one_or_many, seasonal_period_of
+from ._panel import Panel, last_windows, read_one_or_many, seasonal_period_of
 from ._params import PARAMETERS, check_params
 from ._plan import Plan, plan_fit
 from ._policy import (
@@ -53,9 +52,9 @@ from ._pretrained import PriorBySeason
 from ._progress import Progress
 from ._scaling import SeriesScaler, check_in_domain
 from ._state import FittedState, NetworkShape, PanelState
-from ._time_index import TimeIndex, decode_labels, future_labels, tz_key
+from ._time_index import TimeIndex, tz_key
 from ._training import Inputs, Trainer, WindowTable
-from ._validation import SeriesInput, as_targets, as_windows, check_int
+from ._validation import SeriesInput, as_targets, as_windows
 from ._windowing import make_windows
 
 __all__ = ["GRUForecaster"]
@@ -1087,7 +1086,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict
 
     @staticmethod
-    def _predict_windows(state: FittedState, windows: np.ndarray) -> np.ndarray:
+    def _predict_windows(
+        state: FittedState, windows: np.ndarray, *channels: np.ndarray
+    ) -> np.ndarray:
         """Raw windows (n, window_) float64 -> raw predictions (n, horizon) float64.
 
         Scaling in float64, the network in float32 (full float32 on CUDA too, not TF32),
@@ -1097,7 +1098,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         network = state.network
         assert isinstance(network, GRUNet)
         return GRUForecaster._raw_predictor(network, state.scaler, torch.device(state.device))(
-            windows
+            windows, *channels
         )
 
     @staticmethod
@@ -1221,22 +1222,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         state = self.state_
 
-        def plain(windows: np.ndarray) -> np.ndarray:
-            return self._predict_windows(state, windows)
+        def predict(windows: np.ndarray, *channels: np.ndarray) -> np.ndarray:
+            return self._predict_windows(state, windows, *channels)
 
-        predict: Callable[[np.ndarray], np.ndarray] = plain
-        if state.covariates is not None:
-            if context is not None:
-                raise ValueError(
-                    "forecast(context=...) of a model with covariates is not available yet: "
-                    "it forecasts the series it was fitted on, with X_future"
-                )
-            predict = self._covariate_predictor(state, steps, X_future)
-        elif X_future is not None:
-            raise ValueError(
-                "X_future gives covariates of the steps ahead, but this model was fitted "
-                "without any (see future_covariates, past_covariates, calendar)"
-            )
         return forecast_history(
             state,
             predict,
@@ -1245,44 +1233,8 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             interval,
             missing=self.missing,
             model="this GRUForecaster's",
+            future=X_future,
         )
-
-    def _covariate_predictor(
-        self, state: FittedState, steps: Any, future: Any
-    ) -> Callable[[np.ndarray], np.ndarray]:
-        """The map of raw windows to raw predictions that a forecast of ``steps`` values
-        after the fitted series calls block by block (see ``recursive_forecast``): each
-        call reads the next block's covariate channels, from ``future`` (X_future)."""
-        panel = cast(PanelState, state.panel)
-        covariates = cast(CovariateState, state.covariates)
-        steps = check_int(steps, "steps")
-        blocks = -(-steps // state.horizon)
-        labels = future_labels(
-            panel.kind, panel.freq, panel.tz, np.asarray(panel.last_labels), blocks * state.horizon
-        )
-        numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(panel.ids), -1)
-        channels = iter(
-            forecast_channels(
-                covariates,
-                future,
-                panel.ids,
-                numbers,
-                kind=panel.kind,
-                freq=panel.freq,
-                tz=panel.tz,
-                steps=steps,
-                horizon=state.horizon,
-                names=panel.names,
-                decode=lambda values: decode_labels(panel.kind, panel.freq, panel.tz, values),
-            )
-        )
-        network = cast(GRUNet, state.network)
-        predict = self._raw_predictor(network, state.scaler, torch.device(state.device))
-
-        def predict_block(windows: np.ndarray) -> np.ndarray:
-            return predict(windows, *next(channels))
-
-        return predict_block
 
     def export_onnx(self, path: str | os.PathLike, **options: Any) -> Path:
         """Export to a self-contained ONNX file; see :func:`gruforecast.export_onnx`.

@@ -35,7 +35,7 @@ from torch import nn
 
 from . import _ddp, _state
 from ._io import atomic_path
-from ._state import INPUT_NAME, OUTPUT_NAME, FittedState
+from ._state import AHEAD_NAME, FEATURES_NAME, INPUT_NAME, OUTPUT_NAME, FittedState, input_names
 from ._time_index import check_round_trip
 from ._validation import as_windows, check_int, check_real
 from ._version import __version__
@@ -79,11 +79,13 @@ class _RawUnitsModel(nn.Module):
         self.register_buffer("offset", torch.tensor(offset, dtype=torch.float64))
         self.register_buffer("scale", torch.tensor(scale, dtype=torch.float64))
 
-    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+    def forward(self, windows: torch.Tensor, *channels: torch.Tensor) -> torch.Tensor:
         if self.log:  # as SeriesScaler: log1p in, expm1 out (Log and Exp in ONNX)
             windows = torch.log(windows + 1.0)
         scaled = ((windows - self.offset) / self.scale).float()
-        raw = self.network(scaled).double() * self.scale + self.offset
+        # covariate channels (raw: the network scales them) in float32, as the network
+        covariates = [channel.float() for channel in channels]
+        raw = self.network(scaled, *covariates).double() * self.scale + self.offset
         return torch.exp(raw) - 1.0 if self.log else raw
 
 
@@ -139,6 +141,33 @@ def _parity_windows(state: FittedState, sample: Any) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _input_shapes(state: FittedState) -> dict[str, tuple[int, ...]]:
+    """Each input's shape after the batch axis."""
+    return {
+        INPUT_NAME: (state.window,),
+        FEATURES_NAME: (state.window, state.shape.features),
+        AHEAD_NAME: (state.horizon, state.shape.ahead_features),
+    }
+
+
+def _parity_channels(
+    network: Any, rows: int, shapes: dict[str, tuple[int, ...]], names: list[str]
+) -> list[np.ndarray]:
+    """Covariate channels for the parity check's windows: drawn where the network
+    computes (standard normal after its scaling of each channel) and mapped back to
+    raw units, as a model's real channels would be."""
+    rng = np.random.default_rng(1)
+    scaling = {FEATURES_NAME: "features_", AHEAD_NAME: "ahead_"}  # the network's buffers
+    drawn = []
+    for name in names:
+        centres, spreads = (
+            getattr(network, scaling[name] + part).detach().cpu().numpy().astype(np.float64)
+            for part in ("centres", "spreads")
+        )
+        drawn.append(centres + spreads * rng.standard_normal((rows, *shapes[name])))
+    return drawn
+
+
 def _spread_rows(rows: np.ndarray, most: int) -> np.ndarray:
     """At most ``most`` of ``rows``, evenly spread over them (the first and last kept)."""
     if len(rows) <= most:
@@ -157,7 +186,11 @@ def export_onnx(
     """Export a fitted GRUForecaster to one ONNX file that forecasts in raw units.
 
     The model has one input, ``windows`` (float64, shape ``(batch, window)``, batch
-    dynamic), and one output, ``forecast`` (float64, ``(batch, horizon)``).
+    dynamic), and one output, ``forecast`` (float64, ``(batch, horizon)``). A model
+    with covariates has two more inputs, their channels in their own units (float64;
+    the graph scales them): ``features`` ``(batch, window, features)`` and, where any
+    are known ahead, ``ahead`` ``(batch, horizon, ahead_features)``; the metadata's
+    ``input_names`` lists the inputs and its state describes the channels.
 
     Parameters
     ----------
@@ -192,7 +225,6 @@ def export_onnx(
 
     check_is_fitted(forecaster)
     state = forecaster.state_  # one consistent model, whatever a concurrent fit does
-    state.refuse_covariates("export_onnx")
     opset = check_int(opset, "opset", minimum=MIN_OPSET)
     if opset > MAX_OPSET:
         raise ValueError(f"opset must be between {MIN_OPSET} and {MAX_OPSET}, got {opset}")
@@ -205,7 +237,9 @@ def export_onnx(
     model = _RawUnitsModel(network, scaler.offset, scaler.scale, scaler.log).eval()
 
     buffer = io.BytesIO()
-    example = torch.zeros(2, state.window, dtype=torch.float64)
+    names = input_names(state)
+    shapes = _input_shapes(state)
+    example = tuple(torch.zeros(2, *shapes[name], dtype=torch.float64) for name in names)
     with torch.no_grad(), warnings.catch_warnings():
         # the TorchScript exporter's deprecation notice: chosen on purpose, see above
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -218,23 +252,24 @@ def export_onnx(
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             model,
-            (example,),
+            example,
             buffer,  # type: ignore[arg-type]  # the TorchScript exporter writes to files too
             dynamo=False,
             opset_version=opset,
-            input_names=[INPUT_NAME],
+            input_names=names,
             output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            dynamic_axes={name: {0: "batch"} for name in (*names, OUTPUT_NAME)},
             do_constant_folding=True,
         )
     proto = onnx.load_from_string(buffer.getvalue())
 
     windows = _parity_windows(state, sample)
+    inputs = [windows, *_parity_channels(network, len(windows), shapes, names[1:])]
     with torch.no_grad():
-        expected = model(torch.from_numpy(windows)).numpy()
+        expected = model(*(torch.from_numpy(part) for part in inputs)).numpy()
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    actual = session.run(None, {INPUT_NAME: windows})[0]
-    single = session.run(None, {INPUT_NAME: windows[:1]})[0]  # the batch axis is dynamic
+    actual = session.run(None, dict(zip(names, inputs, strict=True)))[0]
+    single = session.run(None, {n: part[:1] for n, part in zip(names, inputs, strict=True)})[0]
     parity = max(
         parity_error(actual, expected, windows, scaler),
         parity_error(single, expected[:1], windows[:1], scaler),
@@ -250,8 +285,10 @@ def export_onnx(
     proto.producer_version = __version__
     proto.doc_string = (
         f"GRU forecaster: input '{INPUT_NAME}' float64 (batch, {state.window}) raw "
-        f"values, oldest first -> output '{OUTPUT_NAME}' float64 (batch, "
-        f"{state.horizon}) raw-unit forecasts. Scaling is inside the graph."
+        f"values, oldest first"
+        + (f" (and the covariates' raw channels: {', '.join(names[1:])})" if len(names) > 1 else "")
+        + f" -> output '{OUTPUT_NAME}' float64 (batch, {state.horizon}) raw-unit "
+        "forecasts. Scaling is inside the graph."
     )
     time_index = state.index
     check_round_trip(time_index, None if time_index is None else time_index.to_dict())

@@ -46,7 +46,7 @@ from ._limits import Limits
 from ._onnx_file import read_onnx
 from ._pretrained import PriorBySeason
 from ._scaling import check_in_domain
-from ._state import FittedState, from_onnx_metadata
+from ._state import AHEAD_NAME, FEATURES_NAME, FittedState, from_onnx_metadata, input_names
 from ._validation import as_windows, check_int, check_real
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,9 +66,12 @@ _LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf)
 _RUN_ERRORS = (Fail, InvalidArgument, RuntimeException)
 
 
-def _fits(shape: list[Any], width: int) -> bool:
-    """Whether an ONNX shape is (any batch, ``width``); a symbolic width may be anything."""
-    return len(shape) == 2 and (not isinstance(shape[1], int) or shape[1] == width)
+def _fits(shape: list[Any], *widths: int) -> bool:
+    """Whether an ONNX shape is (any batch, ``*widths``); a symbolic width may be anything."""
+    return len(shape) == 1 + len(widths) and all(
+        not isinstance(size, int) or size == width
+        for size, width in zip(shape[1:], widths, strict=True)
+    )
 
 
 class ProviderUnavailableError(RuntimeError):
@@ -274,6 +277,8 @@ class OnnxForecaster:
         self.providers: list[str] = self.session.get_providers()
         self._input_name = self.metadata["input_name"]
         self._output_name = self.metadata["output_name"]
+        # the windows' input first, then a model with covariates' channels
+        self._input_names = [self._input_name, *input_names(self.state)[1:]]
         self._check_graph()
 
     @classmethod
@@ -305,20 +310,27 @@ class OnnxForecaster:
 
     def _check_graph(self) -> None:
         """Refuse a graph whose input or output is not what the metadata describes:
-        one float64 input (batch, window) and an output (batch, horizon) by those names."""
+        one float64 input (batch, window) (and for a model with covariates, their
+        channels: (batch, window, features) and (batch, horizon, ahead_features)) and an
+        output (batch, horizon) by those names."""
         where, state = os.fspath(self.path), self.state
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         found = {o.name: o for o in outputs}
         problems = []
-        if len(inputs) != 1 or inputs[0].name != self._input_name:
-            problems.append(
-                f"inputs {[i.name for i in inputs]}, metadata says one named {self._input_name!r}"
-            )
-        elif inputs[0].type != "tensor(double)" or not _fits(inputs[0].shape, state.window):
-            problems.append(
-                f"input {self._input_name!r} is {inputs[0].type} {inputs[0].shape}; expected "
-                f"tensor(double) [batch, {state.window}]"
-            )
+        widths = {
+            self._input_name: (state.window,),
+            FEATURES_NAME: (state.window, state.shape.features),
+            AHEAD_NAME: (state.horizon, state.shape.ahead_features),
+        }
+        if [i.name for i in inputs] != self._input_names:
+            problems.append(f"inputs {[i.name for i in inputs]}, metadata says {self._input_names}")
+        for given in inputs if not problems else ():
+            expected = widths[given.name]
+            if given.type != "tensor(double)" or not _fits(given.shape, *expected):
+                problems.append(
+                    f"input {given.name!r} is {given.type} {given.shape}; expected "
+                    f"tensor(double) [batch, {', '.join(map(str, expected))}]"
+                )
         output = found.get(self._output_name)
         if output is None:
             problems.append(f"outputs {list(found)} lack {self._output_name!r}")
@@ -405,10 +417,14 @@ class OnnxForecaster:
 
     # ------------------------------------------------------------------ forecasting
 
-    def _predict_windows(self, windows: np.ndarray) -> np.ndarray:
+    def _predict_windows(self, windows: np.ndarray, *channels: np.ndarray) -> np.ndarray:
         options = ort.RunOptions()
+        feeds = {
+            name: np.ascontiguousarray(part, np.float64)
+            for name, part in zip(self._input_names, (windows, *channels), strict=True)
+        }
         if self.timeout is None:
-            return self._run(windows, options)
+            return self._run(feeds, options)
         # ONNX Runtime's run does not return to Python until it ends: it runs in a worker
         # thread, and this one waits, able to stop it (the time limit, Ctrl-C) through
         # RunOptions.terminate, which ONNX Runtime checks between nodes and iterations.
@@ -423,7 +439,7 @@ class OnnxForecaster:
 
         def work() -> None:
             try:
-                outcome["value"] = self._run(windows, options)
+                outcome["value"] = self._run(feeds, options)
             except BaseException as error:  # handed to the waiting thread
                 outcome["error"] = error
             finally:
@@ -458,9 +474,9 @@ class OnnxForecaster:
             except KeyboardInterrupt:
                 continue
 
-    def _run(self, windows: np.ndarray, options: ort.RunOptions) -> np.ndarray:
+    def _run(self, feeds: dict[str, np.ndarray], options: ort.RunOptions) -> np.ndarray:
         try:
-            return self.session.run([self._output_name], {self._input_name: windows}, options)[0]
+            return self.session.run([self._output_name], feeds, options)[0]
         except _RUN_ERRORS as error:
             if options.terminate:
                 raise TimeoutError(f"{os.fspath(self.path)!r}: stopped") from None
@@ -480,6 +496,7 @@ class OnnxForecaster:
         -------
         ndarray of shape (n_samples,) if ``horizon == 1`` else (n_samples, horizon)
         """
+        self.state.refuse_covariates("predict(X) on windows")
         windows = as_windows(X, width=self.window_, owner="OnnxForecaster")
         check_in_domain(self.state.scaler, windows, "X (the windows)")
         predictions = self._predict_windows(np.ascontiguousarray(windows))
@@ -487,7 +504,7 @@ class OnnxForecaster:
         return predictions[:, 0] if self.state.horizon == 1 else predictions
 
     def forecast(
-        self, steps: int, context: Any = None, interval: Any = None
+        self, steps: int, context: Any = None, interval: Any = None, X_future: Any = None
     ) -> np.ndarray | pd.Series | pd.DataFrame:
         """The ``steps`` values after the exported series, or after ``context``.
 
@@ -495,7 +512,8 @@ class OnnxForecaster:
         by the next labels when the history is a pandas series, else an ndarray; with
         ``interval`` (levels in (0, 1)), the same conformal bounds, from the calibration
         data the model carries, as a DataFrame or an array ``forecast, lower_L,
-        upper_L, ...``.
+        upper_L, ...``. A model with covariates forecasts the exported series with
+        ``X_future``, the covariates' values ahead, as ``GRUForecaster.forecast``.
         """
         return forecast_history(
             self.state,
@@ -505,6 +523,7 @@ class OnnxForecaster:
             interval,
             missing=self.state.missing,
             model=f"{os.fspath(self.path)!r}:",
+            future=X_future,
         )
 
     def __repr__(self) -> str:

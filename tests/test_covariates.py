@@ -1,5 +1,7 @@
 """Covariates as declared, read from a frame and checked (gruforecast._covariates)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -395,14 +397,13 @@ def test_what_a_model_with_covariates_cannot_do_yet_says_so(fitted, tmp_path):
     with pytest.raises(ValueError, match="forecast\\(context=...\\) of a model with covariates"):
         forecaster.forecast(7, context=train, X_future=ahead)
     for call, what in [
-        (lambda: forecaster.export_onnx(tmp_path / "m.onnx"), "export_onnx"),
         (lambda: forecaster.export_triton(tmp_path / "triton"), "export_triton"),
         (lambda: forecaster.predict(np.ones((2, forecaster.window_))), "predict"),
         (lambda: forecaster.score(train), "score"),
     ]:
         with pytest.raises(ValueError, match=f"{what}.* of a model with covariates is not available yet"):
             call()
-    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "triton").exists()
+    assert not (tmp_path / "triton").exists()
     from gruforecast import backtest
 
     with pytest.raises(ValueError, match=r"backtest of a forecaster with covariates \(future_"):
@@ -486,3 +487,35 @@ def test_the_command_line_says_it_cannot_forecast_a_model_with_covariates_yet(fi
     )
     assert result.returncode == 2
     assert "reads covariates, and the command line cannot give their values ahead yet" in result.stderr
+
+
+def test_the_onnx_model_takes_the_covariates_raw_and_forecasts_as_pytorch(fitted, tmp_path):
+    import onnx
+
+    from gruforecast import OnnxForecaster
+
+    forecaster, train, ahead = fitted
+    path = forecaster.export_onnx(tmp_path / "promoted.onnx")
+    graph = onnx.load(path).graph
+    assert [i.name for i in graph.input] == ["windows", "features", "ahead"]
+    served = OnnxForecaster(path)
+    for steps in (7, 14):  # the direct head, and recursively past it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # no errors scored beyond the horizon
+            ours = forecaster.forecast(steps, X_future=ahead, interval=0.9)
+            theirs = served.forecast(steps, X_future=ahead, interval=0.9)
+        pd.testing.assert_frame_equal(theirs[["unique_id", "ds"]], ours[["unique_id", "ds"]])
+        for column in ("forecast", "lower_90", "upper_90"):
+            expected, served_values = ours[column].to_numpy(), theirs[column].to_numpy()
+            finite = np.isfinite(expected)  # the bounds past the scored steps are infinite
+            np.testing.assert_array_equal(np.isfinite(served_values), finite)
+            difference = np.abs(served_values[finite] - expected[finite])
+            assert np.max(difference / (1 + np.abs(expected[finite]))) < 1e-5
+    on = served.forecast(7, X_future=ahead.assign(promo=1.0))["forecast"]
+    assert (on.to_numpy() > served.forecast(7, X_future=ahead.assign(promo=0.0))["forecast"].to_numpy()).mean() > 0.9
+    with pytest.raises(ValueError, match="reads covariates of the steps ahead \\('promo'\\): give"):
+        served.forecast(7)
+    with pytest.raises(ValueError, match="forecast\\(context=...\\) of a model with covariates"):
+        served.forecast(7, context=train, X_future=ahead)
+    with pytest.raises(ValueError, match="predict\\(X\\) on windows of a model with covariates"):
+        served.predict(np.ones((2, served.window_)))

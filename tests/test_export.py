@@ -370,6 +370,12 @@ def _configurations():
     deseasonalized = GRUForecaster(**TINY, horizon=3, deseasonalize=True).fit(panel)
     assert deseasonalized.state_.shape.gru_window is not None
     yield deseasonalized
+    # covariates: their channels in the window and a decoder over the horizon
+    covariates = panel.assign(promo=np.arange(len(panel)) % 3 == 0, region=panel["unique_id"] % 2)
+    yield GRUForecaster(**TINY, horizon=3, init="random", future_covariates=["promo"],
+                        static_covariates=["region"], calendar="auto").fit(covariates)
+    yield GRUForecaster(**TINY, horizon=3, init="random", past_covariates=["promo"]).fit(
+        covariates.drop(columns="region"))
     X, y = make_windows(series.to_numpy(), 12, 2)
     yield GRUForecaster(**TINY, horizon=2).fit(X, y)  # the plain regressor form
 
