@@ -652,10 +652,17 @@ class CovariateData:
 
 
 def read_covariates(
-    frame: Any, panel: Panel, spec: CovariateSpec, *, missing: str = "raise"
+    frame: Any,
+    panel: Panel,
+    spec: CovariateSpec,
+    *,
+    missing: str = "raise",
+    categories: Mapping[str, tuple[Any, ...] | None] | None = None,
+    what: str = "X (the series)",
 ) -> CovariateData:
     """The covariates ``spec`` declares, for the series of ``panel`` read from the long
-    ``frame`` (``calendar="auto"`` resolved from the panel's step).
+    ``frame`` (``calendar="auto"`` resolved from the panel's step; ``categories``: the
+    static categories ``fit`` saw, where a fitted model reads new series).
 
     Raises
     ------
@@ -669,15 +676,17 @@ def read_covariates(
         raise TypeError(
             f"covariates ({', '.join(map(repr, spec.columns))}) are columns of a long frame "
             f"(columns {panel.names[0]!r}, {panel.names[1]!r}, {panel.names[2]!r} and the "
-            f"covariates); X is a {type(frame).__name__}"
+            f"covariates); {what.split(' ')[0]} is a {type(frame).__name__}"
         )
     calendar = spec.calendar
     if calendar == ("auto",):
         calendar = auto_calendar(panel.kind, panel.freq, panel.tz)
     resolved = CovariateSpec(spec.future, spec.past, spec.static, calendar)
-    time_varying = read_time_varying(frame, panel, resolved.time_varying, missing=missing)
+    time_varying = read_time_varying(
+        frame, panel, resolved.time_varying, missing=missing, what=what
+    )
     statics = (
-        read_statics(frame, panel, resolved.static)
+        read_statics(frame, panel, resolved.static, categories, what=what)
         if resolved.static
         else Statics((), {}, np.zeros((panel.n_series, 0)))
     )
@@ -789,6 +798,22 @@ class CovariateState:
     @property
     def ahead_features(self) -> int:
         return len(self.spec.future) + 2 * len(self.spec.calendar) + self.statics.shape[1]
+
+    def of_context(
+        self, frame: Any, panel: Panel, window: int, *, missing: str = "raise"
+    ) -> CovariateState:
+        """These covariates, read for the series of a context (``panel``, read from the
+        long ``frame``): each series' last ``window`` rows of channels (a series
+        shorter than that padded on the left with its first row, as its values are)."""
+        data = read_covariates(
+            frame, panel, self.spec, missing=missing, categories=self.categories, what="context"
+        )
+        window_channels, _ = channels(data, panel.offsets)
+        rows = panel.offsets[1:, None] - window + np.arange(window)
+        rows = np.maximum(rows, panel.offsets[:-1, None])
+        return CovariateState(
+            self.spec, self.categories, window_channels[rows], data.statics.values
+        )
 
 
 def forecast_channels(

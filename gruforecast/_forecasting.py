@@ -10,7 +10,7 @@ once, here, so that the two give the same numbers and the same index. NumPy only
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -232,37 +232,40 @@ def _forecast_table(
 
 
 def _with_covariates(
-    state: FittedState,
     predict: Callable[..., np.ndarray],
-    steps: Any,
+    covariates: CovariateState,
+    series: Any,
+    *,
+    steps: int,
+    horizon: int,
     future: Any,
 ) -> PredictWindows:
     """``predict`` (raw windows and their covariate channels, in the window and ahead,
     to raw predictions) as the map of raw windows that a forecast of ``steps`` values
-    after the fitted series calls block by block (see ``recursive_forecast``): each call
-    takes the next block's channels, made from ``future`` (X_future)."""
+    after ``series`` (the fitted series' ``PanelState``, or a context's ``Panel``: their
+    ids, last labels, step and column names; ``covariates`` holds their last windows of
+    channels) calls block by block (see ``recursive_forecast``): each call takes the
+    next block's channels, made from ``future`` (X_future)."""
     import pandas as pd
 
-    panel, covariates = state.panel, state.covariates
-    assert panel is not None and isinstance(covariates, CovariateState)  # fitted so
-    steps = check_int(steps, "steps")
-    blocks = -(-steps // state.horizon)
-    last = np.asarray(panel.last_labels)
-    labels = future_labels(panel.kind, panel.freq, panel.tz, last, blocks * state.horizon)
-    numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(panel.ids), -1)
+    blocks = -(-steps // horizon)
+    last = np.asarray(series.last_labels if hasattr(series, "last_labels") else series.last)
+    tz = series.tz if isinstance(series.tz, str | None) else tz_key(series.tz)
+    labels = future_labels(series.kind, series.freq, tz, last, blocks * horizon)
+    numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(series.ids), -1)
     channels = iter(
         forecast_channels(
             covariates,
             future,
-            panel.ids,
+            series.ids,
             numbers,
-            kind=panel.kind,
-            freq=panel.freq,
-            tz=panel.tz,
+            kind=series.kind,
+            freq=series.freq,
+            tz=tz,
             steps=steps,
-            horizon=state.horizon,
-            names=panel.names,
-            decode=lambda values: decode_labels(panel.kind, panel.freq, panel.tz, values),
+            horizon=horizon,
+            names=series.names,
+            decode=lambda values: decode_labels(series.kind, series.freq, tz, values),
         )
     )
 
@@ -270,6 +273,41 @@ def _with_covariates(
         return predict(windows, *next(channels))
 
     return predict_block
+
+
+def _forecast_with_covariates(
+    state: FittedState,
+    predict: Callable[..., np.ndarray],
+    steps: int,
+    levels: tuple[float, ...] | None,
+    context: Any,
+    future: Any,
+    *,
+    names: tuple[str, str, str],
+    missing: str,
+    model: str,
+) -> pd.DataFrame:
+    """The forecast table of a model with covariates: of the fitted series, or of a
+    ``context``, a long frame with the covariate columns (series never seen in fit
+    too), each continued with ``future`` (X_future)."""
+    covariates = cast(CovariateState, state.covariates)
+    series: Any = state.panel
+    panel = None
+    if context is not None:
+        panel, history, _ = read_one_or_many(context, names, missing=missing, what="context")
+        if history is not None:
+            raise TypeError(
+                "the context of a model with covariates is a long frame with the id, time "
+                f"and target columns and the covariates' ({names[0]!r}, {names[1]!r}, "
+                f"{names[2]!r}, {', '.join(map(repr, covariates.spec.columns))})"
+            )
+        _check_same_step(state, panel.kind, panel.freq)
+        covariates = covariates.of_context(context, panel, state.window, missing=missing)
+        series = panel
+    predict_windows = _with_covariates(
+        predict, covariates, series, steps=steps, horizon=state.horizon, future=future
+    )
+    return _forecast_table(state, predict_windows, steps, levels, panel, names=names, model=model)
 
 
 def forecast_history(
@@ -304,21 +342,26 @@ def forecast_history(
 
     A model with covariates (``state.covariates``): ``predict_windows`` takes the
     windows' covariate channels too (in the window and ahead, in their own units), and
-    ``future`` (X_future) gives the covariates' values ahead; it forecasts the fitted
-    series only, for now.
+    ``future`` (X_future) gives the covariates' values ahead; the fitted series, or a
+    ``context`` given as a long frame with the covariate columns.
     """
     fitted = state.panel
     names = fitted.names if fitted is not None else DEFAULT_NAMES
     window = state.window
     steps, levels = _request(state, steps, interval)
     if state.covariates is not None:
-        if context is not None:
-            raise ValueError(
-                "forecast(context=...) of a model with covariates is not available yet: "
-                "it forecasts the series it was fitted on, with X_future"
-            )
-        predict_windows = _with_covariates(state, predict_windows, steps, future)
-    elif future is not None:
+        return _forecast_with_covariates(
+            state,
+            predict_windows,
+            steps,
+            levels,
+            context,
+            future,
+            names=names,
+            missing=missing,
+            model=model,
+        )
+    if future is not None:
         raise ValueError(
             "X_future gives covariates of the steps ahead, but this model was fitted "
             "without any (see future_covariates, past_covariates, calendar)"

@@ -208,9 +208,8 @@ class FittedState:
         not serve yet."""
         if self.covariates is not None:
             raise ValueError(
-                f"{what} of a model with covariates is not available yet: this version "
-                "fits covariates, saves, loads and exports such a model to ONNX, and "
-                "forecasts the fitted series with them (forecast(steps, X_future=...))"
+                f"{what} of a model with covariates is not available yet: forecast it with "
+                "forecast(steps, X_future=...) (and context=), here or through ONNX"
             )
 
 

@@ -347,11 +347,12 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         none). Needs dates or periods as time labels.
 
         Covariates (any of the four) need a long frame with the covariate columns
-        (``id_col``, ``time_col``, ``target_col`` and them), the global rules
-        (``normalize="window"``), and for now the model stays in this process:
-        saving, exporting and forecasting from a ``context`` come in a later version
-        (each says so). A fit from a pretrained prior starts the weights that read
-        covariates at zero (the prior has none).
+        (``id_col``, ``time_col``, ``target_col`` and them) and the global rules
+        (``normalize="window"``). Such a model saves, loads, exports to ONNX, forecasts
+        a ``context`` and backtests; ``export_triton``, ``predict`` and ``score`` on
+        windows and the command line's ``forecast`` refuse it for now (docs/fitting.md).
+        A fit from a pretrained prior starts the weights that read covariates at zero
+        (the prior has none).
     init : {"auto", "pretrained", "random"}, default="auto"
         Where the weights start. ``"pretrained"``: from the pretrained prior shipped for
         the data's season (``gruforecast.priors``; data whose time labels give no

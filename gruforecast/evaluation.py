@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ._covariates import CovariateSpec, covariate_spec, read_time_varying
 from ._intervals import check_levels, level_label
 from ._panel import Panel, read_one_or_many, seasonal_period_of
 from ._time_index import decode_labels
@@ -125,6 +126,10 @@ def backtest(
         policy applies to ``series``: with ``"interpolate"``, NaN are filled for the
         fits and contexts and left out of the scores.
     series : list, array, pd.Series or single-column pd.DataFrame
+        Or many series, as ``fit`` reads them (a long frame, a dict, a list); with
+        the forecaster's covariates, a long frame with their columns: each fit and
+        context gets them up to its cutoff, each forecast the future-known ones of the
+        ``horizon`` steps after it as the frame has them (nothing else after it).
     horizon : int
         Values forecast at each origin (recursive past the forecaster's own horizon).
     initial : int or float
@@ -145,15 +150,6 @@ def backtest(
     -------
     BacktestResult
     """
-    declared = [
-        name
-        for name in ("future_covariates", "past_covariates", "static_covariates", "calendar")
-        if getattr(forecaster, name, None) is not None
-    ]
-    if declared:
-        raise ValueError(
-            f"backtest of a forecaster with covariates ({', '.join(declared)}) is not available yet"
-        )
     horizon = check_int(horizon, "horizon")
     step = horizon if step is None else check_int(step, "step")
     if isinstance(refit, (bool, np.bool_)):
@@ -170,7 +166,49 @@ def backtest(
     # "interpolate", each fit fills its own past, and filled values are never truth
     missing = getattr(forecaster, "missing", "raise")
     panel, source, _ = read_one_or_many(series, names, missing=missing, what="series")
-    return _rounds(forecaster, panel, source, names, horizon, initial, step, refit_every, levels, m)
+    params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
+    spec = covariate_spec(params, names)
+    extra = None
+    if spec:
+        extra = _covariate_columns(series, panel, spec, source, missing, horizon, params)
+    return _rounds(
+        forecaster, panel, source, names, horizon, initial, step, refit_every, levels, m, extra
+    )
+
+
+def _covariate_columns(
+    series: Any,
+    panel: Panel,
+    spec: CovariateSpec,
+    source: SeriesInput | None,
+    missing: str,
+    horizon: int,
+    params: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """The covariate columns of ``series`` (a long frame) aligned with ``panel``'s values,
+    which every fit and context of the backtest gets beside its values: each as read
+    (a static one's values too, so that each fit reads its categories), the time-varying
+    ones as numbers, filled as ``missing`` says."""
+    if source is not None:
+        raise TypeError(
+            "a backtest of a forecaster with covariates reads a long frame with the "
+            f"covariate columns ({', '.join(map(repr, spec.columns))}) beside the series"
+        )
+    if spec.past and horizon > params["horizon"]:
+        raise ValueError(
+            f"horizon={horizon} is beyond the forecaster's horizon={params['horizon']}: its "
+            "recursive steps would read past covariates after each cutoff, which are not "
+            "known there; backtest at most the forecaster's horizon"
+        )
+    columns = read_time_varying(series, panel, spec.time_varying, missing=missing, what="series")
+    extra = {name: columns[:, j] for j, name in enumerate(spec.time_varying)}
+    ids = series[panel.names[0]]
+    for name in spec.static:  # each series' value (fit checks there is one)
+        first = (
+            series[name].groupby(ids.to_numpy(), sort=False).first().reindex(pd.Index(panel.ids))
+        )
+        extra[name] = np.repeat(first.to_numpy(dtype=object), panel.lengths)
+    return extra
 
 
 def _rounds(
@@ -184,12 +222,17 @@ def _rounds(
     refit_every: int,
     levels: tuple[float, ...],
     m: int | None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> BacktestResult:
     """The rolling origins of every series: at ``initial`` (a count, or a fraction of
     each series' length) and every ``step`` after, per series. Round j fits one model
     (a clone) on every series cut at its j-th origin (series without one sit the round
     out) and forecasts them all; metrics are per series and cutoff (of one series
-    given as one, ``source``: without an id column, on the series' own labels)."""
+    given as one, ``source``: without an id column, on the series' own labels).
+
+    ``extra``: covariate columns aligned with the values: each fit and context gets
+    them up to its cutoff, and the forecast the future-known ones of the ``horizon``
+    steps after it, as they turned out (the values in the data)."""
     lengths = panel.lengths
     observed = np.ones(len(panel.values), bool) if panel.filled is None else ~panel.filled
     raw = np.where(observed, panel.values, np.nan)  # the fits get gaps, not the filling
@@ -218,14 +261,18 @@ def _rounds(
         origins = firsts[taking] + number * step  # per series: values before the origin
         refitted = fitted is None or (refit_every > 0 and number % refit_every == 0)
         if refitted:
-            fitted = clone(forecaster).fit(_past(panel, taking, origins, times, raw, names))
+            past = _past(panel, taking, origins, times, raw, names, extra=extra)
+            fitted = clone(forecaster).fit(past)
         assert fitted is not None
         # forecast() reads only the last window_ values of each: the whole past would be
         # read and checked again at every origin for nothing (but where values are
         # missing, which are filled from what comes before them)
         keep = fitted.window_ if panel.filled is None else None
-        context = _past(panel, taking, origins, times, raw, names, keep)
-        table = fitted.forecast(horizon, context=context, interval=list(levels) or None)
+        context = _past(panel, taking, origins, times, raw, names, keep, extra)
+        ahead = {}
+        if extra is not None and fitted.future_covariates:
+            ahead["X_future"] = _ahead(panel, taking, origins, times, names, horizon, extra)
+        table = fitted.forecast(horizon, context=context, interval=list(levels) or None, **ahead)
         columns = table.columns[2:]  # forecast, lower_L, upper_L, ...
         for position, (k, origin) in enumerate(zip(taking, origins, strict=True)):
             start = panel.offsets[k] + origin
@@ -260,9 +307,11 @@ def _past(
     raw: np.ndarray,
     names: tuple[str, str, str],
     keep: int | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The long frame of series ``taking``, each up to its origin (only its last
-    ``keep`` values with ``keep``), NaN where a value was missing."""
+    ``keep`` values with ``keep``), NaN where a value was missing; with the ``extra``
+    columns (covariates) of those rows."""
     firsts = np.zeros_like(origins) if keep is None else np.maximum(origins - keep, 0)
     lows, counts = panel.offsets[taking] + firsts, origins - firsts
     rows = np.concatenate([np.arange(a, a + n) for a, n in zip(lows, counts, strict=True)])
@@ -271,6 +320,29 @@ def _past(
             names[0]: np.repeat(np.asarray(panel.ids, dtype=object)[taking], counts),
             names[1]: times[rows],
             names[2]: raw[rows],
+            **{name: column[rows] for name, column in (extra or {}).items()},
+        }
+    )
+
+
+def _ahead(
+    panel: Panel,
+    taking: np.ndarray,
+    origins: np.ndarray,
+    times: Any,
+    names: tuple[str, str, str],
+    horizon: int,
+    extra: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """X_future of one round: the ``horizon`` rows after each series' origin, with
+    the covariate columns (the future-known ones are read of them)."""
+    lows = panel.offsets[taking] + origins
+    rows = np.concatenate([np.arange(a, a + horizon) for a in lows])
+    return pd.DataFrame(
+        {
+            names[0]: np.repeat(np.asarray(panel.ids, dtype=object)[taking], horizon),
+            names[1]: times[rows],
+            **{name: column[rows] for name, column in extra.items()},
         }
     )
 

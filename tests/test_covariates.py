@@ -394,8 +394,6 @@ def test_what_a_model_with_covariates_cannot_do_yet_says_so(fitted, tmp_path):
     forecaster, train, ahead = fitted
     with pytest.raises(ValueError, match="reads covariates of the steps ahead \\('promo'\\): give"):
         forecaster.forecast(7)
-    with pytest.raises(ValueError, match="forecast\\(context=...\\) of a model with covariates"):
-        forecaster.forecast(7, context=train, X_future=ahead)
     for call, what in [
         (lambda: forecaster.export_triton(tmp_path / "triton"), "export_triton"),
         (lambda: forecaster.predict(np.ones((2, forecaster.window_))), "predict"),
@@ -404,10 +402,6 @@ def test_what_a_model_with_covariates_cannot_do_yet_says_so(fitted, tmp_path):
         with pytest.raises(ValueError, match=f"{what}.* of a model with covariates is not available yet"):
             call()
     assert not (tmp_path / "triton").exists()
-    from gruforecast import backtest
-
-    with pytest.raises(ValueError, match=r"backtest of a forecaster with covariates \(future_"):
-        backtest(forecaster, train, horizon=7, initial=60)
 
 
 def test_covariates_are_refused_where_they_cannot_be_read():
@@ -515,7 +509,61 @@ def test_the_onnx_model_takes_the_covariates_raw_and_forecasts_as_pytorch(fitted
     assert (on.to_numpy() > served.forecast(7, X_future=ahead.assign(promo=0.0))["forecast"].to_numpy()).mean() > 0.9
     with pytest.raises(ValueError, match="reads covariates of the steps ahead \\('promo'\\): give"):
         served.forecast(7)
-    with pytest.raises(ValueError, match="forecast\\(context=...\\) of a model with covariates"):
-        served.forecast(7, context=train, X_future=ahead)
+    # a context with its covariates: the fitted series again, as the torch model does
+    pd.testing.assert_frame_equal(
+        served.forecast(7, context=train, X_future=ahead),
+        served.forecast(7, X_future=ahead),
+    )
     with pytest.raises(ValueError, match="predict\\(X\\) on windows of a model with covariates"):
         served.predict(np.ones((2, served.window_)))
+
+
+def test_a_context_with_its_covariates_is_forecast_as_the_fitted_series_are(fitted):
+    forecaster, train, ahead = fitted
+    expected = forecaster.forecast(14, X_future=ahead)
+    pd.testing.assert_frame_equal(forecaster.forecast(14, context=train, X_future=ahead), expected)
+    # series never seen in fit: their own ids, histories and covariates
+    renamed = {f"s{k}": f"new{k}" for k in range(6)}
+    other = forecaster.forecast(
+        7,
+        context=train.replace({"unique_id": renamed}).iloc[30:],  # one series shorter
+        X_future=ahead.replace({"unique_id": renamed}),
+    )
+    assert sorted(set(other["unique_id"])) == sorted(renamed.values())
+    assert np.isfinite(other["forecast"]).all()
+    unseen = train.assign(cat=train["cat"].replace("toys", "games"))
+    with pytest.raises(ValueError, match="'cat' of series 's1' is 'games', a category fit did not see"):
+        forecaster.forecast(7, context=unseen, X_future=ahead)
+    with pytest.raises(TypeError, match="the context of a model with covariates is a long frame"):
+        forecaster.forecast(7, context=train[train["unique_id"] == "s0"].set_index("ds")["y"])
+    with pytest.raises(ValueError, match="context has no column 'promo' \\(declared as covariates\\)"):
+        forecaster.forecast(7, context=train.drop(columns="promo"), X_future=ahead)
+
+
+def test_a_backtest_with_covariates_reads_nothing_after_each_cutoff():
+    from gruforecast import GRUForecaster, backtest
+
+    frame, _ = promoted(n_series=3, length=90)
+    frame = frame.assign(weekend=(frame["ds"].dt.day_of_week >= 5).astype(float))
+    forecaster = GRUForecaster(
+        horizon=7, epochs=2, init="random", random_state=0, past_covariates=["promo"],
+        future_covariates=["weekend"], static_covariates=["cat"],
+    )
+    first = backtest(forecaster, frame, horizon=7, initial=70, step=7)
+    assert len(first.metrics) == 3 * 2 and np.isfinite(first.metrics["mae"]).all()
+    cutoffs = sorted(first.metrics["cutoff"].unique())
+    # after the second cutoff: other values, other past covariates (the future-known
+    # one stays: its values are known ahead, as the data has them)
+    later = frame["ds"] > cutoffs[1]
+    changed = frame.assign(
+        y=np.where(later, frame["y"] * 3, frame["y"]),
+        promo=np.where(later, 1.0 - frame["promo"], frame["promo"]),
+    )
+    again = backtest(forecaster, changed, horizon=7, initial=70, step=7)
+    pd.testing.assert_frame_equal(
+        again.forecasts[["unique_id", "time", "forecast"]], first.forecasts[["unique_id", "time", "forecast"]]
+    )
+    with pytest.raises(ValueError, match="recursive steps would read past covariates after each cutoff"):
+        backtest(forecaster, frame, horizon=8, initial=70)
+    with pytest.raises(TypeError, match="a backtest of a forecaster with covariates reads a long frame"):
+        backtest(forecaster, frame[frame["unique_id"] == "s0"].set_index("ds")["y"], horizon=7, initial=70)
