@@ -820,9 +820,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         predictions: with covariates, each window with its own channels (so only those
         windows, in their order: a calibration with covariates is scored at once)."""
         predict = self._raw_predictor(network, plan.scaler, device)
-        if plan.features is None:
-            return predict
-        starts = cast(np.ndarray, plan.calibration_starts)
+        if plan.features is None or plan.calibration_starts is None:
+            return predict  # (with covariates, a calibration not the plan's is scored already)
+        starts = plan.calibration_starts
         features = plan.features[starts[:, None] + np.arange(plan.window)]
         ahead = cast(np.ndarray, plan.ahead)[
             starts[:, None] + plan.window + np.arange(plan.horizon)

@@ -435,6 +435,13 @@ def test_a_fit_with_covariates_starts_from_the_prior():
     assert forecaster.choices_.prior == "season-7"
     assert forecaster.init_ in ("fine-tuned", "zero-shot")
     assert np.isfinite(forecaster.forecast(7, X_future=ahead)["forecast"]).all()
+    # too short to hold anything out: the prior as it is, with its intervals
+    short, short_ahead = promoted(n_series=1, length=30)
+    with pytest.warns(UserWarning, match="too short to hold out a validation part"):
+        zero_shot = GRUForecaster(horizon=7, epochs=1, random_state=0, **COVARIATES).fit(short)
+    assert zero_shot.init_ == "zero-shot"
+    bounds = zero_shot.forecast(7, X_future=short_ahead, interval=0.9)
+    assert np.isfinite(bounds[["lower_90", "upper_90"]]).all().all()
 
 
 def test_a_model_with_covariates_is_saved_and_loaded_as_it_was(fitted, tmp_path):
