@@ -318,10 +318,6 @@ class Statics:
     categories: dict[str, tuple[Any, ...] | None]
     values: np.ndarray
 
-    @property
-    def width(self) -> int:
-        return self.values.shape[1]
-
 
 def read_statics(
     frame: pd.DataFrame,
@@ -638,17 +634,6 @@ class CovariateData:
     @property
     def n_future(self) -> int:
         return len(self.spec.future)
-
-    @property
-    def features(self) -> int:
-        """Channels the network reads at each step of the window: future-known, past,
-        calendar, static."""
-        return self.time_varying.shape[1] + self.calendar.shape[1] + self.statics.width
-
-    @property
-    def ahead_features(self) -> int:
-        """Channels known over the horizon: future-known, calendar, static (no past)."""
-        return self.n_future + self.calendar.shape[1] + self.statics.width
 
 
 def read_covariates(

@@ -865,10 +865,10 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
             last = stretches[1:, None] - plan.window + np.arange(plan.window)
             # a series shorter than the window: its first row repeated, as its values are
             last = np.maximum(last, stretches[:-1, None])
-            spec = cast(Any, plan.covariate_spec)
-            width = plan.features.shape[1] - len(spec.time_varying) - 2 * len(spec.calendar)
+            # the statics are the last channels (as _covariates.channels lays them out)
+            width = len(cast(Any, plan.covariate_scaler).static_centres)
             covariates = CovariateState(
-                spec=spec,
+                spec=cast(Any, plan.covariate_spec),
                 categories=cast(dict, plan.covariate_categories),
                 last_features=plan.features[last],
                 statics=plan.features[stretches[:-1], plan.features.shape[1] - width :],
