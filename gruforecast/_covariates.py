@@ -49,6 +49,7 @@ __all__ = [
     "CovariateSpec",
     "CovariateState",
     "Statics",
+    "as_long_frame",
     "auto_calendar",
     "calendar_features",
     "channels",
@@ -968,3 +969,23 @@ def covariates_from_document(
         last_features=got["last_features"].astype(np.float32),
         statics=got["statics"],
     )
+
+
+def as_long_frame(data: Any, names: tuple[str, str, str], spec: CovariateSpec) -> Any:
+    """``data`` as the long frame that covariates are read from: a DataFrame of one
+    series with its covariate columns (no id column; the time in the time column or
+    the index) gets an id column, the target column's name; anything else is returned
+    as it is (a long frame already, or data without covariates)."""
+    import pandas as pd
+
+    id_col, time_col, target_col = names
+    if not spec or not isinstance(data, pd.DataFrame) or id_col in data.columns:
+        return data
+    if target_col not in data.columns:
+        listed = ", ".join(repr(str(c)) for c in data.columns[:12])
+        raise ValueError(
+            f"a frame of one series with covariates needs its target column {target_col!r} "
+            f"(target_col=...) beside them; its columns are {listed}"
+        )
+    frame = data if time_col in data.columns else data.rename_axis(time_col).reset_index()
+    return frame.assign(**{id_col: target_col})

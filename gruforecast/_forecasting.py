@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ._covariates import CovariateState, forecast_channels
+from ._covariates import CovariateState, as_long_frame, forecast_channels
 from ._intervals import (
     CONTEXT_ORIGINS,
     Calibration,
@@ -294,6 +294,7 @@ def _forecast_with_covariates(
     series: Any = state.panel
     panel = None
     if context is not None:
+        context = as_long_frame(context, names, covariates.spec)  # one series' frame too
         panel, history, _ = read_one_or_many(context, names, missing=missing, what="context")
         if history is not None:
             raise TypeError(

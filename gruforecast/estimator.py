@@ -28,6 +28,7 @@ from . import _ddp, _fused, _state, metrics
 from ._attributes import absent_if_none, fitted_attribute
 from ._covariates import (
     CovariateState,
+    as_long_frame,
     covariate_spec,
     read_covariates,
     undeclared_columns,
@@ -347,8 +348,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         none). Needs dates or periods as time labels.
 
         Covariates (any of the four) need a long frame with the covariate columns
-        (``id_col``, ``time_col``, ``target_col`` and them) and the global rules
-        (``normalize="window"``). Such a model saves, loads, exports to ONNX, forecasts
+        (``id_col``, ``time_col``, ``target_col`` and them; one series may come as a
+        frame without the id column, its time in the index or ``time_col``) and the
+        global rules (``normalize="window"``). Such a model saves, loads, exports to ONNX, forecasts
         a ``context`` and backtests; ``export_triton``, ``predict`` and ``score`` on
         windows and the command line's ``forecast`` refuse it for now (docs/fitting.md).
         A fit from a pretrained prior starts the weights that read covariates at zero
@@ -910,6 +912,7 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         names = (self.id_col, self.time_col, self.target_col)
         spec = covariate_spec(params, names)
         if y is None:
+            X = as_long_frame(X, names, spec)  # one series' frame with its covariates
             panel, source, time_index = self._read(X)
             unused = undeclared_columns(X, names, spec) if source is None else []
             if unused:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ._covariates import CovariateSpec, covariate_spec, read_time_varying
+from ._covariates import CovariateSpec, as_long_frame, covariate_spec, read_time_varying
 from ._intervals import check_levels, level_label
 from ._panel import Panel, read_one_or_many, seasonal_period_of
 from ._time_index import decode_labels
@@ -165,9 +165,10 @@ def backtest(
     # the forecaster's own policy for NaN and rows missing from a time index: with
     # "interpolate", each fit fills its own past, and filled values are never truth
     missing = getattr(forecaster, "missing", "raise")
-    panel, source, _ = read_one_or_many(series, names, missing=missing, what="series")
     params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
     spec = covariate_spec(params, names)
+    series = as_long_frame(series, names, spec)  # one series' frame with its covariates
+    panel, source, _ = read_one_or_many(series, names, missing=missing, what="series")
     extra = None
     if spec:
         extra = _covariate_columns(series, panel, spec, source, missing, horizon, params)

@@ -574,3 +574,24 @@ def test_a_backtest_with_covariates_reads_nothing_after_each_cutoff():
         backtest(forecaster, frame, horizon=8, initial=70)
     with pytest.raises(TypeError, match="a backtest of a forecaster with covariates reads a long frame"):
         backtest(forecaster, frame[frame["unique_id"] == "s0"].set_index("ds")["y"], horizon=7, initial=70)
+
+
+def test_one_series_as_a_frame_with_its_covariates_is_a_series_of_one():
+    from gruforecast import GRUForecaster, backtest
+
+    train, ahead = promoted(n_series=1, length=120)
+    frame = train.set_index("ds")[["y", "promo"]]  # the time in the index, no id column
+    forecaster = GRUForecaster(
+        horizon=7, epochs=5, init="random", random_state=0, future_covariates=["promo"]
+    ).fit(frame)
+    future = ahead.set_index("ds")[["promo"]].reset_index()  # no id column either
+    table = forecaster.forecast(7, X_future=future)
+    assert list(table["unique_id"].unique()) == ["y"] and len(table) == 7
+    long = GRUForecaster(
+        horizon=7, epochs=5, init="random", random_state=0, future_covariates=["promo"]
+    ).fit(train.assign(unique_id="y").drop(columns="cat"))
+    pd.testing.assert_frame_equal(long.forecast(7, X_future=ahead.assign(unique_id="y")), table)
+    pd.testing.assert_frame_equal(forecaster.forecast(7, context=frame, X_future=future), table)
+    assert len(backtest(forecaster, frame, horizon=7, initial=100).metrics) == 2
+    with pytest.raises(ValueError, match="needs its target column 'y' \\(target_col=...\\)"):
+        forecaster.fit(frame.rename(columns={"y": "sales"}))
