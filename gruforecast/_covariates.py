@@ -480,6 +480,14 @@ def read_future(
     if gone.any():
         k, step = divmod(int(np.argmax(gone)), steps)
         n_missing = int(gone.reshape(len(ids), steps)[k].sum())
+        own = frame[id_col].to_numpy() == ids[k]
+        if own.any() and n_missing == steps:  # rows of the series, none at its steps
+            given = decode(np.sort(times[own])[:1])[0]
+            raise ValueError(
+                f"{what}: the rows of series {ids[k]!r} are not at its next steps: the first "
+                f"is at {given}, the next step is {decode(labels[k, :1])[0]} (is {what} on "
+                "another time step than the series?)"
+            )
         raise ValueError(
             f"{what} has no row for series {ids[k]!r} at "
             f"{decode(labels[k, step : step + 1])[0]} (step {step + 1} of {steps}; "

@@ -216,6 +216,9 @@ def test_future_values_are_read_for_each_series_and_step_ahead():
         read_future(gap, panel.ids, labels, ["price"], NAMES, decode=decoder(panel))
     with pytest.raises(TypeError, match="X_future is ndarray; expected a DataFrame"):
         read_future(np.zeros(3), panel.ids, labels, ["price"], NAMES, decode=decoder(panel))
+    hourly = future.assign(ds=future["ds"] + pd.Timedelta(hours=12))  # off the daily step
+    with pytest.raises(ValueError, match="rows of series 's0' are not at its next steps: the first is at 2020-01-16 12:00:00, the next step is 2020-01-16 00:00:00"):
+        read_future(hourly, panel.ids, labels, ["price"], NAMES, decode=decoder(panel))
     twice = pd.concat([future, future.iloc[:1]])
     with pytest.raises(ValueError, match="series 's1' has two rows at 2020-01-16"):
         read_future(twice, panel.ids, labels, ["price"], NAMES, decode=decoder(panel))
