@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "DATA_SUFFIXES",
     "UsageError",
+    "read_future",
     "read_series",
     "refuse_gaps",
     "table_format",
@@ -40,10 +41,13 @@ def read_series(
     time_column: str | None,
     id_column: str | None = None,
     defaults: tuple[str | None, str | None, str | None] | None = None,
+    keep: tuple[str, ...] = (),
 ) -> Any:
     """Read one numeric column of a CSV or Parquet file as a pd.Series; with
     ``id_column`` (or a ``unique_id`` column), a long file of many series, as a
-    DataFrame of three columns (id, time, value).
+    DataFrame of three columns (id, time, value). ``keep``: more columns to keep as
+    they are (covariates), after those three; the file is then always returned as a
+    long frame (one series gets the id ``column``'s name, in a ``unique_id`` column).
 
     ``column`` may be omitted when the file has exactly one numeric column besides the
     time (and id) column. ``time_column`` (parsed as dates, else kept as it is) becomes
@@ -93,7 +97,12 @@ def read_series(
         )
     if id_column is None and "unique_id" in names and column != "unique_id":
         id_column = "unique_id"  # the long-frame convention: many series
-    options = ((column, "--column"), (time_column, "--time-column"), (id_column, "--id-column"))
+    options: tuple[tuple[str | None, str], ...] = (
+        (column, "--column"),
+        (time_column, "--time-column"),
+        (id_column, "--id-column"),
+        *((name, "a covariate") for name in keep),
+    )
     for name, option in options:
         if name is not None and name not in names:
             raise UsageError(f"{path}: no column {name!r} ({option}); its columns are {listed}")
@@ -117,7 +126,7 @@ def read_series(
         numeric = [
             n
             for n in names
-            if n not in (time_column, id_column)
+            if n not in (time_column, id_column, *keep)
             and pd.api.types.is_numeric_dtype(table[n])
             and not pd.api.types.is_bool_dtype(table[n])
         ]
@@ -149,17 +158,43 @@ def read_series(
                 f"numbers (first value {labels.iloc[0]!r})"
             )
         series.index = pd.Index(labels, name=time_column)
-    if id_column is None:
+    if id_column is None and not keep:
         return series
     if time_column is None:
-        raise UsageError(f"{path}: a file of many series needs a time column: give --time-column")
+        what = "a file of many series" if id_column is not None else "a file with covariates"
+        raise UsageError(f"{path}: {what} needs a time column: give --time-column")
+    ids = table[id_column].to_numpy() if id_column is not None else [column] * len(table)
     return pd.DataFrame(
         {
-            id_column: table[id_column].to_numpy(),
+            id_column or "unique_id": ids,
             time_column: series.index,
             column: series.to_numpy(),
+            **{name: table[name].to_numpy() for name in keep},
         }
     )
+
+
+def read_future(path: str, names: tuple[str, str, str]) -> Any:
+    """The covariates' values ahead (``forecast --future``): a CSV or Parquet file as a
+    DataFrame, its time column (``names[1]``) parsed as dates where it holds them."""
+    import pandas as pd
+
+    source = Path(path)
+    if not source.is_file():
+        raise UsageError(f"{path}: no such file")
+    suffix = source.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            table = pd.read_parquet(source)
+        else:
+            table = pd.read_csv(source, **_csv_dialect(source, suffix))
+    except Exception as error:  # pandas' parser errors have many types (and pyarrow's)
+        raise UsageError(f"{path}: cannot be read as a table: {error}") from None
+    time_column = names[1]
+    if time_column not in table.columns:
+        raise UsageError(f"{path}: no time column {time_column!r} (the fit's)")
+    parsed = _parse_dates(table[time_column])
+    return table if parsed is None else table.assign(**{time_column: parsed})
 
 
 def refuse_gaps(series: Any, path: str, advice: str) -> None:

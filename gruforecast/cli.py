@@ -23,6 +23,7 @@ from ._params import PARAMETERS, Integer, Real
 from ._tables import (
     DATA_SUFFIXES,
     UsageError,
+    read_future,
     read_series,
     refuse_gaps,
     table_format,
@@ -119,6 +120,26 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
     return value
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list of column names (covariates)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return names
+
+
+def _calendar(text: str) -> str | list[str]:
+    """--calendar: "auto", or calendar features separated by commas."""
+    return "auto" if text == "auto" else _names(text)
+
+
+_COVARIATE_FLAGS = {  # GRUForecaster parameter: the fit flag that gives it
+    "future_covariates": "--future-columns",
+    "past_covariates": "--past-columns",
+    "static_covariates": "--static-columns",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -361,8 +382,12 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     out = _Output(arguments)
     # a model file, not data, not an ONNX file (export writes those)
     _check_output(arguments.out, "--out", [arguments.data], (".onnx", *DATA_SUFFIXES, ".json"))
-    data = read_series(arguments.data, arguments.column, arguments.time_column, arguments.id_column)
-    many = data.ndim == 2  # a long file: one model of many series
+    covariates = {name: getattr(arguments, name) for name in (*_COVARIATE_FLAGS, "calendar")}
+    keep = tuple(c for name in _COVARIATE_FLAGS for c in covariates[name] or ())
+    data = read_series(
+        arguments.data, arguments.column, arguments.time_column, arguments.id_column, keep=keep
+    )
+    many = data.ndim == 2  # a long file: one model of many series (or one with covariates)
     if not many:
         out.detail(f"read {len(data)} values of {data.name!r} from {arguments.data}")
         if arguments.missing == "raise":
@@ -375,10 +400,13 @@ def _cmd_fit(arguments: argparse.Namespace) -> int:
     from .estimator import GRUForecaster
 
     names = ("id_col", "time_col", "target_col")
-    columns: dict[str, Any] = dict(zip(names, map(str, data.columns), strict=True)) if many else {}
+    columns: dict[str, Any] = (
+        dict(zip(names, map(str, data.columns[:3]), strict=True)) if many else {}
+    )
     forecaster = GRUForecaster(
         **{name: getattr(arguments, name) for name in _FIT_PARAMETERS},
         **columns,
+        **covariates,
         random_state=arguments.seed,
         verbose=0 if arguments.quiet else (2 if arguments.verbose else 1),
     )
@@ -436,9 +464,9 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     model = (
         None if pretrained else load_model(arguments.model, arguments.timeout, arguments.trusted)
     )
-    panel = (
-        None if model is None else (model.state_ if hasattr(model, "state_") else model.state).panel
-    )
+    state = None if model is None else (model.state_ if hasattr(model, "state_") else model.state)
+    panel = None if state is None else state.panel
+    covariates = None if state is None else state.covariates
     if panel is not None and arguments.plot:
         raise UsageError("--plot draws one series; this model is of many series")
     context = None
@@ -456,13 +484,14 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
             else None
         )
         defaults = panel.names if panel is not None else (None, None, fitted)
-        context = read_series(arguments.input, column, time_column, id_column, defaults)
+        keep = () if covariates is None else covariates.spec.columns
+        context = read_series(arguments.input, column, time_column, id_column, defaults, keep)
         if context.ndim == 2:  # many series: in the model's column names, and back after
             from ._panel import DEFAULT_NAMES
 
             names = panel.names if panel is not None else DEFAULT_NAMES
             given = [str(name) for name in context.columns]
-            context = context.set_axis(list(names), axis=1)
+            context = context.set_axis([*names, *map(str, context.columns[3:])], axis=1)
             renamed = {names[0]: given[0], names[1]: given[1]}
         if context.ndim == 1 and (model is None or model.missing == "raise"):
             refuse_gaps(
@@ -483,14 +512,20 @@ def _cmd_forecast(arguments: argparse.Namespace) -> int:
     from ._forecasting import NonFiniteForecastError
 
     interval = arguments.interval or None
-    state = getattr(model, "state_", None) or getattr(model, "state", None)
-    if state is not None and state.covariates is not None:
+    future = {}
+    if covariates is not None and arguments.future is None and covariates.spec.future:
+        columns = ", ".join(map(repr, covariates.spec.future))
         raise UsageError(
-            f"{arguments.model} reads covariates, and the command line cannot give their "
-            "values ahead yet: forecast it in Python, forecaster.forecast(steps, X_future=frame)"
+            f"{arguments.model} reads covariates known ahead ({columns}): give their values "
+            f"for the next {arguments.steps} steps in --future FILE (the fit's id and time "
+            "columns and those)"
         )
+    if covariates is not None and arguments.future is not None:
+        future["X_future"] = read_future(arguments.future, cast(Any, panel).names)
+    elif arguments.future is not None:
+        raise UsageError(f"--future gives covariates, and {arguments.model} reads none")
     try:
-        forecast = model.forecast(arguments.steps, context=context, interval=interval)
+        forecast = model.forecast(arguments.steps, context=context, interval=interval, **future)
     except NonFiniteForecastError as error:
         if pretrained or _is_onnx(arguments.model):
             raise  # it names the file already
@@ -662,6 +697,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in _FIT_PARAMETERS:
         _add_parameter(fit, name)
+    for name, flag in _COVARIATE_FLAGS.items():
+        fit.add_argument(flag, dest=name, type=_names, metavar="A,B", help=PARAMETERS[name].help)
+    fit.add_argument(
+        "--calendar",
+        type=_calendar,
+        metavar="auto|A,B",
+        help="calendar features made from the time column: 'auto' (those its step sees) or "
+        "a list of time_of_day, day_of_week, day_of_year, week_of_year, month_of_year, "
+        "quarter_of_year",
+    )
     fit.add_argument("--seed", type=int, default=None, help="random seed, for repeatable training")
     fit.add_argument(
         "--out", required=True, metavar="MODEL", help="where to save the model (e.g. model.gruf)"
@@ -696,6 +741,12 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--time-column", help="time column of --input")
     forecast.add_argument(
         "--id-column", help="series-id column of --input (a long file of many series)"
+    )
+    forecast.add_argument(
+        "--future",
+        metavar="DATA",
+        help="a model with covariates: their values for the steps ahead (a .csv or .parquet "
+        "file with the id and time columns of the fit, and the covariate columns)",
     )
     forecast.add_argument(
         "--interval",

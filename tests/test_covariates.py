@@ -478,19 +478,44 @@ def test_a_model_with_covariates_is_saved_and_loaded_as_it_was(fitted, tmp_path)
         decode(document, arrays, "crafted.gruf")
 
 
-def test_the_command_line_says_it_cannot_forecast_a_model_with_covariates_yet(fitted, tmp_path):
+def test_the_command_line_fits_and_forecasts_with_covariates(tmp_path):
     import subprocess
     import sys
 
-    forecaster, _, _ = fitted
-    path = forecaster.save(tmp_path / "promoted.gruf")
-    result = subprocess.run(
-        [sys.executable, "-m", "gruforecast", "forecast", str(path), "--steps", "7"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    assert "reads covariates, and the command line cannot give their values ahead yet" in result.stderr
+    train, ahead = promoted()
+    train.to_csv(tmp_path / "sales.csv", index=False)
+    ahead[["unique_id", "ds", "promo"]].to_csv(tmp_path / "future.csv", index=False)
+
+    def run(*arguments):
+        command = [sys.executable, "-m", "gruforecast", *map(str, arguments)]
+        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+
+    fitted = run("fit", "sales.csv", "--horizon", 7, "--epochs", 3, "--future-columns", "promo",
+                 "--static-columns", "cat", "--calendar", "auto", "--seed", 0, "--out", "m.gruf")
+    assert fitted.returncode == 0, fitted.stderr
+    from gruforecast import GRUForecaster
+
+    model = GRUForecaster.load(tmp_path / "m.gruf")
+    assert model.get_params()["future_covariates"] == ["promo"] and model.calendar == "auto"
+    forecast = run("forecast", "m.gruf", "--steps", 7, "--future", "future.csv", "--output", "f.csv")
+    assert forecast.returncode == 0, forecast.stderr
+    written = pd.read_csv(tmp_path / "f.csv", parse_dates=["ds"])
+    expected = model.forecast(7, X_future=ahead)
+    np.testing.assert_allclose(written["forecast"], expected["forecast"], rtol=1e-6)
+    # the same from a context file
+    context = run("forecast", "m.gruf", "--steps", 7, "--input", "sales.csv", "--future",
+                  "future.csv", "--output", "g.csv")
+    assert context.returncode == 0, context.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "g.csv")["forecast"], written["forecast"])
+    missing = run("forecast", "m.gruf", "--steps", 7)
+    assert missing.returncode == 2
+    assert "reads covariates known ahead ('promo'): give their values" in missing.stderr
+    plain = run("fit", "sales.csv", "--column", "y", "--horizon", 7, "--epochs", 1, "--out", "p.gruf")
+    assert plain.returncode == 0, plain.stderr
+    refused = run("forecast", "p.gruf", "--steps", 7, "--future", "future.csv")
+    assert refused.returncode == 2 and "--future gives covariates, and p.gruf reads none" in refused.stderr
+    absent = run("fit", "sales.csv", "--horizon", 7, "--future-columns", "price", "--out", "x.gruf")
+    assert absent.returncode == 2 and "no column 'price' (a covariate)" in absent.stderr
 
 
 def test_the_onnx_model_takes_the_covariates_raw_and_forecasts_as_pytorch(fitted, tmp_path):
