@@ -350,11 +350,11 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
         Covariates (any of the four) need a long frame with the covariate columns
         (``id_col``, ``time_col``, ``target_col`` and them; one series may come as a
         frame without the id column, its time in the index or ``time_col``) and the
-        global rules (``normalize="window"``). Such a model saves, loads, exports to ONNX, forecasts
-        a ``context``, backtests and serves on the command line; ``export_triton``,
-        ``predict`` and ``score`` on windows refuse it for now (docs/fitting.md).
-        A fit from a pretrained prior starts the weights that read covariates at zero
-        (the prior has none).
+        global rules (``normalize="window"``). Such a model saves, loads, exports to
+        ONNX, forecasts a ``context``, backtests and serves on the command line;
+        ``export_triton``, ``predict`` and ``score`` on windows refuse it for now
+        (docs/fitting.md). A fit from a pretrained prior starts the weights that read
+        covariates at zero (the prior has none).
     init : {"auto", "pretrained", "random"}, default="auto"
         Where the weights start. ``"pretrained"``: from the pretrained prior shipped for
         the data's season (``gruforecast.priors``; data whose time labels give no
