@@ -233,6 +233,8 @@ def calendar_features(
     each feature's position in its cycle, in the series' own time zone."""
     import pandas as pd
 
+    if not names:  # no calendar: series of any labels
+        return np.zeros((len(times), 0))
     _need_dates(kind, "a calendar covariate")
     times = np.asarray(times, np.int64)
     if kind == "period":
@@ -245,8 +247,6 @@ def calendar_features(
     for name in names:
         position = _position(stamps, name)
         columns += [np.sin(2 * math.pi * position), np.cos(2 * math.pi * position)]
-    if not columns:
-        return np.zeros((len(times), 0))
     return np.stack(columns, axis=1)
 
 

@@ -623,3 +623,16 @@ def test_one_series_as_a_frame_with_its_covariates_is_a_series_of_one():
     assert len(backtest(forecaster, frame, horizon=7, initial=100).metrics) == 2
     with pytest.raises(ValueError, match="needs its target column 'y' \\(target_col=...\\)"):
         forecaster.fit(frame.rename(columns={"y": "sales"}))
+
+
+def test_series_labelled_by_integers_take_covariates_without_a_calendar():
+    from gruforecast import GRUForecaster
+
+    train, ahead = promoted(n_series=3, length=80)
+    steps = {day: k for k, day in enumerate(sorted(set(train["ds"]) | set(ahead["ds"])))}
+    train, ahead = (part.assign(ds=part["ds"].map(steps)) for part in (train, ahead))
+    forecaster = GRUForecaster(
+        horizon=7, epochs=2, init="random", random_state=0, future_covariates=["promo"]
+    ).fit(train.drop(columns="cat"))
+    table = forecaster.forecast(7, X_future=ahead)
+    assert table["ds"].tolist()[:2] == [80, 81] and np.isfinite(table["forecast"]).all()
