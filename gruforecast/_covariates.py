@@ -982,11 +982,16 @@ def covariates_from_document(
 def as_long_frame(data: Any, names: tuple[str, str, str], spec: CovariateSpec) -> Any:
     """``data`` as the long frame that covariates are read from: a DataFrame of one
     series with its covariate columns (no id column; the time in the time column or
-    the index) gets an id column, the target column's name; anything else is returned
-    as it is (a long frame already, or data without covariates)."""
+    the index) gets an id column, the target column's name; a pd.Series with only a
+    calendar declared becomes such a frame too (its id its name); anything else is
+    returned as it is (a long frame already, or data without covariates)."""
     import pandas as pd
 
     id_col, time_col, target_col = names
+    if spec and isinstance(data, pd.Series) and not spec.columns:  # a calendar only
+        name = data.name if isinstance(data.name, str) else target_col
+        data = data.rename(target_col).to_frame()
+        return data.rename_axis(time_col).reset_index().assign(**{id_col: name})
     if not spec or not isinstance(data, pd.DataFrame) or id_col in data.columns:
         return data
     if target_col not in data.columns:

@@ -636,3 +636,17 @@ def test_series_labelled_by_integers_take_covariates_without_a_calendar():
     ).fit(train.drop(columns="cat"))
     table = forecaster.forecast(7, X_future=ahead)
     assert table["ds"].tolist()[:2] == [80, 81] and np.isfinite(table["forecast"]).all()
+
+
+def test_one_series_given_as_one_takes_a_calendar():
+    from gruforecast import GRUForecaster
+    from gruforecast.datasets import load_air_passengers
+
+    series = load_air_passengers()
+    forecaster = GRUForecaster(
+        horizon=12, epochs=2, init="random", random_state=0, calendar="auto"
+    ).fit(series)
+    assert forecaster.network_.features == 2  # the month's sine and cosine
+    table = forecaster.forecast(12)
+    assert list(table["unique_id"].unique()) == ["air_passengers"]
+    assert table["ds"].iloc[0] == pd.Timestamp("1961-01-01") and len(table) == 12
