@@ -57,25 +57,7 @@ def read_series(
     """
     import pandas as pd
 
-    source = Path(path)
-    if not source.is_file():
-        raise UsageError(f"{path}: no such file")
-    suffix = source.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            try:
-                table = pd.read_parquet(source)
-            except ImportError:
-                raise UsageError(
-                    f"{path}: reading Parquet needs pyarrow (pip install pyarrow), or "
-                    "give a CSV file"
-                ) from None
-        else:
-            table = pd.read_csv(source, **_csv_dialect(source, suffix))
-    except UsageError:
-        raise
-    except Exception as error:  # pandas' parser errors have many types
-        raise UsageError(f"{path}: cannot be read as a table: {error}") from None
+    table = _read_table(path)
     if table.empty:
         raise UsageError(f"{path}: no rows")
     if not isinstance(table.index, pd.RangeIndex):
@@ -174,9 +156,8 @@ def read_series(
     )
 
 
-def read_future(path: str, names: tuple[str, str, str]) -> Any:
-    """The covariates' values ahead (``forecast --future``): a CSV or Parquet file as a
-    DataFrame, its time column (``names[1]``) parsed as dates where it holds them."""
+def _read_table(path: str) -> Any:
+    """A CSV (its dialect found) or Parquet file as a DataFrame, as it is."""
     import pandas as pd
 
     source = Path(path)
@@ -185,11 +166,24 @@ def read_future(path: str, names: tuple[str, str, str]) -> Any:
     suffix = source.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            table = pd.read_parquet(source)
-        else:
-            table = pd.read_csv(source, **_csv_dialect(source, suffix))
-    except Exception as error:  # pandas' parser errors have many types (and pyarrow's)
+            try:
+                return pd.read_parquet(source)
+            except ImportError:
+                raise UsageError(
+                    f"{path}: reading Parquet needs pyarrow (pip install pyarrow), or "
+                    "give a CSV file"
+                ) from None
+        return pd.read_csv(source, **_csv_dialect(source, suffix))
+    except UsageError:
+        raise
+    except Exception as error:  # pandas' parser errors have many types
         raise UsageError(f"{path}: cannot be read as a table: {error}") from None
+
+
+def read_future(path: str, names: tuple[str, str, str]) -> Any:
+    """The covariates' values ahead (``forecast --future``): a CSV or Parquet file as a
+    DataFrame, its time column (``names[1]``) parsed as dates where it holds them."""
+    table = _read_table(path)
     time_column = names[1]
     if time_column not in table.columns:
         raise UsageError(f"{path}: no time column {time_column!r} (the fit's)")
