@@ -24,7 +24,7 @@ from ._intervals import (
 )
 from ._panel import DEFAULT_NAMES, Panel, frame_times, last_windows, read_one_or_many
 from ._scaling import check_in_domain
-from ._state import FittedState
+from ._state import FittedState, PanelState
 from ._time_index import decode_labels, future_labels, seasonal_period, step_seconds, tz_key
 from ._validation import check_int
 from ._windowing import PredictWindows, recursive_forecast
@@ -177,6 +177,18 @@ def prior_calibration(
     return prior if own is None else own.with_prior(prior, predict_windows)
 
 
+def _series_ends(
+    state: FittedState, panel: Panel | None
+) -> tuple[Any, str, str | None, Any, np.ndarray]:
+    """The ids, time kind, step, time zone and last labels of the series forecast:
+    those of ``panel`` (a context), or with None those the model of many series holds."""
+    if panel is None:
+        fitted = state.panel
+        assert fitted is not None  # the callers' rule: a model of many series
+        return fitted.ids, fitted.kind, fitted.freq, fitted.tz, np.asarray(fitted.last_labels)
+    return panel.ids, panel.kind, panel.freq, tz_key(panel.tz), panel.last
+
+
 def _forecast_table(
     state: FittedState,
     predict_windows: PredictWindows,
@@ -196,16 +208,12 @@ def _forecast_table(
     """
     import pandas as pd
 
-    fitted = state.panel
+    ids, kind, freq, tz, last = _series_ends(state, panel)
     if panel is None:
-        assert fitted is not None  # the caller's rule: a model of many series
-        ids, histories = fitted.ids, fitted.last_windows
-        kind, freq, tz, last = fitted.kind, fitted.freq, fitted.tz, np.asarray(fitted.last_labels)
+        histories = cast(PanelState, state.panel).last_windows
     else:
-        kind, freq, last = panel.kind, panel.freq, panel.last
-        tz = tz_key(panel.tz)
         _check_same_step(state, kind, freq)
-        ids, histories = panel.ids, last_windows(panel, state.window)
+        histories = last_windows(panel, state.window)
     labels = future_labels(kind, freq, tz, last, steps)  # fail before any work
     forecast, half_widths = _forecast_histories(
         state,
@@ -233,39 +241,39 @@ def _forecast_table(
 
 def _with_covariates(
     predict: Callable[..., np.ndarray],
+    state: FittedState,
     covariates: CovariateState,
-    series: Any,
+    panel: Panel | None,
     *,
     steps: int,
-    horizon: int,
+    names: tuple[str, str, str],
     future: Any,
 ) -> PredictWindows:
     """``predict`` (raw windows and their covariate channels, in the window and ahead,
     to raw predictions) as the map of raw windows that a forecast of ``steps`` values
-    after ``series`` (the fitted series' ``PanelState``, or a context's ``Panel``: their
-    ids, last labels, step and column names; ``covariates`` holds their last windows of
-    channels) calls block by block (see ``recursive_forecast``): each call takes the
-    next block's channels, made from ``future`` (X_future)."""
+    after the series of ``panel`` (a context; None: the fitted series; ``covariates``
+    holds their last windows of channels) calls block by block (see
+    ``recursive_forecast``): each call takes the next block's channels, made from
+    ``future`` (X_future)."""
     import pandas as pd
 
-    blocks = -(-steps // horizon)
-    last = np.asarray(series.last_labels if hasattr(series, "last_labels") else series.last)
-    tz = series.tz if isinstance(series.tz, str | None) else tz_key(series.tz)
-    labels = future_labels(series.kind, series.freq, tz, last, blocks * horizon)
-    numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(series.ids), -1)
+    ids, kind, freq, tz, last = _series_ends(state, panel)
+    ahead = -(-steps // state.horizon) * state.horizon  # whole blocks
+    labels = future_labels(kind, freq, tz, last, ahead)
+    numbers = frame_times(pd.Series(labels), "the labels ahead").reshape(len(ids), -1)
     channels = iter(
         forecast_channels(
             covariates,
             future,
-            series.ids,
+            ids,
             numbers,
-            kind=series.kind,
-            freq=series.freq,
+            kind=kind,
+            freq=freq,
             tz=tz,
             steps=steps,
-            horizon=horizon,
-            names=series.names,
-            decode=lambda values: decode_labels(series.kind, series.freq, tz, values),
+            horizon=state.horizon,
+            names=names,
+            decode=lambda values: decode_labels(kind, freq, tz, values),
         )
     )
 
@@ -291,7 +299,6 @@ def _forecast_with_covariates(
     ``context``, a long frame with the covariate columns (series never seen in fit
     too), each continued with ``future`` (X_future)."""
     covariates = cast(CovariateState, state.covariates)
-    series: Any = state.panel
     panel = None
     if context is not None:
         context = as_long_frame(context, names, covariates.spec)  # one series' frame too
@@ -304,9 +311,8 @@ def _forecast_with_covariates(
             )
         _check_same_step(state, panel.kind, panel.freq)
         covariates = covariates.of_context(context, panel, state.window, missing=missing)
-        series = panel
     predict_windows = _with_covariates(
-        predict, covariates, series, steps=steps, horizon=state.horizon, future=future
+        predict, state, covariates, panel, steps=steps, names=names, future=future
     )
     return _forecast_table(state, predict_windows, steps, levels, panel, names=names, model=model)
 

@@ -1093,7 +1093,9 @@ class GRUForecaster(RegressorMixin, BaseEstimator):
     def _predict_windows(
         state: FittedState, windows: np.ndarray, *channels: np.ndarray
     ) -> np.ndarray:
-        """Raw windows (n, window_) float64 -> raw predictions (n, horizon) float64.
+        """Raw windows (n, window_) float64 -> raw predictions (n, horizon) float64;
+        for a model with covariates, with their channels in their own units
+        (``channels``: (n, window_, features) and (n, horizon_, ahead_features)).
 
         Scaling in float64, the network in float32 (full float32 on CUDA too, not TF32),
         chunk by chunk: exactly what the exported ONNX graph does, so that both give the
